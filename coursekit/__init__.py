@@ -1,0 +1,1 @@
+"""Helpers for the course notebooks: lab servers, the token view and the exercise kit."""

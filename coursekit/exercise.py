@@ -1,0 +1,194 @@
+"""Exercise kit for the notebooks: the ``____`` placeholder, checkable exercises, hints and solutions.
+
+What is checked is always passed in explicitly; nothing reads the notebook's globals. An exercise::
+
+    class DecodePayload(Exercise):
+        title = "Decode the payload"
+        _hints = ["Split the token on '.'.", "decode_segment() the middle part, then json.loads() it."]
+        _solution = "payload = json.loads(decode_segment(token.split('.')[1]))"
+
+        def _check(self, payload):
+            if not isinstance(payload, dict):
+                raise Incorrect(f"expected a dict, got {type(payload).__name__}")
+            if payload.get("sub") != "alice":
+                raise Incorrect("the 'sub' claim should be 'alice'")
+            return "that is exactly what the server reads."
+
+In the notebook: ``q1 = DecodePayload("q1")``, then ``q1.check(payload)``, ``q1.hint()``, ``q1.solution()``.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["____", "Blank", "is_blank", "Incorrect", "Status", "Outcome", "Exercise", "numbered"]
+
+
+class Blank:
+    """The type of ``____``, the placeholder learners replace with their answer."""
+
+    _instance: Blank | None = None
+
+    def __new__(cls) -> Blank:
+        # A single instance, so identity checks, copies and pickles all agree.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "____"
+
+    def __reduce__(self) -> str:
+        return "____"  # copy and pickle look the module global up by this name
+
+
+____ = Blank()
+
+
+def is_blank(value: Any, _seen: frozenset[int] = frozenset()) -> bool:
+    """Tell whether value is the placeholder or holds it somewhere inside tuples, lists, sets or dicts."""
+    if isinstance(value, Blank):
+        return True
+    if id(value) in _seen:  # a container that holds itself
+        return False
+    if isinstance(value, dict):
+        return is_blank([*value.keys(), *value.values()], _seen | {id(value)})
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return any(is_blank(item, _seen | {id(value)}) for item in value)
+    return False
+
+
+class Incorrect(Exception):
+    """Raised by ``Exercise._check`` with a message that explains what is wrong."""
+
+
+class Status(enum.Enum):
+    """How an answer fared; the value is the start of the feedback line."""
+
+    NOT_ANSWERED = "… Not answered yet"
+    INCORRECT = "✘ Incorrect"
+    CORRECT = "✔ Correct"
+
+
+_COLOURS = {Status.CORRECT: "#2e7d32", Status.INCORRECT: "#c62828", Status.NOT_ANSWERED: "#546e7a"}
+_INFO_COLOUR = "#1565c0"  # hints
+
+
+class _Note:
+    """Something to display: a deterministic plain-text form (what nbval compares) plus HTML or Markdown."""
+
+    def __init__(self, text: str, *, html_: str | None = None, markdown: str | None = None) -> None:
+        self.text, self._html, self._markdown = text, html_, markdown
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str | None:
+        return self._html
+
+    def _repr_markdown_(self) -> str | None:
+        return self._markdown
+
+
+def _show(note: _Note) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python without IPython installed
+        print(note)
+    else:
+        display(note)  # outside a running IPython this prints the text form too
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of checking an answer: its status and an optional message."""
+
+    status: Status
+    message: str = ""
+
+    @property
+    def text(self) -> str:
+        """The plain-text feedback line, e.g. ``✘ Incorrect: the 'sub' claim should be 'alice'``."""
+        return f"{self.status.value}: {self.message}" if self.message else self.status.value
+
+    def _note(self) -> _Note:
+        rest = f": {html.escape(self.message)}" if self.message else ""
+        line = f"<strong>{html.escape(self.status.value)}</strong>{rest}"
+        return _Note(self.text, html_=f'<div style="color:{_COLOURS[self.status]}">{line}</div>')
+
+
+class Exercise:
+    """Base class of an exercise: subclasses set ``title``, ``_hints``, ``_solution`` and ``_check``."""
+
+    title: str = "Exercise"
+    _hints: Sequence[str] = ()
+    _solution: str = ""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name  # the notebook variable, so that the nudges can say ``q1.hint()``
+        self.last_outcome: Outcome | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.title}>"
+
+    @property
+    def _ref(self) -> str:
+        return self.name or "<exercise>"
+
+    def _check(self, *answer: Any, **kw: Any) -> str | None:
+        """Raise Incorrect if the answer is wrong; return None or a success message if it is right."""
+        raise NotImplementedError
+
+    def evaluate(self, *answer: Any, **kw: Any) -> Outcome:
+        """Check the answer without displaying anything; return the outcome and keep it as last_outcome."""
+        if is_blank(answer) or is_blank(kw):
+            nudge = "replace ____ with your answer, then run the cell again"
+            outcome = Outcome(Status.NOT_ANSWERED, f"{nudge}; {self._ref}.hint() gives a hint.")
+        else:
+            try:
+                message = self._check(*answer, **kw)
+            except Incorrect as wrong:
+                outcome = Outcome(Status.INCORRECT, str(wrong))
+            except Exception as error:  # the learner's answer broke the checker: that is feedback too
+                outcome = Outcome(Status.INCORRECT, f"your answer raised {type(error).__name__}: {error}")
+            else:
+                outcome = Outcome(Status.CORRECT, "" if message is None else str(message))
+        self.last_outcome = outcome
+        return outcome
+
+    def check(self, *answer: Any, **kw: Any) -> None:
+        """Check the answer and display the feedback; a learner's mistake never raises."""
+        _show(self.evaluate(*answer, **kw)._note())
+
+    def hint(self, n: int = 1) -> None:
+        """Display hint number n, counting from 1; later hints reveal more."""
+        count = len(self._hints)
+        if isinstance(n, int) and 1 <= n <= count:
+            text = f"Hint {n}/{count}: {self._hints[n - 1]}"
+        elif count == 0:
+            text = "This exercise has no hints."
+        elif count == 1:
+            text = f"There is 1 hint: {self._ref}.hint(1)."
+        else:
+            text = f"There are {count} hints: {self._ref}.hint(1) to {self._ref}.hint({count})."
+        _show(_Note(text, html_=f'<div style="color:{_INFO_COLOUR}">{html.escape(text)}</div>'))
+
+    def solution(self) -> None:
+        """Display the solution as a Python code block."""
+        code = textwrap.dedent(self._solution).strip("\n")
+        # A fence longer than any run of backticks in the code, so the code cannot end the block.
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
+        _show(_Note(f"Solution:\n{code}", markdown=f"**Solution:**\n\n{fence}python\n{code}\n{fence}\n"))
+
+
+def numbered(*exercises: Exercise, prefix: str = "q") -> tuple[Exercise, ...]:
+    """Name exercises q1, q2, ... in order: ``q1, q2 = numbered(DecodePayload(), ForgeToken())``."""
+    for number, exercise in enumerate(exercises, start=1):
+        exercise.name = f"{prefix}{number}"
+    return exercises

@@ -1,0 +1,3 @@
+from labserver.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The app factory: wire settings, clock, store and services into one FastAPI application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from labserver.audit import AuditLog
+from labserver.clock import LabClock
+from labserver.denylist import Denylist
+from labserver.errors import install_error_handlers
+from labserver.keys import KeyRing
+from labserver.metrics import CountStoreUse
+from labserver.passwords import Passwords
+from labserver.randomness import Randomness, randomness_for
+from labserver.refresh import RefreshTokens
+from labserver.routes import admin, api, lab, oauth, sessions, wellknown
+from labserver.sessions import Sessions
+from labserver.settings import Settings
+from labserver.store import Store
+from labserver.tokens import AccessTokens
+from labserver.users import Users
+
+
+@dataclass
+class Lab:
+    """Everything one server holds; routes reach it as ``request.app.state.lab``."""
+
+    settings: Settings
+    clock: LabClock
+    randomness: Randomness
+    store: Store
+    audit: AuditLog
+    users: Users
+    sessions: Sessions
+    keys: KeyRing
+    tokens: AccessTokens
+    refresh: RefreshTokens
+    denylist: Denylist
+
+    def now(self) -> float:
+        return self.clock.now()
+
+
+def keys_path(settings: Settings) -> str | None:
+    if settings.keys:
+        return settings.keys
+    return None if settings.db == ":memory:" else str(Path(settings.db).with_suffix(".keys.json"))
+
+
+def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
+    clock = clock or LabClock(frozen_at=settings.frozen_at)
+    randomness = randomness_for(settings.seed)
+    store = Store(settings.db)
+    audit = AuditLog(clock.now)
+    users = Users(store, Passwords(randomness))
+    users.seed(settings.seeded_users, clock.now())
+    # Retired keys verify for one access-token lifetime (plus leeway) after rotation, then go.
+    keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
+                   keep_for=settings.access_ttl + settings.leeway, now=clock.now())
+    return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
+               sessions=Sessions(store, settings, randomness), keys=keys,
+               tokens=AccessTokens(settings, keys, randomness),
+               refresh=RefreshTokens(store, settings, users, randomness, audit),
+               denylist=Denylist(store, settings.denylist))
+
+
+def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:
+    """Return the lab server application for these settings (defaults: the course material's numbers)."""
+    settings = settings or Settings()
+    # Swagger UI loads its scripts from a CDN; the course runs offline, so only /openapi.json is served.
+    app = FastAPI(title="JWT course lab server", version="1", docs_url=None, redoc_url=None,
+                  description="Cookie sessions, JWT access tokens and refresh-token rotation, for learning.")
+    app.state.lab = build_lab(settings, clock)
+    install_error_handlers(app)
+    app.add_middleware(CountStoreUse, counters=app.state.lab.store.counters)
+    for module in (api, sessions, oauth, admin, wellknown):
+        app.include_router(module.router)
+    if settings.lab_controls:
+        app.include_router(lab.router)
+    return app

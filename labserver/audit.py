@@ -1,0 +1,40 @@
+"""The audit log: what happened, when by the lab clock, and to whom. Never a secret."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from typing import Callable
+
+from labserver.clock import iso
+
+EVENTS = (
+    "login", "login_failed", "logout", "refresh", "refresh_denied", "reuse_detected",
+    "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
+    "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset",
+)
+
+
+class AuditLog:
+    """An in-memory, bounded list of events, numbered so a reader can ask for what is new."""
+
+    def __init__(self, now: Callable[[], float], limit: int = 10_000) -> None:
+        self._now = now
+        self._events: deque[dict] = deque(maxlen=limit)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(self, event: str, **details) -> None:
+        assert event in EVENTS, event
+        with self._lock:
+            self._events.append({"id": next(self._ids), "at": iso(self._now()), "event": event, **details})
+
+    def events(self, since: int = 0) -> list[dict]:
+        """Return the events with an id greater than ``since``, oldest first."""
+        with self._lock:
+            return [e for e in self._events if e["id"] > since]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()

@@ -1,0 +1,102 @@
+"""`python -m labserver`: run a lab server from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from labserver.clock import parse_instant
+from labserver.settings import ALGORITHMS, ROLES, Settings, parse_duration
+
+# (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
+OPTIONS = (
+    ("host", "--host", str, "address to listen on (default 127.0.0.1; anything else switches lab controls off)"),
+    ("port", "--port", int, "port to listen on; 0 picks a free one (default 8000)"),
+    ("algorithm", "--algorithm", str, f"access-token signature algorithm: {', '.join(ALGORITHMS)} (default HS256)"),
+    ("access_ttl", "--access-ttl", parse_duration, "access-token lifetime, e.g. 30m (default 30m)"),
+    ("refresh_absolute_ttl", "--refresh-ttl", parse_duration,
+     "refresh-token family lifetime from login, e.g. 1y (default 1y)"),
+    ("refresh_idle_ttl", "--refresh-idle-ttl", parse_duration,
+     "a refresh-token family unused this long expires (default 30d)"),
+    ("refresh_reuse_interval", "--reuse-interval", parse_duration,
+     "grace period in which a used refresh token may be presented again (default 0: off)"),
+    ("session_idle_ttl", "--session-idle-ttl", parse_duration, "cookie session idle timeout (default 30m)"),
+    ("session_absolute_ttl", "--session-ttl", parse_duration, "cookie session absolute lifetime (default 8h)"),
+    ("leeway", "--leeway", parse_duration, "allowed clock skew when checking exp/nbf/iat (default 0)"),
+    ("denylist", "--denylist", None, "keep a denylist of revoked access tokens (a store read per request)"),
+    ("db", "--db", str, "SQLite file for users, sessions and refresh tokens (default :memory:)"),
+    ("keys", "--keys", str, "JWK Set file with the signing keys (default: next to --db; in memory for :memory:)"),
+    ("issuer", "--issuer", str, "issuer identifier (default: the server's URL)"),
+    ("audience", "--audience", str, "audience of the access tokens (default lab-api)"),
+    ("client_id", "--client-id", str, "the one OAuth client this server knows (default jwt-course)"),
+    ("users", "--user", None, f"create an account NAME:PASSWORD:ROLE (ROLE: {', '.join(ROLES)}); repeatable; "
+                              "replaces the demo accounts"),
+    ("tls_cert", "--tls-cert", str, "serve HTTPS with this certificate (PEM)"),
+    ("tls_key", "--tls-key", str, "private key of --tls-cert (PEM)"),
+    ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
+    ("seed", "--seed", int, "LAB ONLY: derive every secret and id from this seed (predictable; loopback only)"),
+    ("lab_controls", "--no-lab-controls", None, "do not serve the /lab/ controls"),
+)
+
+
+def parse_user(text: str) -> tuple[str, str, str]:
+    name, sep1, rest = text.partition(":")
+    password, sep2, role = rest.rpartition(":")
+    if not (sep1 and sep2 and name and password) or role not in ROLES:
+        raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD:ROLE with ROLE one of {', '.join(ROLES)}")
+    return name, password, role
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m labserver",
+        description="A local auth server for the JWT course: cookie sessions, JWT access tokens, "
+                    "refresh-token rotation, and lab controls (clock, audit log, counters) under /lab/.")
+    for field, flag, kind, help_text in OPTIONS:
+        if field == "users":
+            p.add_argument(flag, dest=field, type=parse_user, action="append", default=[], help=help_text)
+        elif field == "lab_controls":
+            p.add_argument(flag, dest=field, action="store_false", help=help_text)
+        elif kind is None:
+            p.add_argument(flag, dest=field, action="store_true", help=help_text)
+        else:
+            p.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS, help=help_text)
+    p.add_argument("--ready-line", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--watch-stdin", action="store_true", help="exit when standard input closes "
+                   "(how labserver.start() makes sure a server never outlives the program that started it)")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    values["users"] = tuple(values.get("users", ()))
+    return Settings(**values)
+
+
+def to_argv(settings: Settings) -> list[str]:
+    """The command-line options that recreate these settings (defaults left out)."""
+    defaults = Settings()
+    argv: list[str] = []
+    for field, flag, kind, _help in OPTIONS:
+        value = getattr(settings, field)
+        if value == getattr(defaults, field):
+            continue
+        if field == "users":
+            argv += [x for name, pw, role in value for x in (flag, f"{name}:{pw}:{role}")]
+        elif kind is None:
+            argv.append(flag)
+        else:
+            argv += [flag, repr(value) if isinstance(value, float) else str(value)]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValueError as exc:
+        parser().error(str(exc))
+    from labserver.serve import serve  # the heavy imports, after --help has had its chance
+
+    serve(settings, ready_line=args.ready_line, watch_stdin=args.watch_stdin)

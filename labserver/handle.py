@@ -1,0 +1,202 @@
+"""Start lab servers in their own processes, for notebooks and tests, and drive them through a handle.
+
+    with labserver.start(frozen_at="2030-01-01T09:00:00Z") as lab:
+        requests.get(lab.url + "/api/hello")
+        lab.clock.advance(minutes=31)
+
+A server never outlives the Python process that started it: it watches a pipe from its parent and
+exits when the pipe closes, which happens even when the parent is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import requests
+
+from labserver.cli import to_argv
+from labserver.clock import parse_instant
+from labserver.serve import READY_PREFIX
+from labserver.settings import Settings
+
+_running: set["LabServer"] = set()
+
+
+def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = None,
+          ready_timeout: float = 15.0, **settings) -> "LabServer":
+    """Start a lab server on a free loopback port and return its handle once it answers.
+
+    ``settings`` are Settings fields (``algorithm="RS256"``, ``access_ttl=60``, ``frozen_at=...``);
+    ``share_keys_with`` gives this server another one's signing keys but its own store.
+    """
+    if isinstance(settings.get("frozen_at"), str):
+        settings["frozen_at"] = parse_instant(settings["frozen_at"])
+    if "users" in settings:
+        settings["users"] = tuple(tuple(u) for u in settings["users"])
+    owned = workdir is None
+    folder = Path(workdir or tempfile.mkdtemp(prefix="labserver-"))
+    settings.setdefault("db", str(folder / "store.sqlite3"))
+    settings.setdefault("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json"))
+    if share_keys_with:
+        # Two replicas of one service: same keys, same issuer, separate stores.
+        settings.setdefault("issuer", share_keys_with.settings.issuer_id)
+    config = Settings(port=0, **settings)  # validated here, before a process is spent on it
+    log_path = folder / "server.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "labserver", "--ready-line", "--watch-stdin", *to_argv(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+            # Own session: a Ctrl-C meant for the notebook or test run does not hit the server first.
+            start_new_session=True)
+    ready = _read_ready_line(process, ready_timeout)
+    if ready is None:
+        process.kill()
+        process.wait()
+        tail = log_path.read_text(errors="replace")[-2000:]
+        if owned:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise RuntimeError(f"lab server did not start (exit code {process.returncode}):\n{tail}")
+    server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path)
+    _running.add(server)
+    return server
+
+
+def _read_ready_line(process: subprocess.Popen, timeout: float) -> dict | None:
+    result: dict = {}
+
+    def read() -> None:
+        line = process.stdout.readline().decode(errors="replace")
+        if line.startswith(READY_PREFIX):
+            result.update(json.loads(line[len(READY_PREFIX):]))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    process.stdout.close() if result else None
+    return result or None
+
+
+class LabServer:
+    """A running lab server: its URL, its clock, its audit log and counters, and how to stop it."""
+
+    def __init__(self, process, url: str, settings: Settings, folder: Path, owns_folder: bool,
+                 log_path: Path) -> None:
+        self.process = process
+        self.url = url
+        self.settings = settings
+        self.folder = folder
+        self._owns_folder = owns_folder
+        self.log_path = log_path
+        self.http = requests.Session()
+        # Loopback only: no proxies, no CA bundles from the environment (they override verify=).
+        self.http.trust_env = False
+        self.clock = RemoteClock(self)
+
+    @property
+    def port(self) -> int:
+        return self.settings.port
+
+    @property
+    def db_path(self) -> str:
+        return self.settings.db
+
+    @property
+    def keys_path(self) -> str:
+        return self.settings.keys
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def call(self, method: str, path: str, **kwargs):
+        """Send a request to this server and return the decoded JSON answer (raising on HTTP errors)."""
+        response = self.http.request(method, self.url + path, timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def audit(self, since: int = 0) -> list[dict]:
+        """The audit log's events after event number ``since``."""
+        return self.call("GET", "/lab/audit", params={"since": since})
+
+    def stats(self) -> dict:
+        """Requests, store reads and writes per kind of request."""
+        return self.call("GET", "/lab/stats")
+
+    def clear_stats(self) -> None:
+        self.call("DELETE", "/lab/stats")
+
+    def table(self, name: str) -> list[dict]:
+        """The rows of a store table: users, sessions, refresh_families, refresh_tokens, denylist."""
+        return self.call("GET", f"/lab/store/{name}")
+
+    def rotate_keys(self) -> dict:
+        return self.call("POST", "/lab/keys/rotate")
+
+    def reset(self) -> None:
+        self.call("POST", "/lab/reset")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server (closing its lifeline pipe) and remove its files if start() made them."""
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.http.close()
+        _running.discard(self)
+        if self._owns_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "LabServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<LabServer {self.url} {self.settings.algorithm} {state}>"
+
+
+class RemoteClock:
+    """The lab clock of a running server, driven over its /lab/clock controls."""
+
+    def __init__(self, server: LabServer) -> None:
+        self._server = server
+
+    def state(self) -> dict:
+        return self._server.call("GET", "/lab/clock")
+
+    def now(self) -> float:
+        """The server's lab time, as Unix seconds."""
+        return self.state()["now"]
+
+    def advance(self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0) -> dict:
+        total = seconds + 60 * minutes + 3600 * hours + 86400 * days
+        return self._server.call("POST", "/lab/clock/advance", json={"seconds": total})
+
+    def set(self, at: str | float, frozen: bool | None = None) -> dict:
+        body = {"at": at} if frozen is None else {"at": at, "frozen": frozen}
+        return self._server.call("POST", "/lab/clock/set", json=body)
+
+    def freeze(self) -> dict:
+        return self._server.call("POST", "/lab/clock/freeze")
+
+    def run(self) -> dict:
+        return self._server.call("POST", "/lab/clock/run")
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.stop()

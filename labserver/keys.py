@@ -1,0 +1,146 @@
+"""Signing keys: create, persist as a private JWK Set, rotate, and publish the public halves (RFC 7517)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt import PyJWK
+from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from labserver.randomness import Randomness
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    jwk: dict  # private JWK, with the lab's created/retired bookkeeping members
+    created_at: float
+    retired_at: float | None
+
+    # Parsed once: PyJWK turns a JWK into a key object, which is not free for RSA.
+    @cached_property
+    def signing_key(self):
+        return PyJWK(self._bare(self.jwk), algorithm=self.alg).key
+
+    @cached_property
+    def verifying_key(self):
+        return PyJWK(self.public_jwk(), algorithm=self.alg).key if self.alg != "HS256" else self.signing_key
+
+    def public_jwk(self) -> dict | None:
+        """The JWK to publish, or None for an HMAC secret (it must never leave the server)."""
+        if self.alg == "HS256":
+            return None
+        public = {"RS256": RSAAlgorithm, "ES256": ECAlgorithm, "EdDSA": OKPAlgorithm}[self.alg].to_jwk(
+            self.signing_key.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+    @staticmethod
+    def _bare(jwk: dict) -> dict:
+        return {k: v for k, v in jwk.items() if not k.startswith("lab_")}
+
+
+def generate(alg: str, randomness: Randomness, now: float) -> SigningKey:
+    """Make a new key for the algorithm; with seeded randomness HS256/ES256/EdDSA keys are reproducible."""
+    if alg == "HS256":
+        jwk = HMACAlgorithm.to_jwk(randomness.bytes(32), as_dict=True)  # 256 bits: RFC 7518 §3.2
+    elif alg == "RS256":
+        # RSA key generation cannot be seeded: RS256 keys differ on every fresh store.
+        jwk = RSAAlgorithm.to_jwk(rsa.generate_private_key(65537, 2048), as_dict=True)
+    elif alg == "ES256":
+        scalar = int.from_bytes(randomness.bytes(32), "big") % (_P256_ORDER - 1) + 1
+        jwk = ECAlgorithm.to_jwk(ec.derive_private_key(scalar, ec.SECP256R1()), as_dict=True)
+    elif alg == "EdDSA":
+        jwk = OKPAlgorithm.to_jwk(ed25519.Ed25519PrivateKey.from_private_bytes(randomness.bytes(32)),
+                                  as_dict=True)
+    else:
+        raise ValueError(f"unsupported algorithm {alg}")
+    kid = randomness.token(8)
+    jwk = {**jwk, "kid": kid, "alg": alg, "use": "sig", "lab_created_at": now, "lab_retired_at": None}
+    return SigningKey(kid, alg, jwk, now, None)
+
+
+class KeyRing:
+    """The active signing key plus retired keys kept until the tokens they signed have expired.
+
+    Persisted to a JWK Set file when given a path, so two servers can share their keys (not their store).
+    """
+
+    def __init__(self, alg: str, path: str | None, randomness: Randomness, keep_for: float, now: float) -> None:
+        self.alg = alg
+        self._path = Path(path) if path else None
+        self._random = randomness
+        self._keep_for = keep_for
+        self._lock = threading.Lock()
+        self._mtime = None
+        self._keys: list[SigningKey] = []
+        if self._path and self._path.exists():
+            self._load()
+        if not any(k.alg == alg and k.retired_at is None for k in self._keys):
+            self._keys.append(generate(alg, randomness, now))
+            self._save()
+
+    @property
+    def active(self) -> SigningKey:
+        return next(k for k in reversed(self._keys) if k.alg == self.alg and k.retired_at is None)
+
+    def find(self, kid: str, now: float) -> SigningKey | None:
+        """Return the key with this kid if it may still verify tokens; reload if another server rotated."""
+        key = self._find(kid, now)
+        if key is None and self._path and self._changed_on_disk():
+            with self._lock:
+                self._load()
+            key = self._find(kid, now)
+        return key
+
+    def _find(self, kid: str, now: float) -> SigningKey | None:
+        return next((k for k in self._usable(now) if k.kid == kid), None)
+
+    def _usable(self, now: float) -> list[SigningKey]:
+        return [k for k in self._keys if k.alg == self.alg
+                and (k.retired_at is None or now < k.retired_at + self._keep_for)]
+
+    def jwks(self, now: float) -> dict:
+        """The public JWK Set (RFC 7517 §5): empty for HS256, whose key is a shared secret."""
+        return {"keys": [jwk for k in self._usable(now) if (jwk := k.public_jwk()) is not None]}
+
+    def rotate(self, now: float) -> SigningKey:
+        """Sign with a new key from now on; keep the old one for verification until its tokens expire."""
+        with self._lock:
+            old = self.active
+            retired = SigningKey(old.kid, old.alg, {**old.jwk, "lab_retired_at": now}, old.created_at, now)
+            self._keys = [retired if k is old else k for k in self._usable(now)]
+            self._keys.append(generate(self.alg, self._random, now))
+            self._save()
+            return self.active
+
+    def _changed_on_disk(self) -> bool:
+        try:
+            return self._path.stat().st_mtime_ns != self._mtime
+        except OSError:
+            return False
+
+    def _load(self) -> None:
+        data = json.loads(self._path.read_text())
+        self._keys = [SigningKey(j["kid"], j["alg"], j, j.get("lab_created_at", 0), j.get("lab_retired_at"))
+                      for j in data.get("keys", [])]
+        self._mtime = self._path.stat().st_mtime_ns
+
+    def _save(self) -> None:
+        if not self._path:
+            return
+        tmp = self._path.with_name(self._path.name + ".tmp")
+        # Private keys: readable by the owner only.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"keys": [k.jwk for k in self._keys]}, f, indent=2)
+        os.replace(tmp, self._path)
+        self._mtime = self._path.stat().st_mtime_ns

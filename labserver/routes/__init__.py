@@ -1,0 +1,1 @@
+"""HTTP routes, one module per area: the API, sessions, OAuth endpoints, admin, well-known, lab controls."""

@@ -1,0 +1,57 @@
+"""Dependencies shared by routes: the lab, the bearer token and the roles it must carry."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from labserver.errors import InsufficientScope, InvalidToken, MalformedAuthorization, MissingToken
+from labserver.tokens import AccessToken
+
+if TYPE_CHECKING:
+    from labserver.app import Lab
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def lab_of(request: Request) -> "Lab":
+    """Return the lab this request's app serves."""
+    return request.app.state.lab
+
+
+async def bearer_token(request: Request) -> AccessToken:
+    """Read "Authorization: Bearer <token>" and verify the token (RFC 6750 §2.1)."""
+    lab = lab_of(request)
+    header = request.headers.get("authorization", "").strip()
+    scheme, _, token = header.partition(" ")
+    if not header or scheme.lower() != "bearer":
+        raise MissingToken("this route needs an access token: Authorization: Bearer <token>")
+    token = token.strip()
+    if not _B64TOKEN.fullmatch(token):
+        raise MalformedAuthorization("the Authorization header must be: Bearer <token>")
+    now = lab.now()
+    try:
+        access = lab.tokens.verify(token, now)
+        if lab.denylist.enabled and lab.denylist.contains(access.claims["jti"]):
+            raise InvalidToken("token has been revoked")
+    except InvalidToken as exc:
+        lab.audit.record("verification_failed", reason=exc.description)
+        raise
+    return access
+
+
+BearerDep = Annotated[AccessToken, Depends(bearer_token)]
+
+
+def require_role(role: str):
+    """Return a dependency that lets through only tokens carrying ``role``."""
+
+    async def check(access: BearerDep) -> AccessToken:
+        if role not in access.roles:
+            raise InsufficientScope(f"this route needs the {role} role")
+        return access
+
+    return check

@@ -1,0 +1,143 @@
+"""Lab controls, apart from the auth API: the clock, the audit log, store views, counters, keys, reset.
+
+Mounted only on a loopback address: whoever can move the clock can make any token expire or live.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from labserver.clock import parse_instant
+from labserver.errors import NotFound
+from labserver.routes.deps import lab_of
+from labserver.store import TABLES
+
+router = APIRouter(prefix="/lab", tags=["lab controls"])
+
+CENTURY = 100 * 365 * 24 * 3600
+
+
+class Advance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(ge=-CENTURY, le=CENTURY, allow_inf_nan=False)
+
+
+class SetClock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: str | float = Field(description="Unix seconds or an ISO 8601 timestamp")
+    frozen: bool | None = None
+
+    @field_validator("at")
+    @classmethod
+    def instant(cls, value: str | float) -> float:
+        try:
+            seconds = parse_instant(value)
+        except (ValueError, OverflowError):
+            raise ValueError("expected Unix seconds or an ISO 8601 timestamp") from None
+        if not math.isfinite(seconds) or not 0 <= seconds < 4102444800:  # before 2100
+            raise ValueError("the lab clock runs between 1970 and 2100")
+        return seconds
+
+
+def _clock_changed(request: Request) -> dict:
+    lab = lab_of(request)
+    state = lab.clock.state()
+    lab.audit.record("clock_changed", now=state["iso"], frozen=state["frozen"])
+    return state
+
+
+@router.get("/clock")
+async def clock(request: Request) -> dict:
+    return lab_of(request).clock.state()
+
+
+@router.post("/clock/advance")
+async def advance(step: Advance, request: Request) -> dict:
+    """Move the lab clock forward (or back) by some seconds: expire a token without waiting."""
+    lab_of(request).clock.advance(step.seconds)
+    return _clock_changed(request)
+
+
+@router.post("/clock/set")
+async def set_clock(change: SetClock, request: Request) -> dict:
+    clock = lab_of(request).clock
+    clock.set(change.at)
+    if change.frozen is True:
+        clock.freeze()
+    elif change.frozen is False:
+        clock.run()
+    return _clock_changed(request)
+
+
+@router.post("/clock/freeze")
+async def freeze(request: Request) -> dict:
+    lab_of(request).clock.freeze()
+    return _clock_changed(request)
+
+
+@router.post("/clock/run")
+async def run(request: Request) -> dict:
+    lab_of(request).clock.run()
+    return _clock_changed(request)
+
+
+@router.get("/audit")
+async def audit(request: Request, since: int = 0) -> list[dict]:
+    """The audit log, oldest first; pass since=<last id seen> for what is new."""
+    return lab_of(request).audit.events(since)
+
+
+@router.delete("/audit")
+async def clear_audit(request: Request) -> dict:
+    lab_of(request).audit.clear()
+    return {"cleared": True}
+
+
+@router.get("/stats")
+async def stats(request: Request) -> dict:
+    """Requests, store reads and store writes per kind of request since the last reset."""
+    return dict(sorted(lab_of(request).store.counters.items()))
+
+
+@router.delete("/stats")
+async def clear_stats(request: Request) -> dict:
+    lab_of(request).store.counters.clear()
+    return {"cleared": True}
+
+
+@router.get("/store/{table}")
+async def store_table(table: str, request: Request) -> list[dict]:
+    """The rows of one store table, as the server sees them (secrets are stored hashed)."""
+    if table not in TABLES:
+        raise NotFound(f"tables: {', '.join(TABLES)}")
+    return lab_of(request).store.dump(table)
+
+
+@router.get("/settings")
+async def settings(request: Request) -> dict:
+    return lab_of(request).settings.public_view()
+
+
+@router.post("/keys/rotate")
+async def rotate_keys(request: Request) -> dict:
+    """Sign with a new key from now on; the old public key stays published until its tokens expire."""
+    lab = lab_of(request)
+    old = lab.keys.active.kid
+    new = lab.keys.rotate(lab.now())
+    lab.audit.record("keys_rotated", old_kid=old, new_kid=new.kid)
+    return {"kid": new.kid, "previous_kid": old}
+
+
+@router.post("/reset")
+async def reset(request: Request) -> dict:
+    """Forget sessions, refresh families, denylist, audit and counters; seeded users back as seeded."""
+    lab = lab_of(request)
+    lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist")
+    lab.users.reset(lab.settings.seeded_users)
+    lab.audit.clear()
+    lab.store.counters.clear()
+    lab.audit.record("reset")
+    return {"reset": True}

@@ -1,0 +1,109 @@
+"""The OAuth 2 endpoints: the token endpoint (RFC 6749 §4.3, §5, §6) and revocation (RFC 7009).
+
+The password grant is a first-party login here: the course's own client sends the user's password to
+its own server. RFC 9700 §2.4 says it MUST NOT be used, because it teaches users to type passwords into
+other apps; real apps use the authorization code flow with PKCE. We use it to keep each lesson on
+tokens, not on redirects.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from labserver.errors import InvalidClient, InvalidGrant, InvalidToken, UnsupportedGrantType, UnsupportedTokenType
+from labserver.routes.deps import lab_of
+from labserver.routes.forms import read_form, required
+from labserver.routes.sessions import authenticate
+
+router = APIRouter(prefix="/oauth", tags=["oauth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _form_schema(required_fields: list[str], fields: dict[str, dict]) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": required_fields, "properties": fields}}}}}
+
+
+TOKEN_FORM = _form_schema(["grant_type"], {
+    "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+    "username": {"type": "string"}, "password": {"type": "string"},
+    "refresh_token": {"type": "string"}, "client_id": {"type": "string"}, "scope": {"type": "string"}})
+REVOKE_FORM = _form_schema(["token"], {
+    "token": {"type": "string"}, "token_type_hint": {"type": "string"}, "client_id": {"type": "string"}})
+
+
+def check_client(request: Request, fields: dict[str, str]) -> None:
+    """Accept our one public client, named in the form or in HTTP Basic with an empty secret."""
+    expected = lab_of(request).settings.client_id
+    named = fields.get("client_id")
+    header = request.headers.get("authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            named = base64.b64decode(header[6:], validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidClient("client authentication is malformed") from None
+    if named is not None and named != expected:
+        raise InvalidClient(f"unknown client; this server knows one client: {expected}")
+
+
+@router.post("/token", openapi_extra=TOKEN_FORM)
+async def token(request: Request) -> JSONResponse:
+    """Exchange a password, or a refresh token, for an access token and a new refresh token."""
+    lab = lab_of(request)
+    fields = await read_form(request)
+    check_client(request, fields)
+    grant = required(fields, "grant_type")
+    if grant == "password":
+        username, password = required(fields, "username"), required(fields, "password")
+        user = await authenticate(request, username, password)
+        if user is None:
+            lab.audit.record("login_failed", via="token", username=username)
+            raise InvalidGrant("Incorrect username or password")
+        refresh_token, family = lab.refresh.start_family(user, lab.now())
+        lab.audit.record("login", via="token", username=user.username, family=family)
+    elif grant == "refresh_token":
+        try:
+            rotation = lab.refresh.rotate(required(fields, "refresh_token"), lab.now())
+        except InvalidGrant as exc:
+            lab.audit.record("refresh_denied", reason=exc.description)
+            raise
+        user, refresh_token = rotation.user, rotation.refresh_token
+        lab.audit.record("refresh", username=user.username, family=rotation.family_id, role=user.role)
+    else:
+        raise UnsupportedGrantType("grant_type must be password or refresh_token")
+    access_token, _claims = lab.tokens.issue(user, lab.now())
+    return JSONResponse({"access_token": access_token, "token_type": "Bearer",
+                         "expires_in": int(lab.settings.access_ttl), "refresh_token": refresh_token},
+                        headers=NO_STORE)
+
+
+@router.post("/revoke", openapi_extra=REVOKE_FORM)
+async def revoke(request: Request) -> Response:
+    """Revoke a refresh token (its whole family), or an access token if the denylist is on."""
+    lab = lab_of(request)
+    fields = await read_form(request)
+    check_client(request, fields)
+    token = required(fields, "token")
+    now = lab.now()
+    if fields.get("token_type_hint") != "access_token":
+        family = lab.refresh.revoke(token, now)
+        if family is not None:
+            lab.audit.record("revocation", token_type="refresh_token", family=family)
+            return Response(status_code=200, headers=NO_STORE)
+    if token.count(".") == 2:
+        if not lab.denylist.enabled:
+            # Without a denylist an access token stays valid until exp: that is the price of statelessness.
+            raise UnsupportedTokenType("access tokens cannot be revoked here; they expire on their own")
+        try:
+            claims = lab.tokens.verify(token, now).claims
+        except InvalidToken:
+            return Response(status_code=200, headers=NO_STORE)
+        lab.denylist.add(claims["jti"], claims["exp"], now)
+        lab.audit.record("revocation", token_type="access_token", jti=claims["jti"])
+    # RFC 7009 §2.2: an invalid or unknown token is answered 200 as well: nothing to reveal.
+    return Response(status_code=200, headers=NO_STORE)

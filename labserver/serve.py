@@ -1,0 +1,86 @@
+"""Run a lab server with uvicorn on a socket we bind first, so port 0 works and the issuer knows its URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+
+import uvicorn
+
+from labserver.app import create_app
+from labserver.settings import Settings
+
+READY_PREFIX = "LABSERVER READY "
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that calls back once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_ready()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, *, ready_line: bool = False, watch_stdin: bool = False) -> None:
+    """Serve until interrupted; with ready_line, announce the port on stdout for the process that started us."""
+    sock = bind(settings.host, settings.port)
+    settings = settings.replace(port=sock.getsockname()[1])
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off",
+        # Without it, shutdown waits for clients that keep connections alive (forever, over TLS).
+        timeout_graceful_shutdown=1,
+        ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
+
+    def on_ready() -> None:
+        banner(settings, file=sys.stderr if ready_line else sys.stdout)
+        if ready_line:
+            print(READY_PREFIX + json.dumps({"url": settings.base_url, "port": settings.port}), flush=True)
+            # Everything printed from now on goes to the log (stderr), not to a pipe nobody reads.
+            os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    server = _Server(config, on_ready)
+    if watch_stdin:
+        threading.Thread(target=_exit_when_stdin_closes, args=(server,), daemon=True).start()
+    server.run(sockets=[sock])
+
+
+def _exit_when_stdin_closes(server: uvicorn.Server) -> None:
+    # Our parent holds the other end of stdin. When it exits, even by SIGKILL, the pipe closes.
+    while sys.stdin.buffer.read(1024):
+        pass
+    server.should_exit = True
+    # If a graceful exit hangs, leave anyway.
+    threading.Timer(3.0, os._exit, args=(0,)).start()
+
+
+def banner(settings: Settings, file=sys.stdout) -> None:
+    """Print where the server is and who can log in (demo passwords are public; others are not shown)."""
+    lines = [f"JWT course lab server on {settings.base_url}  ({settings.algorithm}, "
+             f"access tokens {settings.access_ttl:g} s)"]
+    if settings.users:
+        lines += [f"  account {name} ({role})" for name, _pw, role in settings.users]
+    else:
+        lines += [f"  demo account {name} / {pw} ({role})" for name, pw, role in settings.seeded_users]
+    if settings.lab_controls:
+        lines.append(f"  lab controls: {settings.base_url}/lab/clock")
+    if settings.seed is not None:
+        lines.append("  WARNING: seeded randomness (lab only): every secret is predictable")
+    print("\n".join(lines), file=file, flush=True)

@@ -1,0 +1,75 @@
+"""User accounts: seeding, login checks, and the admin's changes of role and status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labserver.passwords import Passwords
+from labserver.settings import ROLES
+from labserver.store import Store
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    disabled: bool
+
+    @classmethod
+    def from_row(cls, row) -> "User":
+        return cls(row["id"], row["username"], row["role"], bool(row["disabled"]))
+
+    def public(self) -> dict:
+        return {"username": self.username, "role": self.role, "disabled": self.disabled}
+
+
+class Users:
+    def __init__(self, store: Store, passwords: Passwords) -> None:
+        self._store = store
+        self._passwords = passwords
+
+    def seed(self, accounts, now: float) -> list[str]:
+        """Create the accounts that do not exist yet; return the names created."""
+        created = []
+        for username, password, role in accounts:
+            if self._store.one("SELECT 1 FROM users WHERE username = ?", (username,)) is None:
+                self._store.write(
+                    "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                    (username, self._passwords.hash(password), role, now))
+                created.append(username)
+        return created
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """Return the user if the password is right and the account enabled; one answer for every failure."""
+        row = self._store.one("SELECT * FROM users WHERE username = ?", (username,))
+        ok = self._passwords.check(row["password_hash"] if row else None, password)
+        if not ok or row["disabled"]:
+            return None
+        return User.from_row(row)
+
+    def get(self, user_id: int) -> User | None:
+        row = self._store.one("SELECT id, username, role, disabled FROM users WHERE id = ?", (user_id,))
+        return User.from_row(row) if row else None
+
+    def by_name(self, username: str) -> User | None:
+        row = self._store.one("SELECT id, username, role, disabled FROM users WHERE username = ?", (username,))
+        return User.from_row(row) if row else None
+
+    def all(self) -> list[User]:
+        return [User.from_row(r) for r in
+                self._store.all("SELECT id, username, role, disabled FROM users ORDER BY id")]
+
+    def update(self, user: User, *, role: str | None = None, disabled: bool | None = None) -> User:
+        if role is not None:
+            if role not in ROLES:
+                raise ValueError(f"role must be one of {', '.join(ROLES)}")
+            self._store.write("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+        if disabled is not None:
+            self._store.write("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user.id))
+        return self.get(user.id)
+
+    def reset(self, accounts) -> None:
+        """Put seeded accounts back to their seeded role, enabled."""
+        for username, _password, role in accounts:
+            self._store.write("UPDATE users SET role = ?, disabled = 0 WHERE username = ?", (role, username))
