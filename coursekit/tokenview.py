@@ -64,8 +64,10 @@ def _decode_json(segment: str) -> tuple[Any, str]:
         return None, f"not UTF-8 text ({len(raw)} bytes of binary data)"
     try:
         return json.loads(text), ""
-    except (ValueError, RecursionError):
+    except ValueError:
         return None, f"not JSON: {text if len(text) <= 60 else text[:57] + '...'!r}"
+    except RecursionError:
+        return None, "JSON nested too deeply to show"
 
 
 def _utc(value: Any) -> str:

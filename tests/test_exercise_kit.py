@@ -190,7 +190,8 @@ def test_check_gives_jupyter_a_plain_text_line_and_coloured_html(q1, shown):
     incorrect, correct, unanswered = map(mime_bundle, shown)
     assert incorrect["text/plain"] == "✘ Incorrect: the 'sub' claim should be 'alice'"
     assert incorrect["text/html"] == (
-        '<div style="color:#c62828"><strong>✘ Incorrect</strong>: the &#x27;sub&#x27; claim should be &#x27;alice&#x27;</div>'
+        '<div style="color:#c62828"><strong>✘ Incorrect</strong>: '
+        "the &#x27;sub&#x27; claim should be &#x27;alice&#x27;</div>"
     )
     assert correct["text/plain"] == "✔ Correct: that is exactly what the server reads."
     assert 'style="color:#2e7d32"' in correct["text/html"]

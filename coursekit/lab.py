@@ -1,0 +1,42 @@
+"""Start and stop the lab servers a notebook uses, so each notebook can run alone and run again.
+
+Every lab server a notebook starts has a frozen clock at the course's start time, a fixed issuer name
+and seeded randomness (lab only), so tokens, ids and times come out the same on every run.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import labserver
+from labserver import LabServer
+
+# Monday morning, 09:00 UTC: "now" in every lesson until a lesson moves the clock.
+COURSE_START = "2030-01-07T09:00:00Z"
+
+_labs: dict[str, LabServer] = {}
+
+
+def start_lab(name: str = "lab", *, share_keys_with: LabServer | None = None, **settings) -> LabServer:
+    """Start the lab server called ``name`` (stopping a previous one of that name) and return its handle.
+
+    ``settings`` are lab server settings such as ``access_ttl=60`` or ``algorithm="RS256"``;
+    ``share_keys_with`` makes a second replica of the same service (same keys and issuer, own store).
+    """
+    stop_lab(name)
+    settings.setdefault("frozen_at", COURSE_START)
+    # LAB ONLY: predictable secrets make every token in the notebook reproducible; see labserver.randomness.
+    settings.setdefault("seed", zlib.crc32(name.encode()))
+    if share_keys_with is None:
+        # A real issuer is the server's public HTTPS URL; a fixed name keeps the port out of the tokens.
+        settings.setdefault("issuer", f"https://{name}.jwt-course.test")
+    _labs[name] = labserver.start(share_keys_with=share_keys_with, **settings)
+    return _labs[name]
+
+
+def stop_lab(name: str | None = None) -> None:
+    """Stop the lab server called ``name``, or every lab server this notebook started."""
+    for key in [name] if name else list(_labs):
+        server = _labs.pop(key, None)
+        if server is not None:
+            server.stop()

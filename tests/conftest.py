@@ -1,0 +1,54 @@
+"""Shared fixtures: an in-process app with a frozen lab clock, and helpers to log in."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from labserver import Settings, create_app
+
+# 2030-01-01T09:00:00Z: every in-process test starts at this lab time.
+T0 = 1893488400.0
+
+
+class Auth:
+    """Log in and refresh through the real endpoints, the way a client would."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def token(self, username: str = "alice", password: str | None = None) -> dict:
+        """Return the token endpoint's JSON for a password login (asserting it succeeded)."""
+        r = self.client.post("/oauth/token", data={"grant_type": "password", "username": username,
+                                                   "password": password or f"{username}-password"})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def refresh(self, refresh_token: str):
+        return self.client.post("/oauth/token", data={"grant_type": "refresh_token",
+                                                      "refresh_token": refresh_token})
+
+    def get(self, path: str, access_token: str):
+        return self.client.get(path, headers={"Authorization": f"Bearer {access_token}"})
+
+
+def make_client(**settings) -> TestClient:
+    settings.setdefault("frozen_at", T0)
+    return TestClient(create_app(Settings(**settings)))
+
+
+@pytest.fixture
+def client() -> TestClient:
+    with make_client() as c:
+        yield c
+
+
+@pytest.fixture
+def lab(client):
+    """The server-side objects behind ``client`` (clock, store, audit log, ...)."""
+    return client.app.state.lab
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)
