@@ -113,7 +113,7 @@ def check_times(claims: dict, now: float, leeway: float) -> None:
     for name in ("exp", "nbf", "iat"):
         value = claims.get(name)
         if name in claims and (isinstance(value, bool) or not isinstance(value, (int, float))
-                               or not math.isfinite(value)):
+                               or not _finite(value)):
             raise InvalidToken(f"claim {name} must be a number")
     if now >= claims["exp"] + leeway:
         raise InvalidToken("token has expired")
@@ -121,3 +121,10 @@ def check_times(claims: dict, now: float, leeway: float) -> None:
         raise InvalidToken("token is not valid yet")
     if now < claims["iat"] - leeway:
         raise InvalidToken("token was issued in the future")
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range (JSON allows 1 followed by 400 zeros)
+        return False

@@ -9,7 +9,6 @@ tokens, not on redirects.
 from __future__ import annotations
 
 import base64
-import binascii
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -45,7 +44,7 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
     if header[:6].lower() == "basic ":
         try:
             named = base64.b64decode(header[6:], validate=True).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text in the header
             raise InvalidClient("client authentication is malformed") from None
     if named is not None and named != expected:
         raise InvalidClient(f"unknown client; this server knows one client: {expected}")
@@ -90,7 +89,8 @@ async def revoke(request: Request) -> Response:
     check_client(request, fields)
     token = required(fields, "token")
     now = lab.now()
-    if fields.get("token_type_hint") != "access_token":
+    # The hint only orders the search (RFC 7009 §2.1): a refresh token sent as "access_token" is still found.
+    if fields.get("token_type_hint") != "access_token" or token.count(".") != 2:
         family = lab.refresh.revoke(token, now)
         if family is not None:
             lab.audit.record("revocation", token_type="refresh_token", family=family)

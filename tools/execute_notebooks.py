@@ -1,0 +1,32 @@
+"""Run notebooks top to bottom in a fresh kernel and save them with their outputs (what nbval compares).
+
+    python tools/execute_notebooks.py notebooks/02-the-jwt-flow.ipynb   # one
+    python tools/execute_notebooks.py                                   # all lessons
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def execute(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+
+
+def main(paths: list[str]) -> None:
+    for path in [Path(p) for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
+        print(f"executing {path.name}", flush=True)
+        execute(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
