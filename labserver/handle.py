@@ -80,7 +80,8 @@ def _read_ready_line(process: subprocess.Popen, timeout: float) -> dict | None:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout)
-    process.stdout.close() if result else None
+    if result:  # the ready line is all the server ever writes to this pipe
+        process.stdout.close()
     return result or None
 
 
