@@ -3,8 +3,16 @@
 Start one in-process with ``create_app(Settings())``, or in its own process with ``labserver.start()``.
 """
 
-from labserver.settings import Settings
-from labserver.app import create_app
 from labserver.handle import LabServer, start
+from labserver.settings import Settings
 
 __all__ = ["Settings", "create_app", "LabServer", "start"]
+
+
+def __getattr__(name: str):
+    # The app pulls in FastAPI; a notebook that only starts servers in their own processes never needs it.
+    if name == "create_app":
+        from labserver.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'labserver' has no attribute {name!r}")

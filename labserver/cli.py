@@ -8,6 +8,9 @@ import dataclasses
 from labserver.clock import parse_instant
 from labserver.settings import ALGORITHMS, ROLES, Settings, parse_duration
 
+# The line a server started with --ready-line prints once it accepts connections.
+READY_PREFIX = "LABSERVER READY "
+
 # (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
 OPTIONS = (
     ("host", "--host", str, "address to listen on (default 127.0.0.1; anything else switches lab controls off)"),

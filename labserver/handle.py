@@ -22,9 +22,8 @@ from pathlib import Path
 
 import requests
 
-from labserver.cli import to_argv
+from labserver.cli import READY_PREFIX, to_argv
 from labserver.clock import parse_instant
-from labserver.serve import READY_PREFIX
 from labserver.settings import Settings
 
 _running: set["LabServer"] = set()

@@ -11,9 +11,8 @@ import threading
 import uvicorn
 
 from labserver.app import create_app
+from labserver.cli import READY_PREFIX
 from labserver.settings import Settings
-
-READY_PREFIX = "LABSERVER READY "
 
 
 class _Server(uvicorn.Server):
@@ -31,7 +30,9 @@ class _Server(uvicorn.Server):
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP. Without it every
+    # response after the first on a keep-alive connection waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)

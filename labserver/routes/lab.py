@@ -8,16 +8,19 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
 
 from labserver.clock import parse_instant
-from labserver.errors import NotFound
+from labserver.errors import InvalidRequest, NotFound
 from labserver.routes.deps import lab_of
 from labserver.store import TABLES
 
 router = APIRouter(prefix="/lab", tags=["lab controls"])
 
 CENTURY = 100 * 365 * 24 * 3600
+# The lab clock stays between 1970 and 2100 (2100-01-01T00:00:00Z), whichever way it is moved.
+LATEST = 4102444800
+OUT_OF_RANGE = "the lab clock runs between 1970 and 2100"
 
 
 class Advance(BaseModel):
@@ -27,7 +30,8 @@ class Advance(BaseModel):
 
 class SetClock(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    at: str | float = Field(description="Unix seconds or an ISO 8601 timestamp")
+    # Strict: JSON true would otherwise pass as 1.0, past parse_instant's refusal of booleans.
+    at: StrictStr | StrictFloat = Field(description="Unix seconds or an ISO 8601 timestamp")
     frozen: bool | None = None
 
     @field_validator("at")
@@ -37,8 +41,8 @@ class SetClock(BaseModel):
             seconds = parse_instant(value)
         except (ValueError, OverflowError):
             raise ValueError("expected Unix seconds or an ISO 8601 timestamp") from None
-        if not math.isfinite(seconds) or not 0 <= seconds < 4102444800:  # before 2100
-            raise ValueError("the lab clock runs between 1970 and 2100")
+        if not math.isfinite(seconds) or not 0 <= seconds < LATEST:
+            raise ValueError(OUT_OF_RANGE)
         return seconds
 
 
@@ -57,7 +61,11 @@ async def clock(request: Request) -> dict:
 @router.post("/clock/advance")
 async def advance(step: Advance, request: Request) -> dict:
     """Move the lab clock forward (or back) by some seconds: expire a token without waiting."""
-    lab_of(request).clock.advance(step.seconds)
+    clock = lab_of(request).clock
+    # Unchecked, repeated steps would reach years datetime cannot show: every later audit record would fail.
+    if not 0 <= clock.now() + step.seconds < LATEST:
+        raise InvalidRequest(OUT_OF_RANGE)
+    clock.advance(step.seconds)
     return _clock_changed(request)
 
 

@@ -1,0 +1,423 @@
+"""Exercises of notebook 05: refresh with rotation, spot stolen logins, log out, a client that refreshes.
+
+The answers are functions and a class. A check calls them on a lab server of its own (``fresh_lab``), never
+on the notebook's labs, and judges what the server saw: its audit log and its store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import textwrap
+import threading
+import types
+from urllib.parse import urlsplit
+
+import requests
+
+from coursekit.ex04 import fresh_lab, http_session, log_in  # the check servers and how to talk to them
+from coursekit.exercise import ____, Exercise, Incorrect, Outcome
+from labserver import LabServer
+
+__all__ = ["q1", "q2", "q3", "q4"]
+
+
+def _mentions_blank(answer) -> bool:
+    """Tell whether a function, or a class's methods, still use the ``____`` placeholder somewhere."""
+    if inspect.isclass(answer):
+        return any(_mentions_blank(inspect.unwrap(member)) for member in vars(answer).values()
+                   if inspect.isfunction(member))
+    code = getattr(answer, "__code__", None)
+    return code is not None and _code_mentions_blank(code)
+
+
+def _code_mentions_blank(code: types.CodeType) -> bool:
+    return "____" in code.co_names or any(
+        _code_mentions_blank(const) for const in code.co_consts if isinstance(const, types.CodeType))
+
+
+class _CodeExercise(Exercise):
+    """An exercise whose answer is code: a function or class that still contains ____ is not answered yet."""
+
+    def evaluate(self, *answer, **kw) -> Outcome:
+        if any(_mentions_blank(item) for item in (*answer, *kw.values())):
+            return super().evaluate(____)  # the kit's own "Not answered yet" outcome
+        return super().evaluate(*answer, **kw)
+
+
+def _refresh(server: LabServer, refresh_token: str) -> requests.Response:
+    return http_session().post(server.url + "/oauth/token", timeout=10,
+                        data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+def _revoke(server: LabServer, token: str) -> requests.Response:
+    return http_session().post(server.url + "/oauth/revoke", data={"token": token}, timeout=10)
+
+
+def _me(server: LabServer, access_token: str) -> requests.Response:
+    return http_session().get(server.url + "/api/me", timeout=10,
+                              headers={"Authorization": f"Bearer {access_token}"})
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _rows(server: LabServer, table: str, key: str) -> dict:
+    return {row[key]: row for row in server.table(table)}
+
+
+def _events(server: LabServer, *names: str) -> list[dict]:
+    return [e for e in server.audit() if e["event"] in names]
+
+
+def _endpoints(server: LabServer) -> set[str]:
+    return {kind for kind, counts in server.stats().items() if counts["requests"]}
+
+
+def _server_said(error: requests.HTTPError) -> str:
+    response = error.response
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text[:200]
+    return f"{urlsplit(response.url).path} answered {response.status_code} {body}"
+
+
+# --- q1 -------------------------------------------------------------------------------------------
+
+class Refresh(_CodeExercise):
+    title = "Refresh, and keep the new refresh token"
+    _hints = [
+        "POST a form (data=...) to url + '/oauth/token' with two fields: grant_type and refresh_token.",
+        "grant_type is the string 'refresh_token'. The JSON answer has access_token and refresh_token.",
+        "return tokens['access_token'], tokens['refresh_token']: the NEW refresh token from the answer.",
+    ]
+    _solution = textwrap.dedent("""
+        def refresh(url, refresh_token):
+            r = requests.post(url + "/oauth/token",
+                              data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+            r.raise_for_status()
+            tokens = r.json()
+            return tokens["access_token"], tokens["refresh_token"]
+    """)
+
+    def _call(self, refresh, lab: LabServer, refresh_token: str) -> tuple[str, str]:
+        try:
+            result = refresh(lab.url, refresh_token)
+        except requests.HTTPError as error:
+            advice = {
+                "unsupported_grant_type": "grant_type must be the string 'refresh_token'",
+                "invalid_request": "send a form (data={...}, not json=) with grant_type and refresh_token",
+                "invalid_grant": "send the refresh token you were given, as the form field refresh_token",
+            }.get(error.response.json().get("error", ""), "look at the error_description")
+            raise Incorrect(f"{_server_said(error)}: {advice}") from None
+        if isinstance(result, (dict, requests.Response)):
+            raise Incorrect("return a pair (access_token, refresh_token), not the whole answer")
+        if not (isinstance(result, (tuple, list)) and len(result) == 2
+                and all(isinstance(item, str) for item in result)):
+            raise Incorrect(f"return a pair of strings (access_token, refresh_token), not {result!r}")
+        access, new = result
+        if access.count(".") != 2 and new.count(".") == 2:
+            raise Incorrect("the pair is the wrong way round: the access token (a JWT) comes first")
+        if new == refresh_token:
+            raise Incorrect("the second item is the refresh token you sent in: after a refresh it is spent. "
+                            "Return the new one from the answer's refresh_token")
+        if access.count(".") != 2:
+            raise Incorrect("the first item is not a JWT: return the answer's access_token first")
+        return access, new
+
+    def _check(self, refresh):
+        if not callable(refresh):
+            raise Incorrect("pass your function itself: q1.check(refresh)")
+        lab = fresh_lab()
+        first = log_in(lab, "alice")["refresh_token"]
+        access, second = self._call(refresh, lab, first)
+        if _events(lab, "reuse_detected"):
+            raise Incorrect("your function sent the refresh token more than once: the second use was a reuse, "
+                            "and the server revoked the whole login. Send it exactly once")
+        refreshes = len(_events(lab, "refresh"))
+        if refreshes != 1:
+            raise Incorrect(f"one call of your function made {refreshes} refreshes at the server; "
+                            "make exactly one")
+        me = _me(lab, access)
+        if me.status_code != 200:
+            raise Incorrect(f"the access token you returned does not work: /api/me answered "
+                            f"{me.status_code} {me.json()}")
+        rows = _rows(lab, "refresh_tokens", "token_hash")
+        issued = rows.get(_digest(second))
+        if issued is None or issued["used_at"] is not None:
+            raise Incorrect("the refresh token you returned is not a fresh one the server issued")
+        if rows[_digest(first)]["used_at"] is None:
+            raise Incorrect("the server did not use up the refresh token you were given")
+        _access, third = self._call(refresh, lab, second)  # and once more, with the new one
+        if _events(lab, "reuse_detected", "refresh_denied"):
+            raise Incorrect("a second refresh, with the token your function returned, was refused")
+        if third == second:
+            raise Incorrect("the second refresh returned the same refresh token again")
+        return ("the server marked the refresh token you sent as used and issued a new one, and your function "
+                "chained: the new one refreshed again. The old ones are spent: presenting one again would be "
+                "reuse.")
+
+
+# --- q2 -------------------------------------------------------------------------------------------
+
+class StolenLogins(_CodeExercise):
+    title = "Spot the stolen logins"
+    _hints = [
+        "Every event is a dict with an 'event' name; only some events have a 'family'.",
+        "A replayed refresh token leaves a 'reuse_detected' event with the family's id in 'family'.",
+        "return {e['family'] for e in events if e['event'] == 'reuse_detected'}",
+    ]
+    _solution = textwrap.dedent("""
+        def revoked_for_reuse(events):
+            return {e["family"] for e in events if e["event"] == "reuse_detected"}
+    """)
+
+    @staticmethod
+    def _scenario() -> tuple[list[dict], list[dict], dict[str, str]]:
+        """A fresh audit log with a logout, two replayed refresh tokens and a live login.
+
+        Returns all its events, the events before the first reuse, and why each family ended ("live" if not).
+        """
+        lab = fresh_lab()
+        admin = log_in(lab, "admin")
+        _revoke(lab, admin["refresh_token"])  # admin logs out: revoked, but not for reuse
+        for username in ("alice", "bob"):
+            stolen = log_in(lab, username)["refresh_token"]
+            _refresh(lab, stolen)  # the thief refreshes first...
+            _refresh(lab, stolen)  # ...and the user's app presents the same token: reuse
+        _refresh(lab, log_in(lab, "alice")["refresh_token"])  # alice logs in again, all is well
+        events = lab.audit()
+        first_reuse = next(e["id"] for e in events if e["event"] == "reuse_detected")
+        families = {row["id"]: row["revoked_reason"] or "live" for row in lab.table("refresh_families")}
+        return events, [e for e in events if e["id"] < first_reuse], families
+
+    @staticmethod
+    def _answer(function, events) -> set:
+        try:
+            result = function([dict(e) for e in events])
+        except KeyError as error:
+            raise Incorrect(f"your function raised KeyError {error}: not every event has that key (a 'reset' or "
+                            "'clock_changed' event has no 'family'); look at e['event'] first, "
+                            "or use e.get()") from None
+        if isinstance(result, (str, dict)) or result is None:
+            raise Incorrect(f"return a set of family ids (empty if there was no reuse), not {result!r}")
+        try:
+            return set(result)
+        except TypeError:
+            raise Incorrect(f"return a set of family ids, not {result!r}") from None
+
+    def _check(self, function):
+        if not callable(function):
+            raise Incorrect("pass your function itself: q2.check(revoked_for_reuse)")
+        events, before, families = self._scenario()
+        expected = {family for family, why in families.items() if why == "refresh token reused"}
+        got = self._answer(function, events)
+        extra = sorted(got - expected, key=str)
+        for item in extra:
+            if item not in families:
+                raise Incorrect(f"{item!r} is not a family id: the id is the 'family' field of an event")
+        for item in extra:
+            if families[item] != "live":
+                raise Incorrect(f"{item!r} was revoked, but for '{families[item]}', "
+                                "not because a used token came back")
+        if extra:
+            raise Incorrect(f"{extra[0]!r} is a login that is still live: nothing was reused there")
+        if expected - got:
+            raise Incorrect(f"you found {len(got)} of the {len(expected)} stolen logins in a fresh audit log; "
+                            "look at every event, not just the first match")
+        quiet = self._answer(function, before)
+        if quiet:
+            raise Incorrect(f"on an audit log with no reuse (just a logout) your function returned {quiet}: "
+                            "it should return an empty set")
+        return (f"in a fresh audit log of {len(events)} events you found both replayed logins and left the "
+                "logout and the live login alone.")
+
+
+# --- q3 -------------------------------------------------------------------------------------------
+
+class LogOut(_CodeExercise):
+    title = "Log out properly"
+    _hints = [
+        "POST url + '/oauth/revoke' with the form field token: first the refresh token, then the access token.",
+        "Send token_type_hint='access_token' with the access token. A server without a denylist answers 400 "
+        "unsupported_token_type: expected, so do not raise_for_status() on that one.",
+    ]
+    _solution = textwrap.dedent("""
+        def log_out(url, tokens):
+            revoke = url + "/oauth/revoke"
+            requests.post(revoke, data={"token": tokens["refresh_token"]}).raise_for_status()
+            # Without a denylist this answers 400 unsupported_token_type: the access token just expires.
+            requests.post(revoke, data={"token": tokens["access_token"], "token_type_hint": "access_token"})
+    """)
+
+    def _run(self, log_out, lab: LabServer) -> dict:
+        tokens = log_in(lab, "alice")
+        lab.clear_stats()
+        kind = "with a denylist" if lab.settings.denylist else "without a denylist"
+        try:
+            log_out(lab.url, dict(tokens))
+        except requests.HTTPError as error:
+            said = _server_said(error)
+            if "unsupported_token_type" in said:
+                raise Incorrect(f"on a server {kind} your function raised: {said}. That is the normal answer "
+                                "of a server that cannot revoke access tokens (RFC 7009 §2.2.1): do not treat "
+                                "it as an error; the access token simply expires") from None
+            raise Incorrect(f"on a server {kind} your function raised: {said}") from None
+        family = next(iter(_rows(lab, "refresh_families", "id").values()))
+        if family["revoked_at"] is None:
+            extra = (" POST /session/logout ends a cookie session; token logins end at /oauth/revoke."
+                     if "POST /session/logout" in _endpoints(lab) else "")
+            raise Incorrect(f"on a server {kind} the login is still live after log_out (its refresh token still "
+                            "works): send tokens['refresh_token'] to /oauth/revoke as the form field "
+                            f"token.{extra}")
+        if family["revoked_reason"] != "revoked by the client":
+            raise Incorrect(f"the login ended, but for '{family['revoked_reason']}': log out with a revocation "
+                            "request to /oauth/revoke")
+        return tokens
+
+    def _check(self, log_out):
+        if not callable(log_out):
+            raise Incorrect("pass your function itself: q3.check(log_out)")
+        self._run(log_out, fresh_lab())
+        lab = fresh_lab(denylist=True)
+        tokens = self._run(log_out, lab)
+        me = _me(lab, tokens["access_token"])
+        if me.status_code == 200:
+            raise Incorrect("on a server with a denylist the access token still works after log_out: send it to "
+                            "/oauth/revoke too, with token_type_hint=access_token")
+        return ("on both servers the login is revoked; where the server keeps a denylist, the access token "
+                "died at once too. Elsewhere it lives until exp.")
+
+
+# --- q4 -------------------------------------------------------------------------------------------
+
+_GIVE_UP_AFTER = 5.0  # seconds: longer means the class keeps retrying after a refused refresh
+
+
+class RefreshingAuth(_CodeExercise):
+    title = "A client that refreshes by itself"
+    _hints = [
+        "The header is f'Bearer {self.access_token}'. Refresh only if response.status_code == 401 and "
+        "'error=\"invalid_token\"' is in the challenge; otherwise return the response as it is.",
+        "The refresh form is the one from Exercise 1: {'grant_type': 'refresh_token', 'refresh_token': "
+        "self.refresh_token}.",
+        "Rotation: the answer's refresh_token replaces yours: self.refresh_token = tokens['refresh_token'].",
+    ]
+    _solution = textwrap.dedent('''
+        class RefreshingAuth(requests.auth.AuthBase):
+            """Send the access token; on a 401 invalid_token refresh once, keep the new tokens, retry."""
+
+            def __init__(self, token_url, access_token, refresh_token):
+                self.token_url = token_url
+                self.access_token = access_token
+                self.refresh_token = refresh_token
+
+            def __call__(self, request):
+                request.headers["Authorization"] = f"Bearer {self.access_token}"
+                request.register_hook("response", self.on_response)
+                return request
+
+            def on_response(self, response, **kwargs):
+                challenge = response.headers.get("WWW-Authenticate", "")
+                if response.status_code != 401 or 'error="invalid_token"' not in challenge:
+                    return response
+                answer = requests.post(self.token_url, data={"grant_type": "refresh_token",
+                                                             "refresh_token": self.refresh_token})
+                if answer.status_code != 200:  # refresh refused: the user must log in again
+                    return response
+                tokens = answer.json()
+                self.access_token = tokens["access_token"]
+                self.refresh_token = tokens["refresh_token"]
+                retry = response.request.copy()
+                retry.headers["Authorization"] = f"Bearer {self.access_token}"
+                return response.connection.send(retry, **kwargs)  # sent as is: no hook, no second refresh
+    ''')
+
+    def _check(self, auth_class):
+        if not inspect.isclass(auth_class) or not issubclass(auth_class, requests.auth.AuthBase):
+            raise Incorrect("pass your class itself, a subclass of requests.auth.AuthBase: "
+                            "q4.check(RefreshingAuth)")
+        lab = fresh_lab()
+        tokens = log_in(lab, "alice")
+        auth = auth_class(lab.url + "/oauth/token", tokens["access_token"], tokens["refresh_token"])
+        http = http_session()
+
+        def get(path: str) -> requests.Response:
+            return http.get(lab.url + path, auth=auth, timeout=10)
+
+        def count(name: str) -> int:
+            return len(_events(lab, name))
+
+        r = get("/api/me")
+        if r.status_code != 200:
+            raise Incorrect(f"with a valid access token the request got {r.status_code} {r.json()}: your class "
+                            "should send Authorization: Bearer <access token>")
+        if count("refresh"):
+            raise Incorrect("your class refreshed although the access token was still valid")
+        r = get("/api/admin")
+        if count("refresh"):
+            raise Incorrect(f"your class refreshed after a {r.status_code}: only a 401 with "
+                            "error=\"invalid_token\" means a new token could help; a 403 insufficient_scope "
+                            "means this user lacks the role")
+
+        lab.clock.advance(minutes=31)
+        r = get("/api/me")
+        refreshes = count("refresh")
+        if refreshes == 0:
+            raise Incorrect(f"after 31 minutes the access token had expired, and your class did not refresh: the "
+                            f"request got {r.status_code} {r.json()}. Refresh on a 401 whose WWW-Authenticate "
+                            "says error=\"invalid_token\", then send the request again")
+        if refreshes > 1:
+            raise Incorrect(f"your class refreshed {refreshes} times for one request: refresh once, then retry")
+        if r.status_code != 200:
+            raise Incorrect(f"your class refreshed, but the request came back {r.status_code} {r.json()}: "
+                            "retry it "
+                            "with the NEW access token and return the retry's response")
+        get("/api/me")
+        if count("refresh") != 1:
+            raise Incorrect("your class refreshed again while the new access token was still valid: keep the new "
+                            "access token for the next requests")
+
+        lab.clock.advance(minutes=31)
+        r = get("/api/me")
+        if count("reuse_detected"):
+            raise Incorrect("the second refresh presented a refresh token that was already used, so the server "
+                            "revoked the whole login: keep the NEW refresh token from each refresh (rotation)")
+        if r.status_code != 200 or count("refresh") != 2:
+            raise Incorrect(f"half an hour later the next refresh did not work: {r.status_code} {r.json()}")
+
+        _revoke(lab, auth.refresh_token)  # the user logs out elsewhere: the refresh token is dead
+        lab.clock.advance(minutes=31)
+        outcome: dict = {}
+
+        def last_request() -> None:
+            try:
+                outcome["response"] = get("/api/me")
+            except Exception as error:  # reported below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=last_request, daemon=True)
+        worker.start()
+        worker.join(_GIVE_UP_AFTER)
+        if worker.is_alive():
+            lab.stop()  # its requests now fail, which ends the loop; fresh_lab starts a new one next time
+            raise Incorrect(f"when the refresh was refused, your class was still at it "
+                            f"{_GIVE_UP_AFTER:g} s later: "
+                            "try one refresh; if it fails, return the 401 so the app can ask the user to log in")
+        denied = count("refresh_denied")
+        if "error" in outcome:
+            error = outcome["error"]
+            raise Incorrect(f"when the refresh was refused your class raised {type(error).__name__}: {error}. "
+                            "Return the 401 response instead, so the app can ask the user to log in")
+        if denied > 1:
+            raise Incorrect(f"when the refresh was refused your class tried {denied} times: once is enough")
+        if outcome["response"].status_code != 401:
+            raise Incorrect(f"after a refused refresh the request came back {outcome['response'].status_code}; "
+                            "it should be the original 401")
+        return ("your class sent the token, refreshed once when it expired (keeping the rotated refresh token), "
+                "retried, and gave up cleanly when the refresh was refused. That is the whole 'complex code'.")
+
+
+q1, q2, q3, q4 = Refresh("q1"), StolenLogins("q2"), LogOut("q3"), RefreshingAuth("q4")
