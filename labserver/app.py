@@ -60,11 +60,12 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     # Retired keys verify for one access-token lifetime (plus leeway) after rotation, then go.
     keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
+    denylist = Denylist(store, settings.denylist)
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
                sessions=Sessions(store, settings, randomness), keys=keys,
                tokens=AccessTokens(settings, keys, randomness),
-               refresh=RefreshTokens(store, settings, users, randomness, audit),
-               denylist=Denylist(store, settings.denylist))
+               refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
+               denylist=denylist)
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:

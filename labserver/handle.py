@@ -40,14 +40,15 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         settings["frozen_at"] = parse_instant(settings["frozen_at"])
     if "users" in settings:
         settings["users"] = tuple(tuple(u) for u in settings["users"])
-    owned = workdir is None
-    folder = Path(workdir or tempfile.mkdtemp(prefix="labserver-"))
-    settings.setdefault("db", str(folder / "store.sqlite3"))
-    settings.setdefault("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json"))
     if share_keys_with:
         # Two replicas of one service: same keys, same issuer, separate stores.
         settings.setdefault("issuer", share_keys_with.settings.issuer_id)
-    config = Settings(port=0, **settings)  # validated here, before a process is spent on it
+    config = Settings(port=0, **settings)  # validated here, before a folder or a process is spent on it
+    owned = workdir is None
+    folder = Path(workdir or tempfile.mkdtemp(prefix="labserver-"))
+    config = config.replace(
+        db=settings.get("db", str(folder / "store.sqlite3")),
+        keys=settings.get("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json")))
     log_path = folder / "server.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(

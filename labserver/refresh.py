@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labserver.audit import AuditLog
+from labserver.denylist import Denylist
 from labserver.errors import InvalidGrant
 from labserver.randomness import Randomness
 from labserver.sessions import digest
@@ -30,12 +31,13 @@ class Rotation:
 
 class RefreshTokens:
     def __init__(self, store: Store, settings: Settings, users: Users, randomness: Randomness,
-                 audit: AuditLog) -> None:
+                 audit: AuditLog, denylist: Denylist) -> None:
         self._store = store
         self._settings = settings
         self._users = users
         self._random = randomness
         self._audit = audit
+        self._denylist = denylist
 
     def start_family(self, user: User, now: float) -> tuple[str, str]:
         """Begin a family at login; return its first refresh token and the family id."""
@@ -105,3 +107,4 @@ class RefreshTokens:
         if db.write("UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? "
                     "WHERE id = ? AND revoked_at IS NULL", (now, reason, family_id)):
             self._audit.record("family_revoked", family=family_id, reason=reason)
+            self._denylist.add_family(db, family_id, now)

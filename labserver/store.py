@@ -46,9 +46,15 @@ CREATE TABLE IF NOT EXISTS denylist (
     jti TEXT PRIMARY KEY,
     exp REAL NOT NULL
 );
+-- Which login each access token came from; kept only while the denylist is on.
+CREATE TABLE IF NOT EXISTS access_tokens (
+    jti       TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    exp       REAL NOT NULL
+);
 """
 
-TABLES = ("users", "sessions", "refresh_families", "refresh_tokens", "denylist")
+TABLES = ("users", "sessions", "refresh_families", "refresh_tokens", "denylist", "access_tokens")
 
 # Which kind of request the current code runs for ("GET /api/me"); set by the app's middleware.
 request_kind: contextvars.ContextVar[dict | None] = contextvars.ContextVar("request_kind", default=None)

@@ -143,7 +143,7 @@ async def rotate_keys(request: Request) -> dict:
 async def reset(request: Request) -> dict:
     """Forget sessions, refresh families, denylist, audit and counters; seeded users back as seeded."""
     lab = lab_of(request)
-    lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist")
+    lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
     lab.users.reset(lab.settings.seeded_users)
     lab.audit.clear()
     lab.store.counters.clear()

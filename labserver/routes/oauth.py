@@ -63,19 +63,20 @@ async def token(request: Request) -> JSONResponse:
         if user is None:
             lab.audit.record("login_failed", via="token", username=username)
             raise InvalidGrant("Incorrect username or password")
-        refresh_token, family = lab.refresh.start_family(user, lab.now())
-        lab.audit.record("login", via="token", username=user.username, family=family)
+        refresh_token, family_id = lab.refresh.start_family(user, lab.now())
+        lab.audit.record("login", via="token", username=user.username, family=family_id)
     elif grant == "refresh_token":
         try:
             rotation = lab.refresh.rotate(required(fields, "refresh_token"), lab.now())
         except InvalidGrant as exc:
             lab.audit.record("refresh_denied", reason=exc.description)
             raise
-        user, refresh_token = rotation.user, rotation.refresh_token
+        user, refresh_token, family_id = rotation.user, rotation.refresh_token, rotation.family_id
         lab.audit.record("refresh", username=user.username, family=rotation.family_id, role=user.role)
     else:
         raise UnsupportedGrantType("grant_type must be password or refresh_token")
-    access_token, _claims = lab.tokens.issue(user, lab.now())
+    access_token, claims = lab.tokens.issue(user, lab.now())
+    lab.denylist.track(claims, family_id)
     return JSONResponse({"access_token": access_token, "token_type": "Bearer",
                          "expires_in": int(lab.settings.access_ttl), "refresh_token": refresh_token},
                         headers=NO_STORE)
@@ -83,7 +84,7 @@ async def token(request: Request) -> JSONResponse:
 
 @router.post("/revoke", openapi_extra=REVOKE_FORM)
 async def revoke(request: Request) -> Response:
-    """Revoke a refresh token (its whole family), or an access token if the denylist is on."""
+    """Revoke a refresh token (its whole login, and with the denylist on its access tokens too), or an access token."""
     lab = lab_of(request)
     fields = await read_form(request)
     check_client(request, fields)
