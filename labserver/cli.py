@@ -52,7 +52,7 @@ def parse_user(text: str) -> tuple[str, str, str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m labserver",
+        prog="python -m labserver", allow_abbrev=False,
         description="A local auth server for the JWT course: cookie sessions, JWT access tokens, "
                     "refresh-token rotation, and lab controls (clock, audit log, counters) under /lab/.")
     for field, flag, kind, help_text in OPTIONS:

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from conftest import T0, Auth, make_client
-from helpers import (assert_invalid_token, b64url, b64url_json, bearer, claims_of, error, forge, header_of,
+from helpers import (assert_invalid_token, b64url_json, bearer, claims_of, error, forge, header_of,
                      hs256, sign, unb64url, valid_claims)
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}

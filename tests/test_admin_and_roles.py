@@ -87,7 +87,7 @@ def test_a_patch_that_changes_nothing_records_nothing(client, admin):
     assert audit_events(client, "role_changed", "user_disabled", "user_enabled") == []
 
 
-def test_disabled_user_cannot_get_a_token(client, auth, admin):
+def test_disabled_user_cannot_get_a_token(client, admin):
     client.patch("/admin/users/bob", json={"disabled": True}, headers=admin)
     r = client.post("/oauth/token", data={"grant_type": "password", "username": "bob",
                                           "password": "bob-password"})

@@ -72,10 +72,11 @@ async def advance(step: Advance, request: Request) -> dict:
 @router.post("/clock/set")
 async def set_clock(change: SetClock, request: Request) -> dict:
     clock = lab_of(request).clock
-    clock.set(change.at)
+    # Freeze before setting: set-then-freeze on a running clock would stop a few microseconds past "at".
     if change.frozen is True:
         clock.freeze()
-    elif change.frozen is False:
+    clock.set(change.at)
+    if change.frozen is False:
         clock.run()
     return _clock_changed(request)
 
