@@ -1,0 +1,298 @@
+"""Exercises of notebook 01, sessions and cookies: read a cookie's flags, find your session row, kill a session.
+
+The answers are functions. A check calls them on fresh inputs, or on a lab server of its own (``fresh_lab``,
+never the notebook's labs), and judges what the server saw: its audit log, its store and its counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.cookies
+import random
+import string
+import textwrap
+import types
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from coursekit.ex04 import fresh_lab, http_session  # the check servers and how to talk to them
+from coursekit.exercise import ____, Exercise, Incorrect, Outcome
+from labserver import LabServer
+
+__all__ = ["q1", "q2", "q3", "FunctionExercise", "require_function", "session_login"]
+
+
+def _mentions_blank(code: types.CodeType) -> bool:
+    """Whether a function's code (or code nested in it) still refers to the ____ placeholder."""
+    return "____" in code.co_names or any(
+        _mentions_blank(const) for const in code.co_consts if isinstance(const, types.CodeType))
+
+
+class FunctionExercise(Exercise):
+    """An exercise answered with a function: "not answered yet" while the function still uses ____."""
+
+    def evaluate(self, *answer: Any, **kw: Any) -> Outcome:
+        code = getattr(answer[0], "__code__", None) if answer else None
+        if isinstance(code, types.CodeType) and _mentions_blank(code):
+            return super().evaluate(____)  # the kit's own "Not answered yet" outcome
+        return super().evaluate(*answer, **kw)
+
+
+def require_function(fn: Any, name: str) -> Callable:
+    if not callable(fn):
+        raise Incorrect(f"pass your function itself, not {type(fn).__name__}: define {name}(...) and check "
+                        f"{name}, without parentheses")
+    return fn
+
+
+def session_login(server: LabServer, username: str) -> requests.Session:
+    """Log a demo user in with the session form; return the client, which keeps the cookie."""
+    client = http_session()
+    r = client.post(server.url + "/session/login", timeout=10,
+                    data={"username": username, "password": f"{username}-password"})
+    r.raise_for_status()
+    return client
+
+
+def _raised(fn_name: str, error: Exception, where: str) -> Incorrect:
+    return Incorrect(f"{fn_name}() raised {type(error).__name__}: {error} {where}")
+
+
+# --- q1: read the cookie's flags ----------------------------------------------------------------------
+
+_ID_CHARS = string.ascii_letters + string.digits + "-_"
+
+
+def _random_id(rng: random.Random, size: int = 43) -> str:
+    return "".join(rng.choice(_ID_CHARS) for _ in range(size))
+
+
+def _stdlib_flags(set_cookie: str) -> dict:
+    """The flags of a one-cookie Set-Cookie header, as the standard library's cookie parser reads them."""
+    jar = http.cookies.SimpleCookie()
+    jar.load(set_cookie)
+    (morsel,) = jar.values()
+    return {"HttpOnly": bool(morsel["httponly"]), "Secure": bool(morsel["secure"]),
+            "SameSite": morsel["samesite"].lower() or None}
+
+
+def _flag_cases(rng: random.Random, lab_header: str) -> list[tuple[str, str, dict, str]]:
+    """(what the case is, Set-Cookie header, expected flags, what to say if it fails): the lab's, then fresh ones."""
+    return [
+        ("the lab's Set-Cookie header", lab_header, _stdlib_flags(lab_header), ""),
+        ("the header this server sends over HTTPS",
+         f"__Host-session={_random_id(rng)}; HttpOnly; Path=/; SameSite=strict; Secure",
+         {"HttpOnly": True, "Secure": True, "SameSite": "strict"},
+         "Every attribute counts, the last one too"),
+        ("a header whose attribute names are in lower case",
+         f"pref={_random_id(rng, 8)}; path=/; httponly",
+         {"HttpOnly": True, "Secure": False, "SameSite": None},
+         "Attribute names are case-insensitive (RFC 6265 §5.2): compare name.lower(). And with no SameSite "
+         "attribute, SameSite is None"),
+        ("a header whose cookie VALUE contains the words Secure and HttpOnly",
+         f"theme=Secure-HttpOnly-{_random_id(rng, 6)}; Path=/; SameSite=Lax",
+         {"HttpOnly": False, "Secure": False, "SameSite": "lax"},
+         "Those words are in the cookie's value, which is not an attribute: look only at the parts after the "
+         "first ';', each one whole (not a substring search)"),
+        ("a header with an Expires date and Max-Age",
+         f"id={_random_id(rng, 22)}; Expires=Wed, 09 Jun 2032 10:18:14 GMT; Max-Age=3600; Secure; SameSite=None",
+         {"HttpOnly": False, "Secure": True, "SameSite": "none"},
+         "Split on ';' only: the Expires date contains a ',' and spaces. SameSite=None is an attribute with "
+         "the value 'None', not a missing attribute"),
+    ]
+
+
+def _same_flags(result: dict, expected: dict) -> bool:
+    samesite = result.get("SameSite")
+    if isinstance(samesite, str):
+        samesite = samesite.strip().lower()
+    return (result.get("HttpOnly") is expected["HttpOnly"] and result.get("Secure") is expected["Secure"]
+            and samesite == expected["SameSite"])
+
+
+class CookieFlags(FunctionExercise):
+    title = "Read a cookie's flags"
+    _hints = [
+        "A Set-Cookie header is the cookie's name=value, then attributes, each after a ';'. "
+        "set_cookie.split(';')[1:] are the attributes.",
+        "Strip the spaces around each attribute and split it on '=' with str.partition('='). "
+        "Attribute names are case-insensitive (RFC 6265 §5.2): compare name.lower().",
+        "HttpOnly and Secure have no value: the flag is set when the attribute is there. "
+        "SameSite has one (Strict, Lax or None).",
+    ]
+    _solution = '''
+def cookie_flags(set_cookie: str) -> dict:
+    attributes = {}
+    for part in set_cookie.split(";")[1:]:           # skip the name=value part
+        name, _, value = part.strip().partition("=")
+        attributes[name.lower()] = value
+    return {"HttpOnly": "httponly" in attributes, "Secure": "secure" in attributes,
+            "SameSite": attributes.get("samesite")}
+'''
+
+    def _check(self, cookie_flags: Any, set_cookie: Any) -> str:
+        fn = require_function(cookie_flags, "cookie_flags")
+        try:
+            _stdlib_flags(set_cookie)
+        except (http.cookies.CookieError, ValueError, TypeError, AttributeError):
+            raise Incorrect("pass the login response's Set-Cookie header as the second argument: "
+                            "q1.check(cookie_flags, r.headers['set-cookie'])") from None
+        for what, header, expected, advice in _flag_cases(random.Random(), set_cookie):
+            try:
+                result = fn(header)
+            except Exception as error:
+                raise _raised("cookie_flags", error, f"on {what}: {header!r}") from None
+            if not isinstance(result, dict):
+                raise Incorrect(f"cookie_flags() returns {type(result).__name__}; return a dict like "
+                                "{'HttpOnly': True, 'Secure': False, 'SameSite': 'strict'}")
+            missing = [key for key in ("HttpOnly", "Secure", "SameSite") if key not in result]
+            if missing:
+                raise Incorrect(f"the dict cookie_flags() returns has no {', '.join(map(repr, missing))} key "
+                                f"(it has {sorted(map(str, result))})")
+            for flag in ("HttpOnly", "Secure"):
+                if not isinstance(result[flag], bool):
+                    raise Incorrect(f"{flag} should be True or False, not {result[flag]!r}")
+            if not _same_flags(result, expected):
+                got = {key: result[key] for key in ("HttpOnly", "Secure", "SameSite")}
+                message = f"on {what}, {header!r}, your function says {got}, but the flags are {expected}"
+                raise Incorrect(f"{message}. {advice}" if advice else message)
+        return ("your function reads the lab's header and 4 fresh ones: attributes in any order and case, "
+                "a cookie value that only looks like a flag, an Expires date. The lab's cookie is HttpOnly "
+                "and SameSite=Strict, and not Secure, because the lab speaks plain http.")
+
+
+# --- q2: find your session's row ----------------------------------------------------------------------
+
+class _WatchedServer:
+    """A lab server handle that notes which tables a function reads through it."""
+
+    def __init__(self, server: LabServer) -> None:
+        self._server = server
+        self.tables_read: list[str] = []
+
+    def table(self, name: str) -> list[dict]:
+        self.tables_read.append(name)
+        return self._server.table(name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+class MySessionRow(FunctionExercise):
+    title = "Find your session's row"
+    _hints = [
+        "The store keeps hashlib.sha256(session_id.encode()).hexdigest(), in the id_hash column.",
+        "Compute that hash, then go through server.table('sessions') and keep the row whose id_hash equals it.",
+        "In one line: next(row for row in server.table('sessions') if row['id_hash'] == id_hash).",
+    ]
+    _solution = '''
+def my_session_row(server, session_id: str) -> dict:
+    id_hash = hashlib.sha256(session_id.encode()).hexdigest()
+    return next(row for row in server.table("sessions") if row["id_hash"] == id_hash)
+'''
+
+    def _check(self, my_session_row: Any) -> str:
+        fn = require_function(my_session_row, "my_session_row")
+        server = fresh_lab()
+        users = {row["id"]: row["username"] for row in server.table("users")}
+        clients = {name: session_login(server, name) for name in ("alice", "bob", "admin")}
+        rows = {row["id_hash"]: row for row in server.table("sessions")}
+        for name in ("bob", "admin", "alice"):  # not in login order, so "the first row" is wrong at once
+            session_id = clients[name].cookies["session"]
+            watched = _WatchedServer(server)
+            try:
+                result = fn(watched, session_id)
+            except StopIteration:
+                raise Incorrect(f"no row matched {name}'s session: next() found no row with the hash you "
+                                "computed. The store keeps hashlib.sha256(session_id.encode()).hexdigest(): "
+                                "the session id as UTF-8 bytes, hashed, in hex") from None
+            except Exception as error:
+                raise _raised("my_session_row", error, f"for {name}'s session") from None
+            if "sessions" not in watched.tables_read:
+                raise Incorrect("your function did not call server.table('sessions') on the server it was "
+                                "given: the check passes its own lab server, so use the argument, not lab")
+            expected = rows[_digest(session_id)]
+            if result == expected:
+                continue
+            if result is None:
+                raise Incorrect(f"your function returns None for {name}'s session: no row matched. Compare "
+                                "each row's id_hash with hashlib.sha256(session_id.encode()).hexdigest()")
+            if result == expected["id_hash"]:
+                raise Incorrect("your function returns the hash; return the whole row (the dict) with that id_hash")
+            if isinstance(result, list):
+                raise Incorrect(f"your function returns a list of {len(result)}; return the one row that matches")
+            if isinstance(result, dict) and result.get("id_hash") in rows:
+                owner = users.get(result.get("user_id"), "someone else")
+                raise Incorrect(f"for {name}'s session your function returns {owner}'s row: keep the row whose "
+                                "id_hash is the SHA-256 of the session id you were given")
+            raise Incorrect(f"for {name}'s session your function returns {result!r}, "
+                            "which is not a row of server.table('sessions')")
+        return ("your function found alice's, bob's and admin's rows among 3 sessions, knowing only their "
+                "cookies. The other way round is impossible: from a row, nobody can recover the cookie.")
+
+
+# --- q3: the copied cookie after logout -------------------------------------------------------------
+
+class DeadCookie(FunctionExercise):
+    title = "The copied cookie after logout"
+    _hints = [
+        "Copy the id before logging out: copied = browser.cookies['session']. Then "
+        "browser.post(server.url + '/session/logout') ends the session.",
+        "After the logout the browser's jar is empty (the server told it to delete the cookie), so send the "
+        "copy by hand, as a thief would: requests.get(url, cookies={'session': copied}).",
+    ]
+    _solution = '''
+def old_cookie_status(server) -> int:
+    browser = requests.Session()
+    browser.post(server.url + "/session/login", data={"username": "alice", "password": "alice-password"})
+    copied = browser.cookies["session"]
+    browser.post(server.url + "/session/logout")
+    r = requests.get(server.url + "/session/me", cookies={"session": copied})
+    return r.status_code
+'''
+
+    def _check(self, old_cookie_status: Any) -> str:
+        fn = require_function(old_cookie_status, "old_cookie_status")
+        server = fresh_lab()
+        try:
+            result = fn(server)
+        except Exception as error:
+            raise _raised("old_cookie_status", error, "on the check's lab server") from None
+        if isinstance(result, requests.Response):
+            raise Incorrect("your function returns the response; return its status code, r.status_code")
+        if isinstance(result, bool) or not isinstance(result, int):
+            raise Incorrect(f"your function returns {result!r}; return the status code, a number such as 200")
+        events = [event["event"] for event in server.audit() if event.get("via", "session") == "session"]
+        stats = server.stats()
+        me = stats.get("GET /session/me", {"requests": 0, "reads": 0, "writes": 0})
+        if "login" not in events:
+            raise Incorrect("the check's server saw no session login: log in with the form at "
+                            "server.url + '/session/login', on the server your function is given")
+        if "logout" not in events:
+            raise Incorrect("the check's server saw no logout of a live session: POST server.url + "
+                            "'/session/logout' with the cookie, for example with the requests.Session that "
+                            "logged in")
+        if not me["requests"]:
+            raise Incorrect("your function never asked GET /session/me: send the copied cookie there")
+        if result == 200:
+            raise Incorrect("200: the cookie you sent still had a live session behind it. Send the copy "
+                            "after the logout")
+        dead_lookups = me["reads"] - me["writes"]  # a live session costs a read and a write; a dead one, a read
+        if not dead_lookups:
+            raise Incorrect(f"{result}, but your request to /session/me carried no session cookie, so the server "
+                            "had nothing to look up. After the logout the client's jar is empty: send the "
+                            "copy by hand, cookies={'session': copied}")
+        if result != 401:
+            raise Incorrect(f"your function returns {result}, but the server answers a dead cookie with 401: "
+                            "return the status code of the /session/me request")
+        return ("the server looked your copy up (a store read), found no row and answered 401. Logout deleted "
+                "the row, so every copy of the cookie died at the same moment.")
+
+
+q1, q2, q3 = CookieFlags("q1"), MySessionRow("q2"), DeadCookie("q3")
