@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import enum
 import html
+import inspect
 import re
 import textwrap
+import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +54,8 @@ ____ = Blank()
 
 
 def is_blank(value: Any, _seen: frozenset[int] = frozenset()) -> bool:
-    """Tell whether value is the placeholder or holds it somewhere inside tuples, lists, sets or dicts."""
+    """Tell whether value is the placeholder or holds it: inside tuples, lists, sets or dicts, or in the
+    code of a function or of a class's methods (a learner's function with a ``____`` left in its body)."""
     if isinstance(value, Blank):
         return True
     if id(value) in _seen:  # a container that holds itself
@@ -61,7 +64,19 @@ def is_blank(value: Any, _seen: frozenset[int] = frozenset()) -> bool:
         return is_blank([*value.keys(), *value.values()], _seen | {id(value)})
     if isinstance(value, (tuple, list, set, frozenset)):
         return any(is_blank(item, _seen | {id(value)}) for item in value)
+    if inspect.isclass(value):
+        return any(_code_mentions_blank(member.__code__) for member in vars(value).values()
+                   if inspect.isfunction(member))
+    if inspect.isfunction(value):
+        return _code_mentions_blank(inspect.unwrap(value).__code__)
     return False
+
+
+def _code_mentions_blank(code: types.CodeType) -> bool:
+    """Tell whether code, or code nested in it (inner functions, lambdas), names ``____``."""
+    # A notebook's ____ is a global (co_names); one from an enclosing function is a free variable.
+    return "____" in code.co_names or "____" in code.co_freevars or any(
+        _code_mentions_blank(const) for const in code.co_consts if isinstance(const, types.CodeType))
 
 
 class Incorrect(Exception):

@@ -259,3 +259,23 @@ def test_a_solution_containing_backticks_gets_a_longer_fence(shown):
 
     Markdown().solution()
     assert mime_bundle(shown[0])["text/markdown"] == '**Solution:**\n\n````python\ntext = "```"\n````\n'
+
+
+def test_a_function_or_class_that_still_uses_the_placeholder_is_blank():
+    from coursekit.exercise import ____, is_blank
+
+    def unfinished(token):
+        return ____
+
+    def nested(token):
+        return lambda: ____
+
+    def finished(token):
+        return token
+
+    class Wrapper:
+        def __call__(self, request):
+            return ____
+
+    assert is_blank(unfinished) and is_blank(nested) and is_blank(Wrapper)
+    assert not is_blank(finished) and not is_blank(len)
