@@ -65,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
         else:
             p.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS, help=help_text)
     p.add_argument("--ready-line", action="store_true", help=argparse.SUPPRESS)
+    # Set by labserver.start() for the temp folder it made: the server removes it on the way out,
+    # so a parent killed before it could clean up leaves nothing behind.
+    p.add_argument("--remove-on-exit", metavar="FOLDER", help=argparse.SUPPRESS)
     p.add_argument("--watch-stdin", action="store_true", help="exit when standard input closes "
                    "(how labserver.start() makes sure a server never outlives the program that started it)")
     return p
@@ -102,4 +105,9 @@ def main(argv: list[str] | None = None) -> None:
         parser().error(str(exc))
     from labserver.serve import serve  # the heavy imports, after --help has had its chance
 
+    if args.remove_on_exit:
+        import atexit
+        import shutil
+
+        atexit.register(shutil.rmtree, args.remove_on_exit, ignore_errors=True)
     serve(settings, ready_line=args.ready_line, watch_stdin=args.watch_stdin)

@@ -52,7 +52,8 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     log_path = folder / "server.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "labserver", "--ready-line", "--watch-stdin", *to_argv(config)],
+            [sys.executable, "-m", "labserver", "--ready-line", "--watch-stdin", *to_argv(config),
+             *(["--remove-on-exit", str(folder)] if owned else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
             # Own session: a Ctrl-C meant for the notebook or test run does not hit the server first.
             start_new_session=True)

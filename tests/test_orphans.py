@@ -126,3 +126,17 @@ def test_a_parent_that_returns_without_stop_takes_its_server_and_temporary_folde
     assert not alive(server["pid"])
     assert not answers(server["url"])
     assert not Path(server["folder"]).exists()
+
+
+def test_a_server_whose_parent_is_killed_removes_the_temporary_folder_start_made(reap):
+    parent, server = start_parent("sleep")
+    reap(server["pid"])
+    assert Path(server["folder"]).exists()
+
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=DEADLINE)
+
+    assert wait_until_gone(server["pid"]), "the orphaned server is still running"
+    assert not Path(server["folder"]).exists(), "a killed parent's server left its temporary folder behind"
+    parent.stdout.close()
+    parent.stderr.close()
