@@ -1,1 +1,1 @@
-"""Helpers for the course notebooks: lab servers, the token view and the exercise kit."""
+"""Helpers for the course notebooks: lab servers, client helpers, the token view and the exercise kit."""

@@ -33,7 +33,7 @@ class StatusOfMe(Exercise):
         status = 401   # Unauthorized: no token, so the server does not know who is asking
     """)
 
-    def _check(self, lab, status) -> str:
+    def _check(self, lab=None, status=None) -> str:
         if not isinstance(lab, LabServer):
             raise Incorrect("pass the lab server first: q1.check(lab, status)")
         if isinstance(status, str) and status.strip().isdigit():
@@ -48,7 +48,7 @@ class StatusOfMe(Exercise):
             raise Incorrect("the lab server is not running: run the cell with start_lab() again") from None
         if status != r.status_code:
             meaning = _OTHER_MEANINGS.get(status, f"{status} is not what the server answers")
-            raise Incorrect(f"{meaning}. Asked again just now, the server answered {r.status_code}")
+            raise Incorrect(f"{meaning}. (This check asked the server again: it did not answer {status}.)")
         return (f"the server answered {r.status_code} again when this check asked it: "
                 f"{r.json()['error']}, with the challenge WWW-Authenticate: {r.headers['www-authenticate']}")
 

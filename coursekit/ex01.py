@@ -1,7 +1,8 @@
 """Exercises of notebook 01, sessions and cookies: read a cookie's flags, find your session row, kill a session.
 
-The answers are functions. A check calls them on fresh inputs, or on a lab server of its own (``fresh_lab``,
-never the notebook's labs), and judges what the server saw: its audit log, its store and its counters.
+The answers are functions (a function with ``____`` left in it is "not answered yet", as the kit decides).
+A check calls them on fresh inputs, or on a lab server of its own (``fresh_lab``, never the notebook's labs),
+and judges what the server saw: its audit log, its store and its counters.
 """
 
 from __future__ import annotations
@@ -10,41 +11,16 @@ import hashlib
 import http.cookies
 import random
 import string
-import textwrap
-import types
-from collections.abc import Callable
 from typing import Any
 
 import requests
 
-from coursekit.ex04 import fresh_lab, http_session  # the check servers and how to talk to them
-from coursekit.exercise import ____, Exercise, Incorrect, Outcome
+from coursekit.client import http_session
+from coursekit.exercise import Exercise, Incorrect, require_function
+from coursekit.lab import fresh_lab
 from labserver import LabServer
 
-__all__ = ["q1", "q2", "q3", "FunctionExercise", "require_function", "session_login"]
-
-
-def _mentions_blank(code: types.CodeType) -> bool:
-    """Whether a function's code (or code nested in it) still refers to the ____ placeholder."""
-    return "____" in code.co_names or any(
-        _mentions_blank(const) for const in code.co_consts if isinstance(const, types.CodeType))
-
-
-class FunctionExercise(Exercise):
-    """An exercise answered with a function: "not answered yet" while the function still uses ____."""
-
-    def evaluate(self, *answer: Any, **kw: Any) -> Outcome:
-        code = getattr(answer[0], "__code__", None) if answer else None
-        if isinstance(code, types.CodeType) and _mentions_blank(code):
-            return super().evaluate(____)  # the kit's own "Not answered yet" outcome
-        return super().evaluate(*answer, **kw)
-
-
-def require_function(fn: Any, name: str) -> Callable:
-    if not callable(fn):
-        raise Incorrect(f"pass your function itself, not {type(fn).__name__}: define {name}(...) and check "
-                        f"{name}, without parentheses")
-    return fn
+__all__ = ["q1", "q2", "q3", "require_function", "session_login"]
 
 
 def session_login(server: LabServer, username: str) -> requests.Session:
@@ -112,7 +88,7 @@ def _same_flags(result: dict, expected: dict) -> bool:
             and samesite == expected["SameSite"])
 
 
-class CookieFlags(FunctionExercise):
+class CookieFlags(Exercise):
     title = "Read a cookie's flags"
     _hints = [
         "A Set-Cookie header is the cookie's name=value, then attributes, each after a ';'. "
@@ -138,7 +114,7 @@ def cookie_flags(set_cookie: str) -> dict:
             _stdlib_flags(set_cookie)
         except (http.cookies.CookieError, ValueError, TypeError, AttributeError):
             raise Incorrect("pass the login response's Set-Cookie header as the second argument: "
-                            "q1.check(cookie_flags, r.headers['set-cookie'])") from None
+                            "q1.check(cookie_flags, set_cookie)") from None
         for what, header, expected, advice in _flag_cases(random.Random(), set_cookie):
             try:
                 result = fn(header)
@@ -184,7 +160,7 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class MySessionRow(FunctionExercise):
+class MySessionRow(Exercise):
     title = "Find your session's row"
     _hints = [
         "The store keeps hashlib.sha256(session_id.encode()).hexdigest(), in the id_hash column.",
@@ -239,7 +215,7 @@ def my_session_row(server, session_id: str) -> dict:
 
 # --- q3: the copied cookie after logout -------------------------------------------------------------
 
-class DeadCookie(FunctionExercise):
+class DeadCookie(Exercise):
     title = "The copied cookie after logout"
     _hints = [
         "Copy the id before logging out: copied = browser.cookies['session']. Then "

@@ -14,15 +14,14 @@ import hmac
 import json
 import random
 import string
-from collections.abc import Callable
-from types import CodeType
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from coursekit.exercise import Exercise, Incorrect, Outcome, Status, numbered
+from coursekit.client import bearer, log_in
+from coursekit.exercise import Exercise, Incorrect, numbered, require_function
 from coursekit.tokenview import decode_segment, split_token
 from labserver.tokens import REQUIRED_CLAIMS
 
@@ -43,32 +42,6 @@ def _b64url(data: bytes) -> str:
 
 def _b64url_json(value: Any) -> str:
     return _b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-
-
-def _mentions_blank(code: CodeType) -> bool:
-    """Whether a function's code (or a function nested in it) still refers to the ____ placeholder."""
-    return "____" in code.co_names or any(
-        _mentions_blank(const) for const in code.co_consts if isinstance(const, CodeType))
-
-
-class _FunctionExercise(Exercise):
-    """An exercise answered with a function: "not answered yet" while its body still holds ____."""
-
-    def evaluate(self, *answer: Any, **kw: Any) -> Outcome:
-        code = getattr(answer[0], "__code__", None) if answer else None
-        if isinstance(code, CodeType) and _mentions_blank(code):
-            outcome = Outcome(Status.NOT_ANSWERED, "replace each ____ in your function with your code, "
-                                                   f"then run the cell again; {self._ref}.hint() gives a hint.")
-            self.last_outcome = outcome
-            return outcome
-        return super().evaluate(*answer, **kw)
-
-
-def _require_function(fn: Any, name: str) -> Callable:
-    if not callable(fn):
-        raise Incorrect(f"pass your function itself, not {type(fn).__name__}: write def {name}(...) "
-                        f"and check {name} (without parentheses)")
-    return fn
 
 
 # --- q1: decode the payload by hand ---------------------------------------------------------------
@@ -132,7 +105,7 @@ def _describe_wrong_payload(result: Any, expected: dict, header: dict) -> str | 
     return f"your dict has extra keys: {sorted(set(result) - set(expected))}"
 
 
-class DecodePayload(_FunctionExercise):
+class DecodePayload(Exercise):
     title = "Decode the payload by hand"
     _hints = [
         "A JWT is header.payload.signature: the payload is token.split('.')[1].",
@@ -148,7 +121,7 @@ def decode_payload(token: str) -> dict:
 '''
 
     def _check(self, decode_payload: Any, token: str) -> str:
-        fn = _require_function(decode_payload, "decode_payload")
+        fn = require_function(decode_payload, "decode_payload")
         header_b64, payload_b64, _ = split_token(token)
         header = json.loads(decode_segment(header_b64))
         # The fresh tokens first: each tests one thing (padding, the URL-safe alphabet), so a failure says which.
@@ -227,7 +200,7 @@ def _diagnose_signature(result: Any, signing_input: bytes, key: bytes) -> str:
     return "sign() returns a 32-byte value that is not HMAC-SHA256(key, signing_input)"
 
 
-class ComputeSignature(_FunctionExercise):
+class ComputeSignature(Exercise):
     title = "Compute an HS256 signature"
     _hints = [
         "HS256 is HMAC with SHA-256: hmac.new(key, signing_input, hashlib.sha256).digest() gives 32 bytes.",
@@ -241,7 +214,7 @@ def sign(signing_input: bytes, key: bytes) -> str:
 '''
 
     def _check(self, sign: Any) -> str:
-        fn = _require_function(sign, "sign")
+        fn = require_function(sign, "sign")
         rng = random.Random()
         cases = []
         for key_size in (32, 33, 48, 64, 65, 100):  # past 64 bytes, HMAC hashes the key first
@@ -316,8 +289,7 @@ forged = jwt.encode(claims, b"my-best-guess-at-the-lab-secret-0123", algorithm="
             raise Incorrect(f"your token's payload is missing {', '.join(map(repr, missing))}: a convincing "
                             "forgery carries every claim the server requires. Start from alice's claims "
                             "and change only roles")
-        response = lab.http.get(lab.url + "/api/admin", headers={"Authorization": f"Bearer {forged.strip()}"},
-                                timeout=10)
+        response = lab.http.get(lab.url + "/api/admin", headers=bearer(forged.strip()), timeout=10)
         if response.status_code == 200:
             raise Incorrect("the server accepted this token: it is a genuine admin token (did you log in as "
                             "admin?). Forge one instead: alice's claims, roles changed, your own signature")
@@ -355,7 +327,7 @@ def _server_signing_key(lab: Any, kid: str) -> Any:
     return jwt.PyJWK({k: v for k, v in jwk.items() if not k.startswith("lab_")}).key
 
 
-class VerifyWithPublicKey(_FunctionExercise):
+class VerifyWithPublicKey(Exercise):
     title = "Verify a token with the public key alone"
     _hints = [
         "jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token) fetches the JWKS and picks the key "
@@ -372,12 +344,9 @@ def verify(token: str, jwks_url: str) -> dict:
 '''
 
     def _check(self, verify: Any, lab: Any) -> str:
-        fn = _require_function(verify, "verify")
+        fn = require_function(verify, "verify")
         jwks_url = lab.url + "/.well-known/jwks.json"
-        response = lab.http.post(lab.url + "/oauth/token", timeout=10, data={
-            "grant_type": "password", "username": "alice", "password": "alice-password"})
-        response.raise_for_status()
-        token = response.json()["access_token"]
+        token = log_in(lab, "alice")["access_token"]
         header_b64, payload_b64, signature_b64 = token.split(".")
         header, claims = json.loads(decode_segment(header_b64)), json.loads(decode_segment(payload_b64))
 

@@ -1,73 +1,22 @@
 """Exercises of notebook 04, expiry trade-offs: leeway at the boundary, a stale role, choosing a lifetime.
 
-Checks that need a server run on a lab of their own (``fresh_lab``), never on the notebook's labs, so a
-check leaves the notebook's servers exactly as they were.
+Checks that need a server run on a lab of their own (``coursekit.lab.fresh_lab``), never on the notebook's
+labs, so a check leaves the notebook's servers exactly as they were.
 """
 
 from __future__ import annotations
 
-import json
-import textwrap
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import requests
 
+from coursekit.client import bearer, claims, http_session, lab_time, log_in
 from coursekit.exercise import Exercise, Incorrect
 from coursekit.expiry_model import expected_window, lifetime_range, logins_per_day, worst_case_window
-from coursekit.lab import COURSE_START, start_lab
-from coursekit.tokenview import decode_segment
+from coursekit.lab import fresh_lab
 from labserver import LabServer
 
-__all__ = ["q1", "q2", "q3", "fresh_lab", "stop_fresh_labs", "http_session", "log_in"]
-
-_check_labs: dict[tuple, LabServer] = {}
-
-
-def fresh_lab(**settings) -> LabServer:
-    """A lab server for checking an answer, as if just started: empty store, seeded users, clock at COURSE_START.
-
-    One server per set of settings is started on first use and reset before every later use (a reset takes
-    milliseconds, a start half a second), so nothing carries over from one check to the next.
-    """
-    key = tuple(sorted(settings.items()))
-    server = _check_labs.get(key)
-    if server is None or not server.running:
-        name = "exercise-check" + "".join(f"-{k}-{v}" for k, v in key)
-        server = _check_labs[key] = start_lab(name, **settings)
-    else:
-        server.reset()
-        server.clock.set(COURSE_START)
-    return server
-
-
-def stop_fresh_labs() -> None:
-    """Stop the servers fresh_lab started (they also stop when Python exits)."""
-    while _check_labs:
-        _check_labs.popitem()[1].stop()
-
-
-def http_session() -> requests.Session:
-    """A requests session for checks: no proxies or cookies carried over from anything else."""
-    session = requests.Session()
-    session.trust_env = False  # loopback only: no proxies from the environment
-    return session
-
-
-def log_in(server: LabServer, username: str) -> dict:
-    """Log a demo user in at the token endpoint; return the token response."""
-    r = http_session().post(server.url + "/oauth/token", timeout=10, data={
-        "grant_type": "password", "username": username, "password": f"{username}-password"})
-    r.raise_for_status()
-    return r.json()
-
-
-def _claims(token: str) -> dict:
-    return json.loads(decode_segment(token.split(".")[1]))
-
-
-def _clock(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%H:%M:%S")
+__all__ = ["q1", "q2", "q3"]
 
 
 def _whole_seconds(name: str, value) -> int:
@@ -87,10 +36,10 @@ class LeewayBoundary(Exercise):
         "Write the condition for now = exp + s: is exp + s < exp + 60? For which whole s does it stop holding?",
         "59 s after exp: 59 < 60, accepted. 60 s after exp: 60 < 60 is false, rejected.",
     ]
-    _solution = textwrap.dedent("""
+    _solution = """
         last_accepted = 59    # exp + 59 s < exp + 60 s: still 200
         first_rejected = 60   # exp + 60 s is not < exp + 60 s: 401 token has expired
-    """)
+    """
 
     def _check(self, last_accepted, first_rejected):
         last_accepted = _whole_seconds("last_accepted", last_accepted)
@@ -98,11 +47,11 @@ class LeewayBoundary(Exercise):
         lab = fresh_lab(leeway=60)
         http = http_session()
         token = log_in(lab, "alice")["access_token"]
-        exp = _claims(token)["exp"]
+        exp = claims(token)["exp"]
 
         def answer(offset: int) -> tuple[int, str]:
             lab.clock.set(exp + offset)
-            r = http.get(lab.url + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            r = http.get(lab.url + "/api/me", headers=bearer(token), timeout=10)
             return r.status_code, r.json().get("error_description", "")
 
         status, why = answer(last_accepted)
@@ -129,16 +78,16 @@ class StaleRole(Exercise):
         "The admin route is lab.url + '/api/admin'; the token goes in headers=bearer(...).",
         "Use the token bob got while he was an admin: bob_admin['access_token'], not a new login.",
     ]
-    _solution = textwrap.dedent("""
+    _solution = """
         r = requests.get(lab.url + "/api/admin", headers=bearer(bob_admin["access_token"]))
-    """)
+    """
 
     def _check(self, lab, response):
         if not isinstance(lab, LabServer):
             raise Incorrect("pass the lab server first: q2.check(lab, r)")
         if not isinstance(response, requests.Response):
             raise Incorrect(f"pass the response of requests.get(...) itself, not {type(response).__name__}")
-        if not response.url.startswith(lab.url):
+        if not response.url.startswith(lab.url + "/"):
             raise Incorrect("that request went to another server: send it to lab.url + '/api/admin'")
         path = urlsplit(response.request.url).path
         if path != "/api/admin":
@@ -147,25 +96,25 @@ class StaleRole(Exercise):
         if not header.startswith("Bearer "):
             raise Incorrect("the request carries no bearer token: pass headers=bearer(<the token>)")
         try:
-            claims = _claims(header[len("Bearer "):])
+            sent = claims(header[len("Bearer "):])
         except (ValueError, IndexError):
             raise Incorrect("what follows 'Bearer ' is not a JWT: send bob's access token") from None
         roles = {user["username"]: user["role"] for user in lab.table("users")}
         if roles.get("bob") != "user":
             raise Incorrect("bob is still an admin on the lab: run the cell that demotes him, "
                             "then try his old token")
-        if claims.get("username") != "bob":
-            raise Incorrect(f"that is {claims.get('username')}'s token: "
+        if sent.get("username") != "bob":
+            raise Incorrect(f"that is {sent.get('username')}'s token: "
                             "send the one bob got while he was an admin")
-        if claims.get("roles") != ["admin"]:
-            raise Incorrect(f"that token says roles {claims.get('roles')}: it is from a login after the demotion. "
+        if sent.get("roles") != ["admin"]:
+            raise Incorrect(f"that token says roles {sent.get('roles')}: it is from a login after the demotion. "
                             "Send the one bob got while he was an admin, bob_admin['access_token']")
         if response.status_code != 200:
             raise Incorrect(f"the server answered {response.status_code} {response.json()}: if the token has "
                             "expired, run this section again from the cell that promotes bob")
         return (f"the store says bob is a plain user, yet his old token opened the admin route: the server reads "
                 f"the role from the token's roles claim, and keeps believing it until exp, "
-                f"{_clock(claims['exp'])}.")
+                f"{lab_time(sent['exp'])}.")
 
 
 _WINDOW_LIMIT, _LOGIN_LIMIT, _ACTIVE_HOURS = 4 * 60, 4, 8
@@ -179,11 +128,11 @@ class ChooseLifetime(Exercise):
         "Window: L <= 240. Logins: an 8-hour user logs in 480 / L times a day, so 480 / L <= 4, that is L >= 120.",
         "Any lifetime from 120 to 240 minutes works; lifetime_range(240, 4) says the same.",
     ]
-    _solution = textwrap.dedent("""
+    _solution = """
         max_window_minutes = 4 * 60   # a stolen token useless after 4 h, whenever stolen: worst case
         max_logins_per_day = 4
         lifetime_minutes = 180        # 3 h: anything from 120 to 240 minutes works
-    """)
+    """
 
     def _check(self, max_window_minutes, max_logins_per_day, lifetime_minutes):
         for name, value in [("max_window_minutes", max_window_minutes), ("max_logins_per_day", max_logins_per_day),

@@ -1,53 +1,30 @@
 """Exercises of notebook 05: refresh with rotation, spot stolen logins, log out, a client that refreshes.
 
-The answers are functions and a class. A check calls them on a lab server of its own (``fresh_lab``), never
-on the notebook's labs, and judges what the server saw: its audit log and its store.
+The answers are functions and a class. A check calls them on a lab server of its own
+(``coursekit.lab.fresh_lab``), never on the notebook's labs, and judges what the server saw: its audit log
+and its store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
-import textwrap
 import threading
-import types
 from urllib.parse import urlsplit
 
 import requests
 
-from coursekit.ex04 import fresh_lab, http_session, log_in  # the check servers and how to talk to them
-from coursekit.exercise import ____, Exercise, Incorrect, Outcome
+from coursekit.client import bearer, claims, http_session, lab_time, log_in
+from coursekit.exercise import Exercise, Incorrect
+from coursekit.lab import fresh_lab
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
 
-def _mentions_blank(answer) -> bool:
-    """Tell whether a function, or a class's methods, still use the ``____`` placeholder somewhere."""
-    if inspect.isclass(answer):
-        return any(_mentions_blank(inspect.unwrap(member)) for member in vars(answer).values()
-                   if inspect.isfunction(member))
-    code = getattr(answer, "__code__", None)
-    return code is not None and _code_mentions_blank(code)
-
-
-def _code_mentions_blank(code: types.CodeType) -> bool:
-    return "____" in code.co_names or any(
-        _code_mentions_blank(const) for const in code.co_consts if isinstance(const, types.CodeType))
-
-
-class _CodeExercise(Exercise):
-    """An exercise whose answer is code: a function or class that still contains ____ is not answered yet."""
-
-    def evaluate(self, *answer, **kw) -> Outcome:
-        if any(_mentions_blank(item) for item in (*answer, *kw.values())):
-            return super().evaluate(____)  # the kit's own "Not answered yet" outcome
-        return super().evaluate(*answer, **kw)
-
-
 def _refresh(server: LabServer, refresh_token: str) -> requests.Response:
     return http_session().post(server.url + "/oauth/token", timeout=10,
-                        data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+                               data={"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
 def _revoke(server: LabServer, token: str) -> requests.Response:
@@ -55,8 +32,7 @@ def _revoke(server: LabServer, token: str) -> requests.Response:
 
 
 def _me(server: LabServer, access_token: str) -> requests.Response:
-    return http_session().get(server.url + "/api/me", timeout=10,
-                              headers={"Authorization": f"Bearer {access_token}"})
+    return http_session().get(server.url + "/api/me", headers=bearer(access_token), timeout=10)
 
 
 def _digest(token: str) -> str:
@@ -86,21 +62,21 @@ def _server_said(error: requests.HTTPError) -> str:
 
 # --- q1 -------------------------------------------------------------------------------------------
 
-class Refresh(_CodeExercise):
+class Refresh(Exercise):
     title = "Refresh, and keep the new refresh token"
     _hints = [
         "POST a form (data=...) to url + '/oauth/token' with two fields: grant_type and refresh_token.",
         "grant_type is the string 'refresh_token'. The JSON answer has access_token and refresh_token.",
         "return tokens['access_token'], tokens['refresh_token']: the NEW refresh token from the answer.",
     ]
-    _solution = textwrap.dedent("""
+    _solution = """
         def refresh(url, refresh_token):
             r = requests.post(url + "/oauth/token",
                               data={"grant_type": "refresh_token", "refresh_token": refresh_token})
             r.raise_for_status()
             tokens = r.json()
             return tokens["access_token"], tokens["refresh_token"]
-    """)
+    """
 
     def _call(self, refresh, lab: LabServer, refresh_token: str) -> tuple[str, str]:
         try:
@@ -162,17 +138,17 @@ class Refresh(_CodeExercise):
 
 # --- q2 -------------------------------------------------------------------------------------------
 
-class StolenLogins(_CodeExercise):
+class StolenLogins(Exercise):
     title = "Spot the stolen logins"
     _hints = [
         "Every event is a dict with an 'event' name; only some events have a 'family'.",
         "A replayed refresh token leaves a 'reuse_detected' event with the family's id in 'family'.",
         "return {e['family'] for e in events if e['event'] == 'reuse_detected'}",
     ]
-    _solution = textwrap.dedent("""
+    _solution = """
         def revoked_for_reuse(events):
             return {e["family"] for e in events if e["event"] == "reuse_detected"}
-    """)
+    """
 
     @staticmethod
     def _scenario() -> tuple[list[dict], list[dict], dict[str, str]]:
@@ -237,34 +213,41 @@ class StolenLogins(_CodeExercise):
 
 # --- q3 -------------------------------------------------------------------------------------------
 
-class LogOut(_CodeExercise):
+class LogOut(Exercise):
     title = "Log out properly"
     _hints = [
-        "POST url + '/oauth/revoke' with the form field token: first the refresh token, then the access token.",
-        "Send token_type_hint='access_token' with the access token. A server without a denylist answers 400 "
-        "unsupported_token_type: expected, so do not raise_for_status() on that one.",
+        "Ending the login is the server's half: POST url + '/oauth/revoke' with the form field token set to "
+        "tokens['refresh_token'].",
+        "Forgetting the tokens is the app's half: tokens.clear() empties the app's dict in place "
+        "(tokens = {} would only rebind your function's own name).",
+        "No need to revoke the access token: a server with a denylist ends it with the login, and one without "
+        "answers 400 unsupported_token_type, because all it can do is wait for exp.",
     ]
-    _solution = textwrap.dedent("""
+    _solution = """
         def log_out(url, tokens):
-            revoke = url + "/oauth/revoke"
-            requests.post(revoke, data={"token": tokens["refresh_token"]}).raise_for_status()
-            # Without a denylist this answers 400 unsupported_token_type: the access token just expires.
-            requests.post(revoke, data={"token": tokens["access_token"], "token_type_hint": "access_token"})
-    """)
+            r = requests.post(url + "/oauth/revoke", data={"token": tokens["refresh_token"]})
+            r.raise_for_status()
+            tokens.clear()   # without a denylist the access token works until exp: forget it
+    """
 
-    def _run(self, log_out, lab: LabServer) -> dict:
+    def _run(self, log_out, lab: LabServer) -> tuple[dict, list[str]]:
+        """Log alice in, call log_out on the token response; return what the app had, and what it still holds."""
         tokens = log_in(lab, "alice")
+        had = dict(tokens)
         lab.clear_stats()
         kind = "with a denylist" if lab.settings.denylist else "without a denylist"
         try:
-            log_out(lab.url, dict(tokens))
+            log_out(lab.url, tokens)
         except requests.HTTPError as error:
             said = _server_said(error)
             if "unsupported_token_type" in said:
-                raise Incorrect(f"on a server {kind} your function raised: {said}. That is the normal answer "
-                                "of a server that cannot revoke access tokens (RFC 7009 §2.2.1): do not treat "
-                                "it as an error; the access token simply expires") from None
+                raise Incorrect(f"on a server {kind} your function raised: {said}. That is the normal answer of "
+                                "a server that cannot revoke access tokens (RFC 7009 §2.2.1), not a failure: "
+                                "revoking the refresh token is what ends the login") from None
             raise Incorrect(f"on a server {kind} your function raised: {said}") from None
+        except KeyError as error:
+            raise Incorrect(f"your function raised KeyError {error}: read tokens['refresh_token'] before "
+                            "you clear the dict") from None
         family = next(iter(_rows(lab, "refresh_families", "id").values()))
         if family["revoked_at"] is None:
             extra = (" POST /session/logout ends a cookie session; token logins end at /oauth/revoke."
@@ -275,20 +258,29 @@ class LogOut(_CodeExercise):
         if family["revoked_reason"] != "revoked by the client":
             raise Incorrect(f"the login ended, but for '{family['revoked_reason']}': log out with a revocation "
                             "request to /oauth/revoke")
-        return tokens
+        left = [name for name in ("access_token", "refresh_token") if name in tokens]
+        return had, left
 
     def _check(self, log_out):
         if not callable(log_out):
             raise Incorrect("pass your function itself: q3.check(log_out)")
-        self._run(log_out, fresh_lab())
-        lab = fresh_lab(denylist=True)
-        tokens = self._run(log_out, lab)
-        me = _me(lab, tokens["access_token"])
-        if me.status_code == 200:
-            raise Incorrect("on a server with a denylist the access token still works after log_out: send it to "
-                            "/oauth/revoke too, with token_type_hint=access_token")
-        return ("on both servers the login is revoked; where the server keeps a denylist, the access token "
-                "died at once too. Elsewhere it lives until exp.")
+        plain = fresh_lab()
+        had, left = self._run(log_out, plain)
+        me = _me(plain, had["access_token"])
+        until = lab_time(claims(had["access_token"])["exp"])
+        if left:
+            raise Incorrect(f"the login is over, but the app still holds {' and '.join(left)}. That matters: on "
+                            f"a server without a denylist the access token still works after log_out (/api/me "
+                            f"answered {me.status_code}) until its exp, {until}. Forget both with "
+                            "tokens.clear() (tokens = {} only rebinds your function's own name)")
+        deny = fresh_lab(denylist=True)
+        had, _left = self._run(log_out, deny)
+        revoked = _me(deny, had["access_token"])
+        return (f"your function ended the login and the app forgot its tokens. Right after it, on the server with "
+                f"a denylist the access token got {revoked.status_code} "
+                f"({revoked.json().get('error_description', 'accepted')}): it ended with the login. On the one "
+                f"without, it got {me.status_code} and would keep working until {until}: forgetting it is all "
+                "the app can do.")
 
 
 # --- q4 -------------------------------------------------------------------------------------------
@@ -296,7 +288,7 @@ class LogOut(_CodeExercise):
 _GIVE_UP_AFTER = 5.0  # seconds: longer means the class keeps retrying after a refused refresh
 
 
-class RefreshingAuth(_CodeExercise):
+class RefreshingAuth(Exercise):
     title = "A client that refreshes by itself"
     _hints = [
         "The header is f'Bearer {self.access_token}'. Refresh only if response.status_code == 401 and "
@@ -305,7 +297,7 @@ class RefreshingAuth(_CodeExercise):
         "self.refresh_token}.",
         "Rotation: the answer's refresh_token replaces yours: self.refresh_token = tokens['refresh_token'].",
     ]
-    _solution = textwrap.dedent('''
+    _solution = '''
         class RefreshingAuth(requests.auth.AuthBase):
             """Send the access token; on a 401 invalid_token refresh once, keep the new tokens, retry."""
 
@@ -333,7 +325,7 @@ class RefreshingAuth(_CodeExercise):
                 retry = response.request.copy()
                 retry.headers["Authorization"] = f"Bearer {self.access_token}"
                 return response.connection.send(retry, **kwargs)  # sent as is: no hook, no second refresh
-    ''')
+    '''
 
     def _check(self, auth_class):
         if not inspect.isclass(auth_class) or not issubclass(auth_class, requests.auth.AuthBase):

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["____", "Blank", "is_blank", "Incorrect", "Status", "Outcome", "Exercise", "numbered"]
+__all__ = ["____", "Blank", "is_blank", "Incorrect", "require_function", "Status", "Outcome", "Exercise", "numbered"]
 
 
 class Blank:
@@ -81,6 +81,14 @@ def _code_mentions_blank(code: types.CodeType) -> bool:
 
 class Incorrect(Exception):
     """Raised by ``Exercise._check`` with a message that explains what is wrong."""
+
+
+def require_function(fn: Any, name: str) -> Any:
+    """Return fn if it can be called; else explain that the function itself, not its result, is wanted."""
+    if not callable(fn):
+        raise Incorrect(f"pass your function itself, not {type(fn).__name__}: define {name}(...) and check "
+                        f"{name}, without parentheses")
+    return fn
 
 
 class Status(enum.Enum):

@@ -2,6 +2,7 @@
 
 Every lab server a notebook starts has a frozen clock at the course's start time, a fixed issuer name
 and seeded randomness (lab only), so tokens, ids and times come out the same on every run.
+Exercise checks use ``fresh_lab``: servers of their own, so a check never changes the notebook's labs.
 """
 
 from __future__ import annotations
@@ -40,3 +41,31 @@ def stop_lab(name: str | None = None) -> None:
         server = _labs.pop(key, None)
         if server is not None:
             server.stop()
+
+
+
+# --- servers for checking answers -------------------------------------------------------------------
+
+_CHECK = "exercise-check"  # the name prefix of fresh_lab's servers
+
+
+def fresh_lab(**settings) -> LabServer:
+    """A lab server for checking answers, separate from the notebook's own labs, reset before each use.
+
+    It is as if just started: empty store, seeded users, clock at COURSE_START. One server per set of
+    ``settings`` starts on first use (half a second) and is reset at every later use (milliseconds), so
+    nothing carries over from one check to the next. Like every lab server, it stops when Python exits.
+    """
+    name = _CHECK + "".join(f"-{key}-{value}" for key, value in sorted(settings.items()))
+    server = _labs.get(name)
+    if server is None or not server.running:
+        return start_lab(name, **settings)
+    server.reset()
+    server.clock.set(COURSE_START)
+    return server
+
+
+def stop_fresh_labs() -> None:
+    """Stop the servers fresh_lab started (they also stop when Python exits)."""
+    for name in [name for name in _labs if name.startswith(_CHECK)]:
+        stop_lab(name)

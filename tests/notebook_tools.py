@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import importlib
 import re
+import textwrap
 from pathlib import Path
 
 from nbclient import NotebookClient
@@ -26,7 +27,9 @@ def fill_solutions(nb, exercises_module: str) -> int:
         match = CHECK_LINE.search(cell.source)
         assert match, f"answer cell without a qN.check(...) line:\n{cell.source}"
         exercise = getattr(module, match[1])
-        cell.source = exercise._solution.strip() + "\n" + cell.source[match.start():]
+        # Solutions may be written indented, inside the class body: dedent them to the cell's margin.
+        solution = textwrap.dedent(exercise._solution).strip("\n")
+        cell.source = solution + "\n" + cell.source[match.start():]
     return len(cells)
 
 

@@ -6,29 +6,21 @@ import pytest
 import requests
 
 from coursekit import ex04
+from coursekit.client import bearer, log_in
 from coursekit.exercise import Status, ____
-from coursekit.lab import start_lab, stop_lab
+from coursekit.lab import start_lab, stop_fresh_labs, stop_lab
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_check_servers():
     yield
-    ex04.stop_fresh_labs()
+    stop_fresh_labs()
 
 
 def incorrect(outcome, *fragments):
     assert outcome.status is Status.INCORRECT, outcome.text
     for fragment in fragments:
         assert fragment in outcome.message, outcome.message
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-def log_in(server, username):
-    return requests.post(server.url + "/oauth/token", data={
-        "grant_type": "password", "username": username, "password": f"{username}-password"}).json()
 
 
 def set_role(server, admin, username, role):

@@ -5,14 +5,15 @@ import textwrap
 import pytest
 import requests
 
-from coursekit import ex04, ex05
+from coursekit import ex05
 from coursekit.exercise import Status, ____
+from coursekit.lab import stop_fresh_labs
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_check_servers():
     yield
-    ex04.stop_fresh_labs()
+    stop_fresh_labs()
 
 
 def incorrect(outcome, *fragments):
@@ -165,21 +166,64 @@ def test_q2_user_ids_are_not_family_ids():
 
 # --- q3: log out ------------------------------------------------------------------------------------
 
-def test_q3_revoking_only_the_refresh_token_leaves_the_access_token_on_a_denylist_server():
+def test_q3_the_reference_solution_shows_both_kinds_of_server():
+    outcome = ex05.q3.evaluate(reference(ex05.q3))
+    assert outcome.status is Status.CORRECT, outcome.text
+    assert "with a denylist the access token got 401 (token has been revoked)" in outcome.message
+    assert "it got 200 and would keep working until 09:30:00" in outcome.message
+
+
+def test_q3_also_revoking_the_access_token_is_fine_if_the_400_is_no_failure():
     def log_out(url, tokens):
+        revoke = url + "/oauth/revoke"
+        requests.post(revoke, data={"token": tokens["refresh_token"]}).raise_for_status()
+        requests.post(revoke, data={"token": tokens["access_token"], "token_type_hint": "access_token"})
+        tokens.clear()
+
+    assert ex05.q3.evaluate(log_out).status is Status.CORRECT
+
+
+def test_q3_revoking_without_forgetting_the_tokens():
+    def log_out(url, tokens):
+        requests.post(url + "/oauth/revoke", data={"token": tokens["refresh_token"]}).raise_for_status()
+
+    incorrect(ex05.q3.evaluate(log_out), "still holds access_token and refresh_token", "/api/me answered 200",
+              "until its exp, 09:30:00", "tokens.clear()")
+
+
+def test_q3_rebinding_the_name_does_not_empty_the_apps_dict():
+    def log_out(url, tokens):
+        requests.post(url + "/oauth/revoke", data={"token": tokens["refresh_token"]}).raise_for_status()
+        tokens = {}  # noqa: F841 - the mistake under test
+
+    incorrect(ex05.q3.evaluate(log_out), "still holds", "only rebinds")
+
+
+def test_q3_forgetting_only_the_refresh_token():
+    def log_out(url, tokens):
+        requests.post(url + "/oauth/revoke", data={"token": tokens.pop("refresh_token")}).raise_for_status()
+
+    incorrect(ex05.q3.evaluate(log_out), "the app still holds access_token.")
+
+
+def test_q3_clearing_before_reading():
+    def log_out(url, tokens):
+        tokens.clear()
         requests.post(url + "/oauth/revoke", data={"token": tokens["refresh_token"]})
 
-    incorrect(ex05.q3.evaluate(log_out), "with a denylist the access token still works")
+    incorrect(ex05.q3.evaluate(log_out), "KeyError 'refresh_token'", "before you clear")
 
 
 def test_q3_failing_on_unsupported_token_type():
     def log_out(url, tokens):
-        for token in (tokens["refresh_token"], tokens["access_token"]):
-            requests.post(url + "/oauth/revoke", data={"token": token, "token_type_hint": "access_token"}
-                          if token == tokens["access_token"] else {"token": token}).raise_for_status()
+        revoke = url + "/oauth/revoke"
+        requests.post(revoke, data={"token": tokens["refresh_token"]}).raise_for_status()
+        requests.post(revoke, data={"token": tokens["access_token"], "token_type_hint": "access_token"}
+                      ).raise_for_status()
+        tokens.clear()
 
     incorrect(ex05.q3.evaluate(log_out), "without a denylist your function raised", "unsupported_token_type",
-              "RFC 7009 §2.2.1")
+              "RFC 7009 §2.2.1", "revoking the refresh token is what ends the login")
 
 
 def test_q3_revoking_only_the_access_token():
