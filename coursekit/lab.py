@@ -8,6 +8,7 @@ Exercise checks use ``fresh_lab``: servers of their own, so a check never change
 from __future__ import annotations
 
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import labserver
 from labserver import LabServer
@@ -35,13 +36,22 @@ def start_lab(name: str = "lab", *, share_keys_with: LabServer | None = None, **
     return _labs[name]
 
 
+def start_labs(**named_settings: dict) -> dict[str, LabServer]:
+    """Start several lab servers at once, ``start_labs(rs256={"algorithm": "RS256"}, ...)``; return them by name.
+
+    Each starts as with ``start_lab``; they start side by side, which takes about as long as starting one.
+    """
+    with ThreadPoolExecutor(max_workers=len(named_settings) or 1) as pool:
+        starting = {name: pool.submit(start_lab, name, **settings) for name, settings in named_settings.items()}
+    return {name: future.result() for name, future in starting.items()}
+
+
 def stop_lab(name: str | None = None) -> None:
     """Stop the lab server called ``name``, or every lab server this notebook started."""
     for key in [name] if name else list(_labs):
         server = _labs.pop(key, None)
         if server is not None:
             server.stop()
-
 
 
 # --- servers for checking answers -------------------------------------------------------------------

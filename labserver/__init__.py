@@ -3,16 +3,20 @@
 Start one in-process with ``create_app(Settings())``, or in its own process with ``labserver.start()``.
 """
 
-from labserver.handle import LabServer, start
 from labserver.settings import Settings
 
 __all__ = ["Settings", "create_app", "LabServer", "start"]
 
 
 def __getattr__(name: str):
-    # The app pulls in FastAPI; a notebook that only starts servers in their own processes never needs it.
+    # Imported on first use: a server process never needs the handle (and requests), and a notebook that
+    # starts servers in their own processes never needs the app (and FastAPI).
     if name == "create_app":
         from labserver.app import create_app
 
         return create_app
+    if name in ("start", "LabServer"):
+        from labserver import handle
+
+        return getattr(handle, name)
     raise AttributeError(f"module 'labserver' has no attribute {name!r}")

@@ -100,3 +100,16 @@ def test_fresh_labs_are_separate_from_the_notebooks_labs(lab):
     assert lab.running  # the notebook's lab is untouched
     replacement = fresh_lab()  # the next check starts a new one
     assert replacement.running and replacement is not server
+
+
+def test_start_labs_starts_several_named_servers_side_by_side():
+    from coursekit.lab import start_labs
+
+    servers = start_labs(p1={"algorithm": "ES256"}, p2={"access_ttl": 60})
+    try:
+        assert sorted(servers) == ["p1", "p2"]
+        assert servers["p1"].settings.algorithm == "ES256" and servers["p2"].settings.access_ttl == 60
+        assert all(s.running for s in servers.values()) and servers["p1"].url != servers["p2"].url
+    finally:
+        stop_lab("p1")
+        stop_lab("p2")
