@@ -11,12 +11,11 @@ import random
 import secrets
 import textwrap
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from coursekit.client import bearer, http_session, log_in
-from coursekit.exercise import Exercise, Incorrect, require_function
+from coursekit.exercise import Exercise, Incorrect, require_bearer_request, require_function
 from coursekit.lab import fresh_lab
 from coursekit.tokenview import decode_segment
 from labserver import LabServer
@@ -192,22 +191,14 @@ class TokenOnReplica(Exercise):
     def _check(self, lab: Any = None, b: Any = None, response: Any = None) -> str:
         if not (isinstance(lab, LabServer) and isinstance(b, LabServer)):
             raise Incorrect("pass both servers, then the response: q3.check(lab, b, r)")
-        if not isinstance(response, requests.Response):
-            raise Incorrect(f"pass the response of requests.get(...) itself, not {type(response).__name__}")
-        if _went_to(lab, response):
+        if isinstance(response, requests.Response) and _went_to(lab, response):
             raise Incorrect("that request went to server A, which issued the token: send it to b.url")
-        if not _went_to(b, response):
-            raise Incorrect("that request went to another server: send it to b.url + '/api/me'")
-        path = urlsplit(response.request.url).path
-        if path != "/api/me":
-            raise Incorrect(f"that request went to {path}; the route is /api/me")
-        header = response.request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise Incorrect("the request carries no bearer token: headers={'Authorization': f'Bearer {token}'}")
+        token = require_bearer_request(response, b, "/api/me", server_name="b",
+                                       send_token="headers={'Authorization': f'Bearer {token}'}")
         if any(event["event"] == "login" for event in b.audit()):
             raise Incorrect("B's audit log shows a login on B: the point is a token that B never issued. "
                             "Send alice's token from server A, token")
-        claims = _claims(header[len("Bearer "):])
+        claims = _claims(token)
         if claims is None:
             raise Incorrect("what follows 'Bearer ' is not a JWT: send alice's access token, token")
         if response.status_code != 200:

@@ -6,12 +6,8 @@ labs, so a check leaves the notebook's servers exactly as they were.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-import requests
-
 from coursekit.client import bearer, claims, http_session, lab_time, log_in
-from coursekit.exercise import Exercise, Incorrect
+from coursekit.exercise import Exercise, Incorrect, require_bearer_request
 from coursekit.expiry_model import expected_window, lifetime_range, logins_per_day, worst_case_window
 from coursekit.lab import fresh_lab
 from labserver import LabServer
@@ -85,18 +81,10 @@ class StaleRole(Exercise):
     def _check(self, lab, response):
         if not isinstance(lab, LabServer):
             raise Incorrect("pass the lab server first: q2.check(lab, r)")
-        if not isinstance(response, requests.Response):
-            raise Incorrect(f"pass the response of requests.get(...) itself, not {type(response).__name__}")
-        if not response.url.startswith(lab.url + "/"):
-            raise Incorrect("that request went to another server: send it to lab.url + '/api/admin'")
-        path = urlsplit(response.request.url).path
-        if path != "/api/admin":
-            raise Incorrect(f"that request went to {path}; the admin route is /api/admin")
-        header = response.request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise Incorrect("the request carries no bearer token: pass headers=bearer(<the token>)")
+        token = require_bearer_request(response, lab, "/api/admin", server_name="lab", route="the admin route",
+                                       send_token="pass headers=bearer(<the token>)")
         try:
-            sent = claims(header[len("Bearer "):])
+            sent = claims(token)
         except (ValueError, IndexError):
             raise Incorrect("what follows 'Bearer ' is not a JWT: send bob's access token") from None
         roles = {user["username"]: user["role"] for user in lab.table("users")}

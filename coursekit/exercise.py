@@ -28,8 +28,12 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["____", "Blank", "is_blank", "Incorrect", "require_function", "Status", "Outcome", "Exercise", "numbered"]
+import requests
+
+__all__ = ["____", "Blank", "is_blank", "Incorrect", "require_function", "require_bearer_request", "Status", "Outcome",
+           "Exercise", "numbered"]
 
 
 class Blank:
@@ -89,6 +93,26 @@ def require_function(fn: Any, name: str) -> Any:
         raise Incorrect(f"pass your function itself, not {type(fn).__name__}: define {name}(...) and check "
                         f"{name}, without parentheses")
     return fn
+
+
+def require_bearer_request(response: Any, server: Any, path: str, *, server_name: str, send_token: str,
+                           route: str = "the route") -> str:
+    """Return the bearer token a request to ``path`` on ``server`` carried; else explain what the request got wrong.
+
+    The messages name the server as the notebook does (``server_name``: ``"lab"``, ``"b"``), say ``route`` for
+    ``path`` ("the admin route") and, when no token was sent, how to send one (``send_token``).
+    """
+    if not isinstance(response, requests.Response):
+        raise Incorrect(f"pass the response of requests.get(...) itself, not {type(response).__name__}")
+    if not response.url.startswith(server.url + "/"):
+        raise Incorrect(f"that request went to another server: send it to {server_name}.url + '{path}'")
+    sent_to = urlsplit(response.request.url).path
+    if sent_to != path:
+        raise Incorrect(f"that request went to {sent_to}; {route} is {path}")
+    header = response.request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Incorrect(f"the request carries no bearer token: {send_token}")
+    return header[len("Bearer "):]
 
 
 class Status(enum.Enum):

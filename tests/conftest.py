@@ -1,10 +1,11 @@
-"""Shared fixtures: an in-process app with a frozen lab clock, and helpers to log in."""
+"""Shared fixtures: an in-process app with a frozen lab clock, login helpers, check servers stopped per module."""
 
 from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
 
+from coursekit.lab import stop_fresh_labs
 from labserver import Settings, create_app
 
 # 2030-01-01T09:00:00Z: every in-process test starts at this lab time.
@@ -52,3 +53,10 @@ def lab(client):
 @pytest.fixture
 def auth(client) -> Auth:
     return Auth(client)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_check_servers():
+    """After each test module, stop the lab servers that exercise checks started (``coursekit.lab.fresh_lab``)."""
+    yield
+    stop_fresh_labs()

@@ -17,12 +17,6 @@ def lab():
     stop_lab("test-client")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_check_servers():
-    yield
-    stop_fresh_labs()
-
-
 # --- the client helpers ----------------------------------------------------------------------------
 
 def test_log_in_returns_the_token_response_with_the_demo_password_by_default(lab):

@@ -1,34 +1,15 @@
 """Notebook 02's exercises: every reference solution passes, and typical mistakes get a message that says why."""
 
 import json
-import textwrap
 
 import pytest
 import requests
 
 from coursekit import ex02
 from coursekit.exercise import Status, ____
-from coursekit.lab import start_lab, stop_fresh_labs, stop_lab
+from coursekit.lab import start_lab, stop_lab
 from coursekit.tokenview import decode_segment
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_check_servers():
-    yield
-    stop_fresh_labs()
-
-
-def incorrect(outcome, *fragments):
-    assert outcome.status is Status.INCORRECT, outcome.text
-    for fragment in fragments:
-        assert fragment in outcome.message, outcome.message
-
-
-def run_solution(exercise, **names):
-    """Run the exercise's reference solution with the notebook names it uses; return what it defined."""
-    namespace = {"requests": requests, **names}
-    exec(textwrap.dedent(exercise._solution), namespace)  # noqa: S102 - our own reference code
-    return namespace
+from exercise_helpers import incorrect, solution_names
 
 
 def password_grant(url, username, password):
@@ -42,7 +23,7 @@ def bearer(token):
 
 @pytest.mark.parametrize("exercise, name", [(ex02.q1, "login"), (ex02.q2, "seconds_left")], ids=["q1", "q2"])
 def test_reference_functions_are_correct(exercise, name):
-    outcome = exercise.evaluate(run_solution(exercise)[name])
+    outcome = exercise.evaluate(solution_names(exercise)[name])
     assert outcome.status is Status.CORRECT, outcome.text
 
 
@@ -140,7 +121,7 @@ def test_q2_a_swapped_argument_order_is_explained():
 
 def test_q3_the_solution_is_correct(replicas):
     lab, b, token, _old = replicas
-    r = run_solution(ex02.q3, lab=lab, b=b, token=token)["r"]
+    r = solution_names(ex02.q3, lab=lab, b=b, token=token)["r"]
     outcome = ex02.q3.evaluate(lab, b, r)
     assert outcome.status is Status.CORRECT, outcome.text
     assert "never issued" in outcome.message and "0 store reads" in outcome.message

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import textwrap
 
 import jwt
 import pytest
@@ -15,6 +14,7 @@ from coursekit.ex03 import RFC7515_A1, q1, q2, q3, q4
 from coursekit.exercise import ____, Status
 from coursekit.lab import start_lab, stop_lab
 from coursekit.tokenview import decode_segment
+from exercise_helpers import incorrect, solution_names
 
 LAB_CLOCK = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 ALICE = {"grant_type": "password", "username": "alice", "password": "alice-password"}
@@ -29,10 +29,8 @@ def b64url_json(value) -> str:
 
 
 def solve(exercise, **names) -> dict:
-    """Run the exercise's reference solution with the notebook's imports and the given names; return its namespace."""
-    namespace = {"base64": base64, "hashlib": hashlib, "hmac": hmac, "json": json, "jwt": jwt, **names}
-    exec(textwrap.dedent(exercise._solution), namespace)
-    return namespace
+    """Run the exercise's reference solution with the notebook's imports and the given names; return what it defined."""
+    return solution_names(exercise, base64=base64, hashlib=hashlib, hmac=hmac, json=json, jwt=jwt, **names)
 
 
 def login(server, form=ALICE) -> str:
@@ -44,12 +42,6 @@ def login(server, form=ALICE) -> str:
 def parts(token: str) -> tuple[dict, dict]:
     header_b64, payload_b64, _ = token.split(".")
     return json.loads(decode_segment(header_b64)), json.loads(decode_segment(payload_b64))
-
-
-def assert_incorrect(outcome, *fragments: str) -> None:
-    assert outcome.status is Status.INCORRECT, outcome.text
-    for fragment in fragments:
-        assert fragment in outcome.message, outcome.message
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +78,7 @@ def test_q1_forgetting_the_padding_is_explained():
     def decode_payload(token):
         return json.loads(base64.urlsafe_b64decode(token.split(".")[1]))
 
-    assert_incorrect(q1.evaluate(decode_payload, LOCAL_TOKEN), "Incorrect padding", "'=' * (-len(segment) % 4)")
+    incorrect(q1.evaluate(decode_payload, LOCAL_TOKEN), "Incorrect padding", "'=' * (-len(segment) % 4)")
 
 
 def test_q1_the_standard_alphabet_is_caught_by_a_payload_with_dash_and_underscore():
@@ -94,14 +86,14 @@ def test_q1_the_standard_alphabet_is_caught_by_a_payload_with_dash_and_underscor
         segment = token.split(".")[1]
         return json.loads(base64.b64decode(segment + "=" * (-len(segment) % 4)))
 
-    assert_incorrect(q1.evaluate(decode_payload, LOCAL_TOKEN), "urlsafe_b64decode", "'-' and '_'")
+    incorrect(q1.evaluate(decode_payload, LOCAL_TOKEN), "urlsafe_b64decode", "'-' and '_'")
 
 
 def test_q1_decoding_the_header_instead_is_explained():
     def decode_payload(token):
         return json.loads(decode_segment(token.split(".")[0]))
 
-    assert_incorrect(q1.evaluate(decode_payload, LOCAL_TOKEN), "that is the header", "middle one")
+    incorrect(q1.evaluate(decode_payload, LOCAL_TOKEN), "that is the header", "middle one")
 
 
 @pytest.mark.parametrize("result, fragment", [
@@ -110,7 +102,7 @@ def test_q1_decoding_the_header_instead_is_explained():
     (lambda token: token.split(".")[1], "still base64url"),
 ])
 def test_q1_returning_bytes_or_text_instead_of_a_dict_is_explained(result, fragment):
-    assert_incorrect(q1.evaluate(result, LOCAL_TOKEN), fragment, "json.loads")
+    incorrect(q1.evaluate(result, LOCAL_TOKEN), fragment, "json.loads")
 
 
 def test_q1_a_function_still_holding_blanks_is_not_answered_yet():
@@ -124,7 +116,7 @@ def test_q1_a_function_still_holding_blanks_is_not_answered_yet():
 
 
 def test_q1_a_value_instead_of_a_function_is_explained():
-    assert_incorrect(q1.evaluate({"sub": "alice"}, LOCAL_TOKEN), "pass your function itself")
+    incorrect(q1.evaluate({"sub": "alice"}, LOCAL_TOKEN), "pass your function itself")
 
 
 # --- q2: compute the signature --------------------------------------------------------------------
@@ -160,7 +152,7 @@ def _mac(signing_input, key, digestmod=hashlib.sha256):
     (lambda si, key: b64url(_mac(si.decode().encode(), key.encode())), ["AttributeError", "bytes already"]),
 ])
 def test_q2_typical_mistakes_are_explained(sign, fragments):
-    assert_incorrect(q2.evaluate(sign), *fragments)
+    incorrect(q2.evaluate(sign), *fragments)
 
 
 def test_q2_a_function_still_holding_blanks_is_not_answered_yet():
@@ -197,30 +189,30 @@ def test_q3_alg_none_counts_and_names_the_pinned_algorithm(hs, alice):
 
 
 def test_q3_alices_real_token_does_not_claim_admin(hs, alice):
-    assert_incorrect(q3.evaluate(alice[0], hs), '"roles": ["user"]', '"roles": ["admin"]')
+    incorrect(q3.evaluate(alice[0], hs), '"roles": ["user"]', '"roles": ["admin"]')
 
 
 def test_q3_a_real_admin_token_is_not_a_forgery(hs):
     admin_token = login(hs, {**ALICE, "username": "admin", "password": "admin-password"})
-    assert_incorrect(q3.evaluate(admin_token, hs), "accepted", "genuine")
+    incorrect(q3.evaluate(admin_token, hs), "accepted", "genuine")
 
 
 def test_q3_a_token_rejected_for_another_reason_does_not_count(hs, alice):
     _token, _header, payload = alice
     no_typ = jwt.encode({**payload, "roles": ["admin"]}, "g" * 32, algorithm="HS256")  # typ JWT, no kid
-    assert_incorrect(q3.evaluate(no_typ, hs), "token type must be at+jwt", "change only roles")
+    incorrect(q3.evaluate(no_typ, hs), "token type must be at+jwt", "change only roles")
 
 
 def test_q3_a_forgery_without_the_required_claims_is_explained(hs, alice):
     _token, header, _payload = alice
     bare = jwt.encode({"roles": ["admin"]}, "g" * 32, algorithm="HS256",
                       headers={"kid": header["kid"], "typ": "at+jwt"})
-    assert_incorrect(q3.evaluate(bare, hs), "missing 'iss'", "alice's claims")
+    incorrect(q3.evaluate(bare, hs), "missing 'iss'", "alice's claims")
 
 
 def test_q3_bytes_and_malformed_tokens_are_explained(hs, alice):
-    assert_incorrect(q3.evaluate(alice[0].encode(), hs), "bytes")
-    assert_incorrect(q3.evaluate("abc.def", hs), "3 dot-separated segments")
+    incorrect(q3.evaluate(alice[0].encode(), hs), "bytes")
+    incorrect(q3.evaluate("abc.def", hs), "3 dot-separated segments")
 
 
 # --- q4: verify with the public key alone ---------------------------------------------------------
@@ -239,21 +231,21 @@ def test_q4_skipping_the_signature_check_is_caught(rs):
     def verify(token, jwks_url):
         return jwt.decode(token, options={"verify_signature": False})
 
-    assert_incorrect(q4.evaluate(verify, rs), "changed after signing", "verify_signature")
+    incorrect(q4.evaluate(verify, rs), "changed after signing", "verify_signature")
 
 
 def test_q4_pythons_clock_versus_the_lab_clock_is_explained(rs):
     def verify(token, jwks_url):
         return jwt.decode(token, _key(token, jwks_url), algorithms=["RS256"], audience="lab-api")
 
-    assert_incorrect(q4.evaluate(verify, rs), "rejected a valid token", "LAB_CLOCK")
+    incorrect(q4.evaluate(verify, rs), "rejected a valid token", "LAB_CLOCK")
 
 
 def test_q4_a_missing_audience_is_explained(rs):
     def verify(token, jwks_url):
         return jwt.decode(token, _key(token, jwks_url), algorithms=["RS256"], options=LAB_CLOCK)
 
-    assert_incorrect(q4.evaluate(verify, rs), "InvalidAudienceError", "audience='lab-api'")
+    incorrect(q4.evaluate(verify, rs), "InvalidAudienceError", "audience='lab-api'")
 
 
 def test_q4_an_unchecked_audience_is_caught(rs):
@@ -261,7 +253,7 @@ def test_q4_an_unchecked_audience_is_caught(rs):
         return jwt.decode(token, _key(token, jwks_url), algorithms=["RS256"],
                           options={**LAB_CLOCK, "verify_aud": False})
 
-    assert_incorrect(q4.evaluate(verify, rs), "another audience", "audience='lab-api'")
+    incorrect(q4.evaluate(verify, rs), "another audience", "audience='lab-api'")
 
 
 def test_q4_accepting_alg_none_is_caught(rs):
@@ -271,7 +263,7 @@ def test_q4_accepting_alg_none_is_caught(rs):
         return jwt.decode(token, _key(token, jwks_url), algorithms=["RS256"], audience="lab-api",
                           options=LAB_CLOCK)
 
-    assert_incorrect(q4.evaluate(verify, rs), "alg: none", "algorithms=['RS256']")
+    incorrect(q4.evaluate(verify, rs), "alg: none", "algorithms=['RS256']")
 
 
 def test_q4_trusting_a_key_carried_in_the_token_is_caught(rs):
@@ -280,7 +272,7 @@ def test_q4_trusting_a_key_carried_in_the_token_is_caught(rs):
         key = jwt.PyJWK(header["jwk"]) if "jwk" in header else _key(token, jwks_url)
         return jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", options=LAB_CLOCK)
 
-    assert_incorrect(q4.evaluate(verify, rs), "stranger's RSA key", "JWKS")
+    incorrect(q4.evaluate(verify, rs), "stranger's RSA key", "JWKS")
 
 
 def test_q4_returning_something_else_than_the_claims_is_explained(rs):
@@ -288,7 +280,7 @@ def test_q4_returning_something_else_than_the_claims_is_explained(rs):
         jwt.decode(token, _key(token, jwks_url), algorithms=["RS256"], audience="lab-api", options=LAB_CLOCK)
         return True
 
-    assert_incorrect(q4.evaluate(verify, rs), "returned bool")
+    incorrect(q4.evaluate(verify, rs), "returned bool")
 
 
 def test_q4_a_function_still_holding_blanks_is_not_answered_yet(rs):

@@ -1,26 +1,13 @@
 """Notebook 04's exercises: every reference solution passes, and typical mistakes get a message that says why."""
 
-import textwrap
-
 import pytest
 import requests
 
 from coursekit import ex04
 from coursekit.client import bearer, log_in
 from coursekit.exercise import Status, ____
-from coursekit.lab import start_lab, stop_fresh_labs, stop_lab
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_check_servers():
-    yield
-    stop_fresh_labs()
-
-
-def incorrect(outcome, *fragments):
-    assert outcome.status is Status.INCORRECT, outcome.text
-    for fragment in fragments:
-        assert fragment in outcome.message, outcome.message
+from coursekit.lab import start_lab, stop_lab
+from exercise_helpers import incorrect, solution_names
 
 
 def set_role(server, admin, username, role):
@@ -28,17 +15,10 @@ def set_role(server, admin, username, role):
     assert r.status_code == 200, r.text
 
 
-def run_solution(exercise, **names):
-    """Run the exercise's reference solution with the notebook names it uses; return what it defined."""
-    namespace = {"requests": requests, **names}
-    exec(textwrap.dedent(exercise._solution), namespace)  # noqa: S102 - our own reference code
-    return namespace
-
-
 # --- q1: leeway at the boundary ---------------------------------------------------------------------
 
 def test_q1_the_solution_is_correct_and_reports_what_the_server_said():
-    names = run_solution(ex04.q1)
+    names = solution_names(ex04.q1)
     outcome = ex04.q1.evaluate(names["last_accepted"], names["first_rejected"])
     assert outcome.status is Status.CORRECT, outcome.text
     assert "accepted the token 59 s after exp and rejected it 60 s after exp" in outcome.message
@@ -92,7 +72,7 @@ def demoted():
 
 def test_q2_the_solution_is_correct(demoted):
     lab, bob_admin, _admin = demoted
-    names = run_solution(ex04.q2, lab=lab, bob_admin=bob_admin, bearer=bearer)
+    names = solution_names(ex04.q2, lab=lab, bob_admin=bob_admin, bearer=bearer)
     outcome = ex04.q2.evaluate(lab, names["r"])
     assert outcome.status is Status.CORRECT, outcome.text
     assert "reads the role from the token's roles claim" in outcome.message
@@ -137,7 +117,7 @@ def test_q2_before_the_demotion_says_to_demote_first(demoted):
 # --- q3: choose a lifetime ----------------------------------------------------------------------------
 
 def test_q3_the_solution_is_correct_and_gives_the_whole_range():
-    names = run_solution(ex04.q3)
+    names = solution_names(ex04.q3)
     outcome = ex04.q3.evaluate(names["max_window_minutes"], names["max_logins_per_day"], names["lifetime_minutes"])
     assert outcome.status is Status.CORRECT, outcome.text
     assert "from 120 to 240 min" in outcome.message

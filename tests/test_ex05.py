@@ -1,33 +1,11 @@
 """Notebook 05's exercises: every reference solution passes, and typical mistakes get a message that says why."""
 
-import textwrap
-
 import pytest
 import requests
 
 from coursekit import ex05
 from coursekit.exercise import Status, ____
-from coursekit.lab import stop_fresh_labs
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_check_servers():
-    yield
-    stop_fresh_labs()
-
-
-def incorrect(outcome, *fragments):
-    assert outcome.status is Status.INCORRECT, outcome.text
-    for fragment in fragments:
-        assert fragment in outcome.message, outcome.message
-
-
-def reference(exercise):
-    """The function or class the exercise's reference solution defines."""
-    namespace = {"requests": requests}
-    exec(textwrap.dedent(exercise._solution), namespace)  # noqa: S102 - our own reference code
-    (answer,) = [value for name, value in namespace.items() if name not in ("requests", "__builtins__")]
-    return answer
+from exercise_helpers import incorrect, reference
 
 
 @pytest.mark.parametrize("exercise", [ex05.q1, ex05.q2, ex05.q3, ex05.q4], ids=["q1", "q2", "q3", "q4"])
