@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from coursekit import ex02
+from coursekit.client import bearer
 from coursekit.exercise import Status, ____
 from coursekit.lab import start_lab, stop_lab
 from coursekit.tokenview import decode_segment
@@ -15,10 +16,6 @@ from exercise_helpers import incorrect, solution_names
 def password_grant(url, username, password):
     return requests.post(url + "/oauth/token",
                          data={"grant_type": "password", "username": username, "password": password})
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("exercise, name", [(ex02.q1, "login"), (ex02.q2, "seconds_left")], ids=["q1", "q2"])
