@@ -1,31 +1,35 @@
-"""Exercises of notebook 03, the anatomy of a token: decode, sign, forge, verify with a public key.
+"""Exercises of notebook 03, the anatomy of a token: decode it, sign it, verify it properly at the lab's time.
 
-Each check runs the learner's code on fresh inputs or sends the learner's token to the lab server,
-so it tests what the code does, not how it is written.
+Each check runs the learner's code on fresh inputs, or on tokens from a lab server of its own whose answer
+it reports, so it tests what the code does. One exception, said where it happens: the verifier's check also
+looks at the algorithms the learner's code hands PyJWT, because PyJWT hides a token-chosen one.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
 import random
 import string
+from collections.abc import Iterator
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from jwt.api_jws import PyJWS
 
-from coursekit.client import bearer, log_in
+from coursekit.client import bearer, http_session, lab_time, log_in
 from coursekit.exercise import Exercise, Incorrect, numbered, require_function
+from coursekit.lab import fresh_lab
 from coursekit.tokenview import decode_segment, split_token
-from labserver.tokens import REQUIRED_CLAIMS
 
-__all__ = ["q1", "q2", "q3", "q4", "RFC7515_A1"]
+__all__ = ["q1", "q2", "q3", "RFC7515_A1"]
 
 # RFC 7515 Appendix A.1: the spec's own HS256 example, byte for byte (note the CRLFs and spaces).
 RFC7515_A1 = {
@@ -242,77 +246,7 @@ def sign(signing_input: bytes, key: bytes) -> str:
                 f"RFC 7515 Appendix A.1: {a1['signature']}")
 
 
-# --- q3: forge an admin token ---------------------------------------------------------------------
-
-def _json_segment(segment: str, name: str) -> Any:
-    try:
-        return json.loads(decode_segment(segment))
-    except (ValueError, UnicodeDecodeError):
-        raise Incorrect(f"the {name} segment is not base64url-encoded JSON: encode your dict with "
-                        "json.dumps, then base64url without '=' padding (or let jwt.encode do it)") from None
-
-
-class ForgeAdminToken(Exercise):
-    title = "Forge an admin token"
-    _hints = [
-        "Start from alice's claims: {**payload, 'roles': ['admin']}.",
-        "Sign them with any key you guess: jwt.encode(claims, key, algorithm='HS256', headers=...). "
-        "Use a key of 32 bytes or more, or PyJWT warns that it is too short.",
-        "Copy alice's header values, so that only the signature is wrong: "
-        "headers={'kid': header['kid'], 'typ': 'at+jwt'}.",
-    ]
-    _solution = '''
-claims = {**payload, "roles": ["admin"]}
-forged = jwt.encode(claims, b"my-best-guess-at-the-lab-secret-0123", algorithm="HS256",
-                    headers={"kid": header["kid"], "typ": "at+jwt"})
-'''
-
-    def _check(self, forged: Any, lab: Any) -> str:
-        if isinstance(forged, (bytes, bytearray)):
-            raise Incorrect("forged is bytes: a token is text; .decode('ascii') it")
-        if not isinstance(forged, str):
-            raise Incorrect(f"forged is {type(forged).__name__}; it should be the token, a str")
-        try:
-            header_b64, payload_b64, _ = split_token(forged)
-        except ValueError as error:
-            raise Incorrect(f"forged is not a JWS: {error}") from None
-        header = _json_segment(header_b64, "header")
-        claims = _json_segment(payload_b64, "payload")
-        if not isinstance(claims, dict):
-            raise Incorrect("the payload should be a JSON object (a dict of claims)")
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or "admin" not in roles:
-            raise Incorrect(f"your token's payload has \"roles\": {json.dumps(roles)}; a forged admin token "
-                            "claims \"roles\": [\"admin\"]")
-        missing = [name for name in REQUIRED_CLAIMS if name not in claims]
-        if missing:
-            raise Incorrect(f"your token's payload is missing {', '.join(map(repr, missing))}: a convincing "
-                            "forgery carries every claim the server requires. Start from alice's claims "
-                            "and change only roles")
-        response = lab.http.get(lab.url + "/api/admin", headers=bearer(forged.strip()), timeout=10)
-        if response.status_code == 200:
-            raise Incorrect("the server accepted this token: it is a genuine admin token (did you log in as "
-                            "admin?). Forge one instead: alice's claims, roles changed, your own signature")
-        description = response.json().get("error_description", "")
-        if response.status_code != 401:
-            raise Incorrect(f"the server answered {response.status_code} ({description}), not 401")
-        alg = header.get("alg") if isinstance(header, dict) else None
-        if description == "signature is invalid":
-            return ("401 invalid_token, 'signature is invalid': the server recomputed the HMAC of your header "
-                    "and payload with its own secret, and it did not match your signature. Without the "
-                    "secret, no edit to the claims survives.")
-        if description.startswith("algorithm must be"):
-            return (f"401 invalid_token, '{description}': your token says alg {alg!r}, and the server never "
-                    "lets a token choose its own algorithm (RFC 8725 §3.1).")
-        if description == "token is malformed":
-            raise Incorrect("the server could not even parse your token ('token is malformed'): each segment "
-                            "is base64url without '=' padding, and the payload is a JSON object")
-        raise Incorrect(f"the server rejected it, but because '{description}', not because of the "
-                        "signature: keep alice's header (kid, typ) and claims and change only roles, so "
-                        "that the one thing you cannot fake is the only thing wrong")
-
-
-# --- q4: verify with the public key alone ----------------------------------------------------------
+# --- q3: verify a token properly, at the lab's time -------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
 def _attacker_key() -> rsa.RSAPrivateKey:
@@ -327,82 +261,214 @@ def _server_signing_key(lab: Any, kid: str) -> Any:
     return jwt.PyJWK({k: v for k, v in jwk.items() if not k.startswith("lab_")}).key
 
 
-class VerifyWithPublicKey(Exercise):
-    title = "Verify a token with the public key alone"
+def _sign_rs256_as(alg_in_header: str, claims: dict, header: dict, key: Any) -> str:
+    """A token signed with RS256 whose header nonetheless says ``alg_in_header``."""
+    signing_input = _b64url_json({**header, "alg": alg_in_header}) + "." + _b64url_json(claims)
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input.encode("ascii"), key)
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+@contextlib.contextmanager
+def _allow_lists_given_to_pyjwt() -> Iterator[list[tuple[str, list]]]:
+    """Record, for every signature PyJWT verifies meanwhile, the token's alg and the allow-list it was given.
+
+    PyJWT refuses on its own to verify with a JWK-Set key under another algorithm, so a verifier that copies
+    the token's alg into ``algorithms=`` is refused by PyJWT, not by itself, and no token shows the difference.
+    What it handed PyJWT does: the check looks at the allow-list, as a reviewer reading the code would.
+    """
+    seen: list[tuple[str, list]] = []
+    original = getattr(PyJWS, "_verify_signature", None)
+    if original is None:  # another PyJWT: the tokens alone then decide
+        yield seen
+        return
+
+    def recording(self, signing_input, header, signature, key="", algorithms=None, *args, **kwargs):
+        seen.append((header.get("alg") if isinstance(header, dict) else None, list(algorithms or [])))
+        return original(self, signing_input, header, signature, key, algorithms, *args, **kwargs)
+
+    PyJWS._verify_signature = recording
+    try:
+        yield seen
+    finally:
+        PyJWS._verify_signature = original
+
+
+# PyJWT's own messages when its time checks, reading this computer's clock, refuse a token.
+_PYJWT_TIME_MESSAGES = ("Signature has expired", "The token is not yet valid (iat)", "The token is not yet valid (nbf)")
+_TO_06 = ("lesson 06, Attacks and defences (06-attacks-and-defences.ipynb), exploits this against a "
+          "deliberately flawed lab server, then fixes it")
+
+
+class VerifyProperly(Exercise):
+    title = "Verify a token properly, at the lab's time"
     _hints = [
-        "jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token) fetches the JWKS and picks the key "
-        "whose kid is in the token's header.",
-        "jwt.decode(token, key, algorithms=['RS256'], audience='lab-api', options=LAB_CLOCK): the "
-        "algorithm and the audience are yours to pin, never the token's to choose.",
-        "PyJWT compares exp and iat with your computer's clock; the lab runs on its own clock, so turn "
-        "PyJWT's time checks off with the LAB_CLOCK options defined above.",
+        "The key: jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token) fetches the JWK Set and picks the "
+        "key whose kid is in the token's header. Never take a key, or an algorithm, from the token itself.",
+        "jwt.decode_complete(token, key, algorithms=['RS256'], audience='lab-api', issuer=issuer, options=...) "
+        "returns the header and the claims; put 'require': [...] in options, and check the header's typ yourself.",
+        "PyJWT's time checks read this computer's clock: turn them off in options ('verify_exp': False, "
+        "'verify_nbf': False, 'verify_iat': False) and compare with now yourself: a token is valid while "
+        "iat <= now, nbf <= now (if it has one) and now < exp.",
     ]
     _solution = '''
-def verify(token: str, jwks_url: str) -> dict:
-    key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)
-    return jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", options=LAB_CLOCK)
+def verify(token: str, jwks_url: str, issuer: str, now: float) -> dict:
+    key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)   # the server's key, by kid
+    decoded = jwt.decode_complete(
+        token, key, algorithms=["RS256"], audience="lab-api", issuer=issuer,
+        options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"],
+                 # PyJWT would compare the times with this computer's clock; we compare them with now, below.
+                 "verify_exp": False, "verify_nbf": False, "verify_iat": False})
+    if decoded["header"].get("typ") != "at+jwt":
+        raise jwt.InvalidTokenError("token type must be at+jwt")
+    claims = decoded["payload"]
+    if now >= claims["exp"]:
+        raise jwt.ExpiredSignatureError("token has expired")
+    if "nbf" in claims and now < claims["nbf"]:
+        raise jwt.ImmatureSignatureError("token is not valid yet")
+    if now < claims["iat"]:
+        raise jwt.ImmatureSignatureError("token was issued in the future")
+    return claims
 '''
 
-    def _check(self, verify: Any, lab: Any) -> str:
+    def _check(self, verify: Any) -> str:
         fn = require_function(verify, "verify")
+        lab = fresh_lab(algorithm="RS256")
+        http = http_session()
         jwks_url = lab.url + "/.well-known/jwks.json"
+        issuer = lab.settings.issuer_id
         token = log_in(lab, "alice")["access_token"]
         header_b64, payload_b64, signature_b64 = token.split(".")
         header, claims = json.loads(decode_segment(header_b64)), json.loads(decode_segment(payload_b64))
+        iat, exp = claims["iat"], claims["exp"]
 
-        try:
-            result = fn(token, jwks_url)
-        except Exception as error:
-            raise Incorrect(self._explain_rejection(error)) from None
-        if not isinstance(result, dict):
-            raise Incorrect(f"verify() returned {type(result).__name__} for a valid token; return the "
-                            "claims jwt.decode gives you (a dict)")
-        if result != claims:
-            raise Incorrect("verify() returned a dict that is not the token's claims: return what jwt.decode "
-                            "gives you")
+        def server_says(candidate: str, at: float) -> str:
+            """What the check's own lab server answers to this token at this lab time."""
+            lab.clock.set(at)
+            r = http.get(lab.url + "/api/me", headers=bearer(candidate), timeout=10)
+            return "200, accepted" if r.status_code == 200 else f"{r.status_code} '{r.json()['error_description']}'"
 
-        alg = header["alg"]
+        def call(candidate: str, at: float) -> tuple[Any, Exception | None]:
+            try:
+                return fn(candidate, jwks_url, issuer, float(at)), None
+            except Exception as error:  # refusing is what a verifier does: any exception counts
+                return None, error
+
+        # 1. The genuine token, at the start and at the last second of its life.
+        for at in (iat, exp - 1):
+            result, error = call(token, at)
+            if error is not None:
+                raise Incorrect(self._explain_rejection(error, at, iat, exp))
+            if not isinstance(result, dict):
+                raise Incorrect(f"verify() returned {type(result).__name__} for a valid token; return the "
+                                "verified claims (a dict)")
+            if result != claims:
+                raise Incorrect("verify() returned a dict that is not the token's claims: return the payload "
+                                "PyJWT verified")
+
+        # 2. Forgeries and look-alikes, each refused by the lab server at 09:00.
         server_key = _server_signing_key(lab, header["kid"])
         attacker = _attacker_key()
         attacker_jwk = RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
-        bad_tokens = {
-            "a token whose payload was changed after signing (roles: admin)": (
-                f"{header_b64}.{_b64url_json({**claims, 'roles': ['admin']})}.{signature_b64}",
-                "do you verify the signature? Never pass verify_signature: False"),
-            "an unsigned token (alg: none)": (
-                f"{_b64url_json({**header, 'alg': 'none'})}.{payload_b64}.",
-                f"pin the algorithm: algorithms=[{alg!r}], never the token's own alg"),
-            "a token signed by the server's key but meant for another audience": (
-                jwt.encode({**claims, "aud": "another-api"}, server_key, algorithm=alg,
-                           headers={"kid": header["kid"], "typ": header["typ"]}),
-                f"pin the audience: audience={claims['aud']!r}"),
-            "a token signed by a stranger's RSA key, carrying that key in its header": (
-                jwt.encode({**claims, "roles": ["admin"]}, attacker, algorithm="RS256",
-                           headers={"kid": header["kid"], "typ": header["typ"], "jwk": attacker_jwk}),
-                "take the key from the server's JWKS (by kid), never from the token itself"),
-        }
-        for what, (bad, advice) in bad_tokens.items():
-            try:
-                fn(bad, jwks_url)
-            except Exception:
-                continue
-            raise Incorrect(f"verify() accepted {what}: {advice}")
-        return (f"verify() accepted the real token and refused {len(bad_tokens)} bad ones (tampered payload, "
-                "alg none, another audience, a stranger's key) with nothing but the server's public JWKS.")
+
+        def by_server(changes: dict | None = None, drop: str = "", **header_changes: Any) -> str:
+            payload = {k: v for k, v in {**claims, **(changes or {})}.items() if k != drop}
+            return jwt.encode(payload, server_key, algorithm="RS256", headers={**header, **header_changes})
+
+        admin = {**claims, "roles": ["admin"]}
+        forgeries = [
+            ("a token whose payload was changed after signing (roles: admin)",
+             f"{header_b64}.{_b64url_json(admin)}.{signature_b64}",
+             "verify the signature: never pass verify_signature: False"),
+            ("an unsigned token (alg: none)",
+             f"{_b64url_json({**header, 'alg': 'none'})}.{_b64url_json(admin)}.",
+             "pin the algorithm, algorithms=['RS256'], and never accept an unsigned token; " + _TO_06),
+            ("a token signed with the server's own RSA key whose header says alg RS512, an algorithm this server "
+             "never uses", _sign_rs256_as("RS512", claims, header, server_key),
+             "pin the algorithm, algorithms=['RS256'], whatever the token's header says (RFC 8725 §3.1)"),
+            ("a token the server's key signed with RS512, an algorithm this server never uses",
+             jwt.encode(claims, server_key, algorithm="RS512", headers={**header, "alg": "RS512"}),
+             "pin the algorithm, algorithms=['RS256'], whatever the token's header says (RFC 8725 §3.1)"),
+            ("a token signed by a stranger's RSA key that carries that key in its own `jwk` header",
+             jwt.encode(admin, attacker, algorithm="RS256", headers={**header, "jwk": attacker_jwk}),
+             "a key that arrives in the token proves nothing: whoever made the token chose it. Take keys only "
+             "from the server's JWK Set, by kid. This is the `jwk` header attack: " + _TO_06),
+            ("a token signed by the server's key but meant for another audience (aud: another-api)",
+             by_server({"aud": "another-api"}), "pin the audience: audience='lab-api' (RFC 8725 §3.9)"),
+            ("a token signed by the server's key but from another issuer",
+             by_server({"iss": "https://another.jwt-course.test"}),
+             "pin the issuer: issuer=issuer, the argument the check passes you (RFC 8725 §3.8)"),
+            ("a token signed by the server's key whose typ is JWT, not at+jwt (another kind of token, an ID "
+             "token say)", by_server(typ="JWT"),
+             "check the header's typ: jwt.decode_complete returns the header (RFC 8725 §3.11, RFC 9068 §2.1)"),
+            ("a token signed by the server's key with no exp claim: it would never expire", by_server(drop="exp"),
+             "require the claims: options={'require': ['iss', 'sub', 'aud', 'exp', 'iat', 'jti']}"),
+            ("a token signed by the server's key with no iat claim", by_server(drop="iat"),
+             "require the claims: options={'require': ['iss', 'sub', 'aud', 'exp', 'iat', 'jti']}"),
+        ]
+        for what, bad, advice in forgeries:
+            with _allow_lists_given_to_pyjwt() as seen:
+                result, error = call(bad, iat)
+            bad_alg = jwt.get_unverified_header(bad).get("alg")
+            chosen = next((algs for alg, algs in seen if alg == bad_alg and alg != "RS256" and alg in algs), None)
+            if chosen is not None:
+                raise Incorrect(
+                    f"verify() handed PyJWT algorithms={chosen!r} for {what}: the token chose its own algorithm. "
+                    "It was refused, but by PyJWT's own safeguards or by luck, not by your verifier: the algorithm "
+                    "is the verifier's choice, algorithms=['RS256'], never the token's alg (RFC 8725 §3.1); "
+                    + _TO_06)
+            if error is None:
+                raise Incorrect(f"verify() accepted {what}; the lab server answers {server_says(bad, iat)}: "
+                                f"{advice}")
+
+        # 3. Time, on the lab's clock: the now the check passes in, which the lab server shares.
+        later = exp + 3600
+        moments = [
+            (token, later, f"alice's token at now = {lab_time(later)}, an hour after its exp ({lab_time(exp)})",
+             "compare exp with now, the lab's time. Switching PyJWT's time checks off is only half of it; and "
+             "PyJWT's own checks read this computer's clock, which a leeway widens both ways but cannot move to "
+             "the lab's time"),
+            (token, exp, f"alice's token at now = {lab_time(exp)}, exactly its exp",
+             "a token is valid while now < exp (RFC 7519 §4.1.4: the current time MUST be before exp), so refuse "
+             "it when now >= exp. No leeway either: now is the issuer's own clock, there is no skew to allow for"),
+            (by_server({"nbf": iat + 600}), iat,
+             f"a token signed by the server's key, not valid before {lab_time(iat + 600)} (nbf), at now = "
+             f"{lab_time(iat)}", "refuse a token whose nbf is after now (RFC 7519 §4.1.5)"),
+            (by_server({"iat": iat + 600}), iat,
+             f"a token signed by the server's key, issued at {lab_time(iat + 600)} (iat), at now = {lab_time(iat)}",
+             "refuse a token issued after now: iat in the future means a wrong clock or a made-up token"),
+        ]
+        for candidate, at, what, advice in moments:
+            result, error = call(candidate, at)
+            if error is None:
+                raise Incorrect(f"verify() accepted {what}; at that time the lab server answers "
+                                f"{server_says(candidate, at)}: {advice}")
+        return ("verify() accepted alice's token from its iat to the last second before its exp, on the lab's "
+                f"clock, and refused {len(forgeries) + len(moments)} bad ones: a tampered payload, alg none, "
+                "algorithms the server never uses, a stranger's key in the header, another audience, another "
+                "issuer, another typ, missing claims, and tokens expired or not yet valid at the lab's time.")
 
     @staticmethod
-    def _explain_rejection(error: Exception) -> str:
-        text = f"verify() rejected a valid token: {type(error).__name__}: {error}"
-        if isinstance(error, (jwt.ImmatureSignatureError, jwt.ExpiredSignatureError)):
-            return (f"{text}. PyJWT compared the token's times with your computer's clock, but the lab runs "
-                    "on its own clock: pass options=LAB_CLOCK to turn PyJWT's time checks off")
+    def _explain_rejection(error: Exception, at: float, iat: float, exp: float) -> str:
+        text = (f"verify() rejected alice's valid token at now = {lab_time(at)} (issued {lab_time(iat)}, "
+                f"expires {lab_time(exp)}): {type(error).__name__}: {error}")
+        if isinstance(error, TypeError) and "argument" in str(error):
+            return f"{text}. The check calls verify(token, jwks_url, issuer, now): four arguments"
+        if isinstance(error, (jwt.ImmatureSignatureError, jwt.ExpiredSignatureError)) \
+                and str(error) in _PYJWT_TIME_MESSAGES:
+            return (f"{text}. PyJWT compared the token's times with this computer's clock, not the lab's: "
+                    "turn its three time checks off in options and compare exp, nbf and iat with now yourself")
+        if isinstance(error, jwt.InvalidIssuerError):
+            return f"{text}. The check's lab server has an issuer of its own: pass issuer=issuer, the argument"
         if isinstance(error, jwt.InvalidAudienceError):
-            return f"{text}. The token's aud is 'lab-api': pass audience='lab-api' to jwt.decode"
+            return f"{text}. The token's aud is 'lab-api': pass audience='lab-api' to PyJWT"
         if isinstance(error, jwt.InvalidAlgorithmError):
             return f"{text}. This server signs with RS256: algorithms=['RS256']"
+        if isinstance(error, jwt.MissingRequiredClaimError):
+            return (f"{text}. Require only claims every access token has (RFC 9068 §2.2): iss, sub, aud, exp, "
+                    "iat, jti, client_id")
         if isinstance(error, jwt.PyJWKClientError):
             return f"{text}. Fetch the keys from jwks_url and pick the one whose kid is in the token's header"
-        return text
+        return f"{text}. A token is valid while iat <= now and now < exp (and nbf <= now if it has one)"
 
 
-q1, q2, q3, q4 = numbered(DecodePayload(), ComputeSignature(), ForgeAdminToken(), VerifyWithPublicKey())
+q1, q2, q3 = numbered(DecodePayload(), ComputeSignature(), VerifyProperly())
