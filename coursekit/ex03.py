@@ -468,7 +468,8 @@ def verify(token: str, jwks_url: str, issuer: str, now: float) -> dict:
                     "iat, jti, client_id")
         if isinstance(error, jwt.PyJWKClientError):
             return f"{text}. Fetch the keys from jwks_url and pick the one whose kid is in the token's header"
-        return f"{text}. A token is valid while iat <= now and now < exp (and nbf <= now if it has one)"
+        return (f"{text}. A token is valid while iat <= now and now < exp (and nbf <= now if it has one); "
+                "compare with now, the argument, never with time.time()")
 
 
 q1, q2, q3 = numbered(DecodePayload(), ComputeSignature(), VerifyProperly())
