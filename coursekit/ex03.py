@@ -274,7 +274,7 @@ def _allow_lists_given_to_pyjwt() -> Iterator[list[tuple[str, list]]]:
 
     PyJWT refuses on its own to verify with a JWK-Set key under another algorithm, so a verifier that copies
     the token's alg into ``algorithms=`` is refused by PyJWT, not by itself, and no token shows the difference.
-    What it handed PyJWT does: the check looks at the allow-list, as a reviewer reading the code would.
+    The allow-list it hands PyJWT does show it, so the check reads that, as a reviewer reading the code would.
     """
     seen: list[tuple[str, list]] = []
     original = getattr(PyJWS, "_verify_signature", None)
