@@ -20,7 +20,7 @@ PYTHONS := 3.10 3.11 3.12 3.13
 test-all-pythons:
 	@failed=0; tested=0; summary=""; \
 	for v in $(PYTHONS); do \
-	  if ! python$$v -c "" >/dev/null 2>&1; then summary="$$summary\n  $$v  skipped: python$$v is not installed"; continue; fi; \
+	  if ! python$$v -c "" >/dev/null 2>&1; then summary="$$summary\n  $$v  skipped: python$$v is not installed (or does not run)"; continue; fi; \
 	  echo "=== Python $$v (.venv-$$v)"; tested=1; \
 	  if $(MAKE) --no-print-directory test PYTHON=python$$v VENV=.venv-$$v; \
 	  then summary="$$summary\n  $$v  passed"; else summary="$$summary\n  $$v  FAILED"; failed=1; fi; \
