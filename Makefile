@@ -4,13 +4,30 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test install bench clean
+.PHONY: lab test test-all-pythons install bench clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/00-start-here.ipynb
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The supported Pythons (pyproject.toml's requires-python and the CI matrix say the same).
+PYTHONS := 3.10 3.11 3.12 3.13
+
+# The whole suite once per supported Python found here, each in its own .venv-3.X; fails if any fails.
+# A Python counts as installed when `python3.X` runs (a pyenv shim of an inactive version does not).
+test-all-pythons:
+	@failed=0; tested=0; summary=""; \
+	for v in $(PYTHONS); do \
+	  if ! python$$v -c "" >/dev/null 2>&1; then summary="$$summary\n  $$v  skipped: python$$v is not installed (or does not run)"; continue; fi; \
+	  echo "=== Python $$v (.venv-$$v)"; tested=1; \
+	  if $(MAKE) --no-print-directory test PYTHON=python$$v VENV=.venv-$$v; \
+	  then summary="$$summary\n  $$v  passed"; else summary="$$summary\n  $$v  FAILED"; failed=1; fi; \
+	done; \
+	printf 'Python versions:%b\n' "$$summary"; \
+	if [ $$tested = 0 ]; then echo "None of $(PYTHONS) is installed: nothing was tested."; exit 1; fi; \
+	exit $$failed
 
 install: $(STAMP)
 
@@ -27,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(PYTHONS:%=.venv-%) build *.egg-info
