@@ -51,7 +51,7 @@ def _processes_tagged(run: str) -> dict[int, str]:
             continue
         try:
             if f"{TAG}={run}".encode() in (proc / "environ").read_bytes().split(b"\0"):
-                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:  # gone meanwhile, or not ours
             continue
     return found
@@ -96,7 +96,8 @@ def test_the_leftover_scan_sees_a_tagged_process():
     run = secrets.token_hex(8)
     sleeper = subprocess.Popen(["sleep", "30"], env={**os.environ, TAG: run})
     try:
-        assert list(_processes_tagged(run)) == [sleeper.pid]
+        seen = _processes_tagged(run)
+        assert list(seen) == [sleeper.pid], (seen, sleeper.pid)
     finally:
         sleeper.kill()
         sleeper.wait()
