@@ -51,7 +51,8 @@ def _processes_tagged(run: str) -> dict[int, str]:
             continue
         try:
             if f"{TAG}={run}".encode() in (proc / "environ").read_bytes().split(b"\0"):
-                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                found[int(proc.name)] = command.decode(errors="replace")
         except OSError:  # gone meanwhile, or not ours
             continue
     return found
