@@ -236,15 +236,18 @@ class Exercise:
 
     def assert_correct(self, *answer: Any, **kw: Any) -> None:
         """Check and display like check(), then raise NotCorrect unless the check said Correct (a graded test)."""
+        __tracebackhide__ = True  # IPython shows the learner's cell and the message, not the kit's frames
         self._assert(self.evaluate(*answer, **kw))
 
     def assert_correct_hidden(self, *answer: Any, **kw: Any) -> None:
         """The same for the hidden cases; an exercise without any has nothing to fail."""
+        __tracebackhide__ = True
         if self.has_hidden_cases:
             outcome = self._evaluate(self._check_hidden, answer, kw)
             self._assert(Outcome(outcome.status, f"(hidden cases) {outcome.message}".rstrip()))
 
     def _assert(self, outcome: Outcome) -> None:
+        __tracebackhide__ = True
         self.last_outcome = outcome
         _show(outcome._note())
         if outcome.status is not Status.CORRECT:
