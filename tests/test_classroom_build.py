@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
-import sys
 import textwrap
 
 import nbformat
 import pytest
 
-from notebook_tools import NOTEBOOKS, ROOT, answer_cells
-
-spec = importlib.util.spec_from_file_location("build_classroom", ROOT / "tools" / "build_classroom.py")
-build_classroom = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = build_classroom  # dataclasses look their module up there
-spec.loader.exec_module(build_classroom)
+from classroom_tools import build_classroom
+from notebook_tools import NOTEBOOKS, answer_cells
 
 LESSONS_WITH_EXERCISES = [p for p in NOTEBOOKS if answer_cells(nbformat.read(p, as_version=4))]
 

@@ -20,8 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from test_classroom_build import build_classroom
-from test_exercise_grading import _split_on_semicolon_space
+from classroom_tools import build_classroom
 from notebook_tools import ROOT
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]

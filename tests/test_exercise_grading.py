@@ -5,6 +5,7 @@ import pytest
 
 from coursekit import ex01
 from coursekit.exercise import ____, Exercise, Incorrect, NotCorrect, Status
+from classroom_tools import split_on_semicolon_space
 from exercise_helpers import reference
 
 
@@ -84,16 +85,6 @@ def test_points_default_to_one():
 # The hidden cases of notebook 01's first exercise
 
 
-def _split_on_semicolon_space(set_cookie):
-    """A plausible answer: right on every header the lesson shows, wrong when ';' has no space after it."""
-    attributes = {}
-    for part in set_cookie.split("; ")[1:]:
-        name, _, value = part.partition("=")
-        attributes[name.lower()] = value
-    return {"HttpOnly": "httponly" in attributes, "Secure": "secure" in attributes,
-            "SameSite": attributes.get("samesite")}
-
-
 LAB_HEADER = "session=abc; HttpOnly; Path=/; SameSite=strict"
 
 
@@ -104,9 +95,9 @@ def test_ex01_q1_has_hidden_cases_that_the_reference_solution_passes(shown):
 
 
 def test_ex01_q1_hidden_cases_catch_an_answer_the_visible_check_accepts(shown):
-    ex01.q1.assert_correct(_split_on_semicolon_space, LAB_HEADER)
+    ex01.q1.assert_correct(split_on_semicolon_space, LAB_HEADER)
     with pytest.raises(NotCorrect) as raised:
-        ex01.q1.assert_correct_hidden(_split_on_semicolon_space, LAB_HEADER)
+        ex01.q1.assert_correct_hidden(split_on_semicolon_space, LAB_HEADER)
     assert "(hidden cases) on a header without spaces after ';'" in str(raised.value)
     assert "The space after ';' is optional: split on ';' alone and strip each part" in str(raised.value)
 
@@ -116,7 +107,7 @@ def test_ex01_q1_hidden_cases_explain_a_trailing_semicolon(shown):
         parts = [p.strip() for p in set_cookie.split(";")[1:]]
         if "" in parts:
             raise ValueError("empty attribute")
-        return _split_on_semicolon_space("x=1; " + "; ".join(parts))
+        return split_on_semicolon_space("x=1; " + "; ".join(parts))
 
     with pytest.raises(NotCorrect, match="cookie_flags\\(\\) raised ValueError: empty attribute on a header "
                                          "with a trailing ';'"):
