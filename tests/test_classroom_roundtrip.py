@@ -26,6 +26,7 @@ from notebook_tools import ROOT
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 LESSON = next((ROOT / "notebooks").glob("01-*.ipynb")).stem
 TAG = "JWT_COURSE_GRADING_RUN"  # marks every process started while grading, kernels and lab servers alike
+CAN_SCAN = Path("/proc/self/environ").exists()  # Linux: a process's environment is readable in /proc
 
 
 def nbgrader(course: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -92,6 +93,7 @@ def _check_line_output(nb, grade_id: str) -> str:
     return "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
 
 
+@pytest.mark.skipif(not CAN_SCAN, reason="reads processes' environments from /proc (Linux)")
 def test_the_leftover_scan_sees_a_tagged_process():
     run = secrets.token_hex(8)
     sleeper = subprocess.Popen(["sleep", "30"], env={**os.environ, TAG: run})
@@ -164,7 +166,8 @@ def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(cour
             grading.kill()
     log = grading.stdout.read()
     assert grading.returncode == 0, log[-3000:]
-    assert any("labserver" in cmd for cmd in seen.values()), f"no lab server seen while grading: {seen}"
+    if CAN_SCAN:
+        assert any("labserver" in cmd for cmd in seen.values()), f"no lab server seen while grading: {seen}"
     deadline = time.monotonic() + 5  # a lab server exits within about a second of its kernel
     while _processes_tagged(run) and time.monotonic() < deadline:
         time.sleep(0.1)
