@@ -101,6 +101,14 @@ def test_an_answer_cell_without_a_final_check_is_refused(source):
         build_classroom.split_answer(source)
 
 
+def test_an_exercise_checked_in_two_answer_cells_is_refused():
+    nb = nbformat.read(LESSONS_WITH_EXERCISES[0], as_version=4)
+    first = answer_cells(nb)[0]
+    nb.cells.append(nbformat.from_dict(first))
+    with pytest.raises(ValueError, match="is checked in two answer cells"):
+        build_classroom.graded_notebook(nb, "00-doubled")
+
+
 def test_a_check_spanning_lines_is_kept_whole():
     parts = build_classroom.split_answer("r = ____\nq2.check(lab,\n         r)")
     assert (parts.name, parts.template, parts.check) == ("q2", "r = ____", "q2.check(lab,\n         r)")

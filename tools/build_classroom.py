@@ -113,6 +113,8 @@ def graded_notebook(nb, lesson: str):
         if not is_answer_cell(cell):
             continue
         answer = split_answer(cell.source)
+        if f"{answer.name}-check" in {c.metadata.get("nbgrader", {}).get("grade_id") for c in cells}:
+            raise ValueError(f"{lesson}: {answer.name} is checked in two answer cells; nbgrader grades each once")
         exercise = exercises.get(answer.name)
         if exercise is None:
             raise ValueError(f"{lesson}: {answer.name} is checked but not imported from coursekit")
