@@ -40,6 +40,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import matplotlib.pyplot"
 	touch $(STAMP)
 
+.PHONY: classroom
+# The lessons as an nbgrader course folder (build/classroom); see docs/instructor-guide.md.
+classroom: $(STAMP)
+	$(BIN)/python tools/build_classroom.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
 

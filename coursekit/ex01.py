@@ -115,28 +115,51 @@ def cookie_flags(set_cookie: str) -> dict:
         except (http.cookies.CookieError, ValueError, TypeError, AttributeError):
             raise Incorrect("pass the login response's Set-Cookie header as the second argument: "
                             "q1.check(cookie_flags, set_cookie)") from None
-        for what, header, expected, advice in _flag_cases(random.Random(), set_cookie):
-            try:
-                result = fn(header)
-            except Exception as error:
-                raise _raised("cookie_flags", error, f"on {what}: {header!r}") from None
-            if not isinstance(result, dict):
-                raise Incorrect(f"cookie_flags() returns {type(result).__name__}; return a dict like "
-                                "{'HttpOnly': True, 'Secure': False, 'SameSite': 'strict'}")
-            missing = [key for key in ("HttpOnly", "Secure", "SameSite") if key not in result]
-            if missing:
-                raise Incorrect(f"the dict cookie_flags() returns has no {', '.join(map(repr, missing))} key "
-                                f"(it has {sorted(map(str, result))})")
-            for flag in ("HttpOnly", "Secure"):
-                if not isinstance(result[flag], bool):
-                    raise Incorrect(f"{flag} should be True or False, not {result[flag]!r}")
-            if not _same_flags(result, expected):
-                got = {key: result[key] for key in ("HttpOnly", "Secure", "SameSite")}
-                message = f"on {what}, {header!r}, your function says {got}, but the flags are {expected}"
-                raise Incorrect(f"{message}. {advice}" if advice else message)
+        _judge_flags(fn, _flag_cases(random.Random(), set_cookie))
         return ("your function reads the lab's header and 4 fresh ones: attributes in any order and case, "
                 "a cookie value that only looks like a flag, an Expires date. The lab's cookie is HttpOnly "
                 "and SameSite=Strict, and not Secure, because the lab speaks plain http.")
+
+    def _check_hidden(self, cookie_flags: Any, set_cookie: Any) -> str:
+        fn = require_function(cookie_flags, "cookie_flags")
+        _judge_flags(fn, _HIDDEN_FLAG_CASES)
+        return "your function also reads a cookie without attributes and ';' with no space or a trailing one."
+
+
+# Graded, not shown in the lesson: separators other than "; " (RFC 6265 §5.2 ignores the spaces and empty parts).
+_HIDDEN_FLAG_CASES = [
+    ("a cookie with no attributes at all", "prefs=compact",
+     {"HttpOnly": False, "Secure": False, "SameSite": None}, "No attributes, no flags"),
+    ("a header without spaces after ';'", "sid=Zm9v;HttpOnly;SameSite=Lax",
+     {"HttpOnly": True, "Secure": False, "SameSite": "lax"},
+     "The space after ';' is optional: split on ';' alone and strip each part"),
+    ("a header with a trailing ';'", "sid=YmFy; Path=/; Secure;",
+     {"HttpOnly": False, "Secure": True, "SameSite": None},
+     "An empty part after the last ';' is ignored; the Secure before it still counts"),
+]
+
+
+def _judge_flags(fn: Any, cases: list[tuple[str, str, dict, str]]) -> None:
+    """Raise Incorrect, explained, on the first case where cookie_flags() gets the flags wrong."""
+    for what, header, expected, advice in cases:
+        try:
+            result = fn(header)
+        except Exception as error:
+            raise _raised("cookie_flags", error, f"on {what}: {header!r}") from None
+        if not isinstance(result, dict):
+            raise Incorrect(f"cookie_flags() returns {type(result).__name__}; return a dict like "
+                            "{'HttpOnly': True, 'Secure': False, 'SameSite': 'strict'}")
+        missing = [key for key in ("HttpOnly", "Secure", "SameSite") if key not in result]
+        if missing:
+            raise Incorrect(f"the dict cookie_flags() returns has no {', '.join(map(repr, missing))} key "
+                            f"(it has {sorted(map(str, result))})")
+        for flag in ("HttpOnly", "Secure"):
+            if not isinstance(result[flag], bool):
+                raise Incorrect(f"{flag} should be True or False, not {result[flag]!r}")
+        if not _same_flags(result, expected):
+            got = {key: result[key] for key in ("HttpOnly", "Secure", "SameSite")}
+            message = f"on {what}, {header!r}, your function says {got}, but the flags are {expected}"
+            raise Incorrect(f"{message}. {advice}" if advice else message)
 
 
 # --- q2: find your session's row ----------------------------------------------------------------------

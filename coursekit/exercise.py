@@ -15,6 +15,10 @@ What is checked is always passed in explicitly; nothing reads the notebook's glo
             return "that is exactly what the server reads."
 
 In the notebook: ``q1 = DecodePayload("q1")``, then ``q1.check(payload)``, ``q1.hint()``, ``q1.solution()``.
+
+In a graded assignment (``tools/build_classroom.py``) the same check runs in a test cell as
+``q1.assert_correct(payload)``, which raises ``NotCorrect`` unless the check says Correct; an exercise may also
+define ``_check_hidden``, extra cases the lesson does not show, run there as ``q1.assert_correct_hidden(...)``.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-__all__ = ["____", "Blank", "is_blank", "Incorrect", "require_function", "require_bearer_request", "Status", "Outcome",
-           "Exercise", "numbered"]
+__all__ = ["____", "Blank", "is_blank", "Incorrect", "NotCorrect", "require_function", "require_bearer_request",
+           "Status", "Outcome", "Exercise", "numbered"]
 
 
 class Blank:
@@ -85,6 +89,10 @@ def _code_mentions_blank(code: types.CodeType) -> bool:
 
 class Incorrect(Exception):
     """Raised by ``Exercise._check`` with a message that explains what is wrong."""
+
+
+class NotCorrect(AssertionError):
+    """Raised by ``Exercise.assert_correct`` when the check does not say Correct: a graded test that failed."""
 
 
 def require_function(fn: Any, name: str) -> Any:
@@ -176,6 +184,7 @@ class Exercise:
     title: str = "Exercise"
     _hints: Sequence[str] = ()
     _solution: str = ""
+    points: int = 1  # what the check is worth in a graded assignment
 
     def __init__(self, name: str = "") -> None:
         self.name = name  # the notebook variable, so that the nudges can say ``q1.hint()``
@@ -192,14 +201,26 @@ class Exercise:
         """Raise Incorrect if the answer is wrong; return None or a success message if it is right."""
         raise NotImplementedError
 
+    def _check_hidden(self, *answer: Any, **kw: Any) -> str | None:
+        """Like _check, for extra cases graded but not shown in the lesson (nbgrader's hidden tests)."""
+        raise NotImplementedError
+
+    @property
+    def has_hidden_cases(self) -> bool:
+        """Whether this exercise defines hidden cases (a subclass overrides _check_hidden)."""
+        return type(self)._check_hidden is not Exercise._check_hidden
+
     def evaluate(self, *answer: Any, **kw: Any) -> Outcome:
         """Check the answer without displaying anything; return the outcome and keep it as last_outcome."""
+        return self._evaluate(self._check, answer, kw)
+
+    def _evaluate(self, check: Any, answer: tuple, kw: dict) -> Outcome:
         if is_blank(answer) or is_blank(kw):
             nudge = "replace ____ with your answer, then run the cell again"
             outcome = Outcome(Status.NOT_ANSWERED, f"{nudge}; {self._ref}.hint() gives a hint.")
         else:
             try:
-                message = self._check(*answer, **kw)
+                message = check(*answer, **kw)
             except Incorrect as wrong:
                 outcome = Outcome(Status.INCORRECT, str(wrong))
             except Exception as error:  # the learner's answer broke the checker: that is feedback too
@@ -212,6 +233,25 @@ class Exercise:
     def check(self, *answer: Any, **kw: Any) -> None:
         """Check the answer and display the feedback; a learner's mistake never raises."""
         _show(self.evaluate(*answer, **kw)._note())
+
+    def assert_correct(self, *answer: Any, **kw: Any) -> None:
+        """Check and display like check(), then raise NotCorrect unless the check said Correct (a graded test)."""
+        __tracebackhide__ = True  # IPython shows the learner's cell and the message, not the kit's frames
+        self._assert(self.evaluate(*answer, **kw))
+
+    def assert_correct_hidden(self, *answer: Any, **kw: Any) -> None:
+        """The same for the hidden cases; an exercise without any has nothing to fail."""
+        __tracebackhide__ = True
+        if self.has_hidden_cases:
+            outcome = self._evaluate(self._check_hidden, answer, kw)
+            self._assert(Outcome(outcome.status, f"(hidden cases) {outcome.message}".rstrip()))
+
+    def _assert(self, outcome: Outcome) -> None:
+        __tracebackhide__ = True
+        self.last_outcome = outcome
+        _show(outcome._note())
+        if outcome.status is not Status.CORRECT:
+            raise NotCorrect(f"{self._ref}: {outcome.text}")
 
     def hint(self, n: int = 1) -> None:
         """Display hint number n, counting from 1; later hints reveal more."""

@@ -1,0 +1,194 @@
+"""Real nbgrader, headless, on assignments built from the lessons: hand out, grade, export.
+
+Every lesson goes through ``nbgrader generate_assignment`` (student versions without solutions or hidden
+tests). One lesson, 01, goes the whole way: three submissions (the reference solutions, an untouched copy,
+a half-done one) are autograded in fresh kernels that start their own lab servers, and ``nbgrader export``
+writes the grade table this test reads. No process started while grading may outlive it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from classroom_tools import build_classroom
+from notebook_tools import ROOT
+
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+LESSON = next((ROOT / "notebooks").glob("01-*.ipynb")).stem
+TAG = "JWT_COURSE_GRADING_RUN"  # marks every process started while grading, kernels and lab servers alike
+CAN_SCAN = Path("/proc/self/environ").exists()  # Linux: a process's environment is readable in /proc
+
+
+def nbgrader(course: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    result = subprocess.run([*NBGRADER, *args], cwd=course, env=env or _env(course), timeout=timeout,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}"
+    return result
+
+
+def _env(course: Path) -> dict:
+    # nbgrader runs the `alembic` command of its own environment, found on PATH (as in an activated venv).
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    # No instructor's or learner's own Jupyter configuration: only the course folder's nbgrader_config.py.
+    return {**os.environ, "PATH": path, "JUPYTER_CONFIG_DIR": str(course / ".jupyter-config")}
+
+
+def _processes_tagged(run: str) -> dict[int, str]:
+    """The live processes (pid → command line) whose environment carries TAG=run."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if f"{TAG}={run}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                found[int(proc.name)] = command.decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+def _answer_cells(nb) -> dict[str, nbformat.NotebookNode]:
+    return {c.metadata.nbgrader.grade_id: c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def _answered(release: Path, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """The student version with some answer cells replaced by code (then the cell's own check line)."""
+    nb = nbformat.read(release, as_version=4)
+    cells = _answer_cells(nb)
+    for grade_id, code in answers.items():
+        check = build_classroom.split_answer(cells[grade_id].source).check
+        cells[grade_id].source = f"{code}\n{check}"
+    return nb
+
+
+def _solution(exercise) -> str:
+    return textwrap.dedent(exercise._solution).strip("\n")
+
+
+def _cell_errors(nb) -> dict[str, str]:
+    """grade_id → the error a graded cell raised, for the autograded notebook."""
+    errors = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                errors[grade_id] = f"{out.ename}: {out.evalue}"
+    return errors
+
+
+def _check_line_output(nb, grade_id: str) -> str:
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
+
+
+@pytest.mark.skipif(not CAN_SCAN, reason="reads processes' environments from /proc (Linux)")
+def test_the_leftover_scan_sees_a_tagged_process():
+    run = secrets.token_hex(8)
+    sleeper = subprocess.Popen(["sleep", "30"], env={**os.environ, TAG: run})
+    try:
+        seen = _processes_tagged(run)
+        assert list(seen) == [sleeper.pid], (seen, sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert _processes_tagged(run) == {}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    out = tmp_path_factory.mktemp("classroom")
+    build_classroom.build(out)
+    nbgrader(out, "generate_assignment", "--force", "*")
+    return out
+
+
+def test_every_lesson_hands_out_a_student_version_without_solutions_or_hidden_tests(course):
+    built = sorted(p.name for p in (course / "source").iterdir())
+    assert sorted(p.name for p in (course / "release").iterdir()) == built
+    for lesson in built:
+        source = nbformat.read(course / "source" / lesson / f"{lesson}.ipynb", as_version=4)
+        release = nbformat.read(course / "release" / lesson / f"{lesson}.ipynb", as_version=4)
+        exercises = build_classroom.exercises_of(source)
+        for grade_id, cell in _answer_cells(release).items():
+            name = grade_id.removesuffix("-answer")
+            template = _answer_cells(source)[grade_id].source.split("### BEGIN SOLUTION")[0]
+            assert cell.source.startswith(template), "the learner starts from the lesson's blanks"
+            assert "# (Fill in each ____ above; the line below checks your answer.)" in cell.source
+            # Nothing of the reference solution that the blanks do not already show.
+            for line in _solution(exercises[name]).splitlines():
+                assert line.strip() in template or line not in cell.source, (lesson, name, line)
+        text = "\n".join(c.source for c in release.cells)
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "assert_correct_hidden" not in text
+        assert "q1.assert_correct(" in text
+
+
+def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(course):
+    from coursekit import ex01  # the lesson's exercises: q1 cookie flags, q2 session row, q3 dead cookie
+
+    release = course / "release" / LESSON / f"{LESSON}.ipynb"
+    naive_q1 = _solution(ex01.q1).replace('split(";")[1:]', 'split("; ")[1:]')
+    assert naive_q1 != _solution(ex01.q1)
+    submissions = {
+        "full": {f"q{n}-answer": _solution(q) for n, q in enumerate((ex01.q1, ex01.q2, ex01.q3), start=1)},
+        "untouched": {},
+        # q1 passes the lesson's check but not the hidden cases (no space after ';'); q2 right; q3 untouched.
+        "half": {"q1-answer": naive_q1, "q2-answer": _solution(ex01.q2)},
+    }
+    for student, answers in submissions.items():
+        folder = course / "submitted" / student / LESSON
+        folder.mkdir(parents=True)
+        nbformat.write(_answered(release, answers), folder / f"{LESSON}.ipynb")
+
+    run = secrets.token_hex(8)
+    env = {**_env(course), TAG: run}
+    started = time.monotonic()
+    grading = subprocess.Popen([*NBGRADER, "autograde", LESSON], cwd=course, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: dict[int, str] = {}
+    try:
+        while grading.poll() is None and time.monotonic() - started < 300:
+            seen.update(_processes_tagged(run))
+            time.sleep(0.2)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+    log = grading.stdout.read()
+    assert grading.returncode == 0, log[-3000:]
+    if CAN_SCAN:
+        assert any("labserver" in cmd for cmd in seen.values()), f"no lab server seen while grading: {seen}"
+    deadline = time.monotonic() + 5  # a lab server exits within about a second of its kernel
+    while _processes_tagged(run) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_tagged(run) == {}, "processes started while grading are still running"
+
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv", newline="") as table:
+        rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == LESSON}
+    scores = {student: (float(row["score"]), float(row["max_score"])) for student, row in rows.items()}
+    assert scores == {"full": (3.0, 3.0), "untouched": (0.0, 3.0), "half": (1.0, 3.0)}
+
+    graded = {s: nbformat.read(course / "autograded" / s / LESSON / f"{LESSON}.ipynb", as_version=4)
+              for s in submissions}
+    assert _cell_errors(graded["full"]) == {}
+    # Untouched: every check fails as "not answered", not with a crash or a timeout, and nothing else fails.
+    assert set(_cell_errors(graded["untouched"])) == {"q1-check", "q2-check", "q3-check"}
+    for error in _cell_errors(graded["untouched"]).values():
+        assert error.startswith("NotCorrect: q") and "Not answered yet" in error, error
+    # Half-done: the lesson's check said Correct for q1, its hidden cases did not; q3 was not answered.
+    assert _check_line_output(graded["half"], "q1-answer").startswith("✔ Correct")
+    errors = _cell_errors(graded["half"])
+    assert set(errors) == {"q1-check", "q3-check"}
+    assert "(hidden cases) on a header without spaces after ';'" in errors["q1-check"]
+    assert "Not answered yet" in errors["q3-check"]

@@ -1,0 +1,186 @@
+"""Build an nbgrader course folder from the lessons: ``make classroom``, or
+
+    python tools/build_classroom.py                  # into build/classroom
+    python tools/build_classroom.py OUT_DIR          # somewhere else
+
+Every lesson with exercises (answer cells tagged ``exercise``) becomes an assignment named after the lesson,
+``OUT_DIR/source/<lesson>/<lesson>.ipynb``: the lesson itself, outputs cleared, with
+
+- each answer cell an nbgrader solution cell: the lesson's lines with their ``____`` blanks, then the
+  exercise's reference solution (its ``_solution``) between ``### BEGIN SOLUTION`` and ``### END SOLUTION``,
+  then the lesson's ``qN.check(...)`` line;
+- after it, a locked, graded test cell worth the exercise's ``points``: the same check, as
+  ``qN.assert_correct(...)`` (it raises unless the check says Correct), and, if the exercise has hidden
+  cases, ``qN.assert_correct_hidden(...)`` between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``.
+
+The lessons stay the only copy: the source folder is generated, never committed. Student versions come
+from nbgrader itself (``nbgrader generate_assignment <lesson>``, which replaces each solution region with
+a one-line stub, so learners start from the lesson's blanks), and so does all grading.
+Rebuilding rewrites the source folders of the lessons and nbgrader_config.py, and nothing else: the
+gradebook, releases and submissions in OUT_DIR are kept.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import shutil
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "notebooks"
+DEFAULT_OUT = ROOT / "build" / "classroom"
+
+CONFIG = '''\
+"""nbgrader configuration of this course folder, written by tools/build_classroom.py."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.course_id = "jwt-course"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+
+# Learners start from the lesson's own blanks (they stay in the cell); the stub only marks the spot.
+c.ClearSolutions.code_stub = {"python": "# (Fill in each ____ above; the line below checks your answer.)"}
+
+# Each cell may run this long (seconds) before the grader interrupts it: an answer stuck in a loop
+# costs its points, not the whole grading run. The lessons' cells take well under a second.
+c.Execute.timeout = 60
+'''
+
+
+def _nbgrader(**fields) -> dict:
+    return {"schema_version": 3, "task": False, **fields}
+
+
+@dataclass
+class Answer:
+    """One answer cell of a lesson, split where the build needs it."""
+
+    name: str       # the exercise's notebook variable, q1
+    template: str   # the lines the learner completes, with ____
+    check: str      # the qN.check(...) statement
+
+
+def split_answer(source: str) -> Answer:
+    """Split an answer cell into its lines with blanks and its last statement, ``qN.check(...)``."""
+    last = ast.parse(source).body[-1]
+    call = getattr(last, "value", None)
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "check"
+            and isinstance(call.func.value, ast.Name)):
+        raise ValueError(f"an answer cell must end with a qN.check(...) line:\n{source}")
+    lines = source.splitlines()
+    return Answer(name=call.func.value.id, template="\n".join(lines[:last.lineno - 1]).rstrip("\n"),
+                  check="\n".join(lines[last.lineno - 1:last.end_lineno]))
+
+
+def exercises_of(nb) -> dict:
+    """The exercises a lesson imports, by name: ``from coursekit.ex01 import q1, q2`` gives q1 and q2."""
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics; exercises are imported in plain Python
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("coursekit."):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    found[alias.asname or alias.name] = getattr(module, alias.name)
+    return found
+
+
+def is_answer_cell(cell) -> bool:
+    return cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", [])
+
+
+def graded_notebook(nb, lesson: str):
+    """The nbgrader source version of a lesson notebook (a new notebook; ``nb`` is not changed)."""
+    nb = nbformat.from_dict(nb)  # a deep copy
+    exercises = exercises_of(nb)
+    cells, total = [], 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+        if not is_answer_cell(cell):
+            continue
+        answer = split_answer(cell.source)
+        if f"{answer.name}-check" in {c.metadata.get("nbgrader", {}).get("grade_id") for c in cells}:
+            raise ValueError(f"{lesson}: {answer.name} is checked in two answer cells; nbgrader grades each once")
+        exercise = exercises.get(answer.name)
+        if exercise is None:
+            raise ValueError(f"{lesson}: {answer.name} is checked but not imported from coursekit")
+        solution = textwrap.dedent(exercise._solution).strip("\n")
+        cell.source = "\n".join(part for part in (
+            answer.template, "### BEGIN SOLUTION", solution, "### END SOLUTION", answer.check) if part)
+        cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=True, locked=False,
+                                              grade_id=f"{answer.name}-answer")
+        cells.append(test_cell(answer, exercise))
+        total += exercise.points
+    if total:
+        cells.insert(1, intro_cell(lesson, total))
+    nb.cells = cells
+    return nb, total
+
+
+def test_cell(answer: Answer, exercise) -> nbformat.NotebookNode:
+    """The graded test cell after an answer: the lesson's check, made to raise unless it says Correct."""
+    asserting = answer.check.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct(", 1)
+    lines = [f'"""{answer.name}, {exercise.title}: the check you ran above must say Correct '
+             f'({exercise.points} point{"s" if exercise.points != 1 else ""})."""', asserting]
+    if exercise.has_hidden_cases:
+        lines += ["### BEGIN HIDDEN TESTS",
+                  answer.check.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct_hidden(", 1),
+                  "### END HIDDEN TESTS"]
+    cell = nbformat.v4.new_code_cell("\n".join(lines))
+    cell.metadata["nbgrader"] = _nbgrader(grade=True, solution=False, locked=True, points=exercise.points,
+                                          grade_id=f"{answer.name}-check")
+    return cell
+
+
+def intro_cell(lesson: str, total: int) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(
+        f"**Graded assignment** ({total} point{'s' if total != 1 else ''}). This is the lesson `{lesson}`, "
+        "handed out with nbgrader. Fill in the `____` in each exercise's answer cell, as in the lesson. "
+        "Below each answer cell, a locked test cell runs the same check and is worth its points; some also "
+        "try cases the lesson does not show. Before you submit, restart the kernel and run all cells: "
+        "grading runs your notebook top to bottom in a fresh kernel, lab servers included.")
+    cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=False, locked=True, grade_id="assignment-intro")
+    return cell
+
+
+def build(out: Path, lessons: Path = LESSONS) -> dict[str, int]:
+    """Write the course folder; return each assignment's total points."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nbgrader_config.py").write_text(CONFIG)
+    built = {}
+    for path in sorted(lessons.glob("[0-9][0-9]-*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if not any(is_answer_cell(cell) for cell in nb.cells):
+            continue
+        graded, total = graded_notebook(nb, path.stem)
+        folder = out / "source" / path.stem
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        nbformat.write(graded, folder / path.name)
+        built[path.stem] = total
+    return built
+
+
+def main(args: list[str]) -> None:
+    out = Path(args[0]) if args else DEFAULT_OUT
+    for lesson, total in build(out).items():
+        print(f"{lesson}: {total} point{'s' if total != 1 else ''}")
+    print(f"course folder: {out}  (next: cd there, then nbgrader generate_assignment <lesson>)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
