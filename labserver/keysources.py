@@ -45,9 +45,9 @@ def from_jku(url, kid, alg: str):
     if not isinstance(url, str) or not _is_loopback_http(url):
         # Even a flawed lab never reaches beyond this machine.
         raise InvalidToken("jku must be an http URL on a loopback address")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxies
     # DELIBERATELY VULNERABLE (lab flaw "jku-header"): the token says where to fetch its key, and we go.
     # The fix: fetch keys only from your issuer's own jwks_uri (RFC 8414), never from a URL in the token.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxies
     try:
         with opener.open(url, timeout=2) as response:
             key_set = PyJWKSet.from_dict(json.loads(response.read(_MAX_FETCH)))
@@ -114,12 +114,12 @@ class KeyTable:
         with self._lock:
             self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", secrets.items())
             try:
+                # DELIBERATELY VULNERABLE (lab flaw "kid-sql"): kid pasted into the SQL text, so a kid of
+                # "x' UNION SELECT 'attacker-secret' --" makes the lookup return a secret the attacker chose.
+                # The fix is the else branch: a parameter. The kid is data, never SQL.
                 if flawed:
-                    # DELIBERATELY VULNERABLE (lab flaw "kid-sql"): kid pasted into the SQL text, so a kid of
-                    # "x' UNION SELECT 'attacker-secret' --" makes the lookup return a secret the attacker chose.
                     row = self._db.execute(f"SELECT secret FROM keys WHERE kid = '{kid}'").fetchone()  # noqa: S608
                 else:
-                    # The fix: a parameter. The kid is data, never SQL.
                     row = self._db.execute("SELECT secret FROM keys WHERE kid = ?", (kid,)).fetchone()
             except (sqlite3.Error, sqlite3.Warning):  # the injected SQL did not parse, or ran two statements
                 row = None

@@ -96,8 +96,10 @@ class AccessTokens:
         flaw = self._flaws.on
         alg = header.get("alg")
         # DELIBERATELY VULNERABLE (lab flaw "alg-none"): a token that calls itself unsigned is believed.
+        # The fix is the pin below: the server's own algorithm, whatever the token says (RFC 8725 §3.1).
         unsigned = flaw("alg-none") and isinstance(alg, str) and alg.lower() == "none"
-        # DELIBERATELY VULNERABLE (lab flaw "alg-confusion"): HS256 is accepted too, keyed with our public key.
+        # DELIBERATELY VULNERABLE (lab flaw "alg-confusion"): HS256 is accepted too, keyed with our public key
+        # (further down, public_pem(key) becomes the HMAC secret). The fix is the pin below: one algorithm.
         confused = flaw("alg-confusion") and alg == "HS256"
         if header.get("alg") != self._keys.alg and not (unsigned or confused):
             # Pinned: never let the token choose (alg "none", HS256 with a public key, ...).
@@ -111,6 +113,7 @@ class AccessTokens:
         if secret is not None and not hs256_signature_ok(token, secret):
             raise InvalidToken("signature is invalid")
         # DELIBERATELY VULNERABLE (lab flaw "no-signature"): the token is decoded; its signature is never checked.
+        # The fix: never turn verify_signature off; PyJWT checks it unless told not to.
         check_signature = not (unsigned or secret is not None or flaw("no-signature"))
         # DELIBERATELY VULNERABLE (lab flaw "no-aud-iss"): a token minted for another service or by another
         # issuer passes. The fix: always pass audience= and issuer= and let them be checked (RFC 8725 §3.8-3.9).
@@ -134,6 +137,7 @@ class AccessTokens:
         except (jwt.InvalidTokenError, TypeError, ValueError):
             raise InvalidToken("token is malformed") from None
         # DELIBERATELY VULNERABLE (lab flaw "no-exp"): check_times is told to let an expired token through.
+        # The fix: always compare exp with the clock (here the lab clock; in PyJWT, verify_exp stays on).
         check_times(claims, now, self._settings.leeway, check_exp=not flaw("no-exp"))
         for name in ("username", "client_id"):
             if not isinstance(claims.get(name), str):
