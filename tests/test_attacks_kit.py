@@ -64,3 +64,24 @@ def test_the_wordlist_is_three_thousand_distinct_words():
     words = wordlist()
     assert len(words) == len(set(words)) == 3000
     assert words[:3] == ["123456", "password", "12345678"]
+
+
+def test_crack_time_is_half_the_search_space_over_the_rate():
+    from coursekit.crack_time import bits_of, expected_seconds
+
+    assert expected_seconds(1, 1) == 1
+    assert expected_seconds(11, 1000) == 1.024
+    assert bits_of(2, 8) == 8
+    assert round(bits_of(3000), 2) == 11.55
+
+
+def test_plot_time_to_crack_draws_one_log_scale_axis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from coursekit.crack_time import plot_time_to_crack
+
+    fig = plot_time_to_crack(1e6)
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    assert "1,000,000 HMAC guesses per second" in ax.get_title()
