@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import sqlite3
+import stat
 import tempfile
 import threading
 import urllib.request
@@ -84,8 +86,7 @@ class KeyFiles:
         # "../../../../dev/null" climbs out of it and reads an empty file: an empty secret anyone can use.
         # The fix: never build a path from a token; look kid up among your own keys (KeyRing.find).
         try:
-            with open(folder / kid, "rb") as f:
-                return f.read(_MAX_KEY_FILE)
+            return _read_key_file(folder / kid)
         except (OSError, ValueError):  # no such file, a folder, a NUL byte in the name, ...
             raise InvalidToken("unknown key id") from None
 
@@ -99,6 +100,18 @@ class KeyFiles:
                 path.write_bytes(secret)
                 path.chmod(0o600)
         return folder
+
+
+def _read_key_file(path: Path) -> bytes:
+    """Read at most a few KB, never waiting: a pipe (such as /dev/stdin, the server's lifeline) would block."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):  # files, and devices like /dev/null
+            raise OSError("not a file")
+        return os.read(fd, _MAX_KEY_FILE)
+    finally:
+        os.close(fd)
 
 
 class KeyTable:

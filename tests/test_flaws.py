@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -237,6 +238,37 @@ def test_weak_secret_is_in_the_shipped_wordlist_and_only_while_the_flaw_is_on(hs
     assert hs_client.get("/api/me", headers=bearer(strong)).status_code == 200  # the real key still verifies
     words = WORDLIST.read_text().split("\n")[:-1]
     assert len(words) == 3000 and len(set(words)) == 3000
+
+
+@pytest.mark.parametrize("target", ["fifo", "folder", "missing", "nul"])
+def test_kid_as_a_path_never_hangs_on_a_pipe_nor_reads_a_folder(hs_client, tmp_path, target):
+    os.mkfifo(tmp_path / "fifo")  # like /dev/stdin, the server's lifeline: opening it for reading would wait
+    (tmp_path / "folder").mkdir()
+    kid = "a\u0000b" if target == "nul" else "../" * 12 + str(tmp_path / target).lstrip("/")
+    token = Auth(hs_client).token()["access_token"]
+    switch(hs_client, "kid-path")
+    forged = hs256({"alg": "HS256", "typ": "at+jwt", "kid": kid}, admin_claims(token), b"")
+    assert_invalid_token(hs_client.get("/api/admin", headers=bearer(forged)), "unknown key id")
+
+
+def test_a_flaw_for_the_other_kind_of_key_is_refused_at_start():
+    with pytest.raises(ValueError, match="lab flaw 'kid-sql' needs an HS256 server"):
+        Settings(algorithm="RS256", flaws=("kid-sql",))
+    with pytest.raises(ValueError, match="unknown lab flaw 'alg-nope'"):
+        Settings(flaws=("alg-nope",))
+
+
+def test_a_server_process_started_with_a_flaw_has_it_on_and_says_so_in_its_banner():
+    import labserver
+
+    with labserver.start(flaws="no-exp", frozen_at=T0) as lab:
+        assert "WARNING: DELIBERATELY VULNERABLE lab flaws on: no-exp" in lab.log_path.read_text()
+        assert lab.flaws.enabled() == ["no-exp"]
+        with lab.flaw("alg-none"):
+            assert lab.flaws.enabled() == ["alg-none", "no-exp"]
+        assert lab.flaws.enabled() == ["no-exp"]
+        assert lab.flaws.disable("no-exp") == []
+        assert lab.flaws.enable("kid-sql") == ["kid-sql"]
 
 
 def test_the_parameterised_key_lookup_is_not_injectable():
