@@ -45,8 +45,9 @@ def plot_time_to_crack(rate: float, *, secrets=SECRETS):
     for label, b in secrets:
         seconds = expected_seconds(b, rate)
         ax.plot([b], [seconds], "o", color="#c62828")
-        ax.annotate(f"{label}\n{b:.0f} bits", (b, seconds), textcoords="offset points", xytext=(6, -22),
-                    fontsize=8)
+        right_edge = b > 200  # label to the left of the point, inside the axes
+        ax.annotate(f"{label}\n{b:.0f} bits", (b, seconds), textcoords="offset points",
+                    xytext=(-8 if right_edge else 6, -22), ha="right" if right_edge else "left", fontsize=8)
     for label, seconds in (("1 second", 1), ("1 year", YEAR), ("age of the universe", AGE_OF_UNIVERSE)):
         ax.axhline(seconds, color="#9e9e9e", linewidth=0.8, linestyle="--")
         ax.text(256, seconds, label, ha="right", va="bottom", fontsize=8, color="#616161")
