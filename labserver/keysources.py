@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jwt import PyJWK, PyJWKSet
+from jwt import PyJWK
 
 from labserver.errors import InvalidToken
 
@@ -52,11 +52,9 @@ def from_jku(url, kid, alg: str):
     # The fix: fetch keys only from your issuer's own jwks_uri (RFC 8414), never from a URL in the token.
     try:
         with opener.open(url, timeout=2) as response:
-            key_set = PyJWKSet.from_dict(json.loads(response.read(_MAX_FETCH)))
-        jwk = key_set[kid] if isinstance(kid, str) else key_set.keys[0]
-        if jwk.algorithm_name not in (alg, "UNKNOWN"):
-            raise ValueError(jwk.algorithm_name)
-        return PyJWK(jwk._jwk_data, algorithm=alg).key
+            keys = json.loads(response.read(_MAX_FETCH))["keys"]
+        jwk = next(k for k in keys if not isinstance(kid, str) or k.get("kid") == kid)
+        return PyJWK(jwk, algorithm=alg).key
     except Exception:  # unreachable, not JSON, no such kid, wrong key type: one answer
         raise InvalidToken("no usable key at the jku URL") from None
 
