@@ -11,6 +11,7 @@ from labserver.audit import AuditLog
 from labserver.clock import LabClock
 from labserver.denylist import Denylist
 from labserver.errors import install_error_handlers
+from labserver.flaws import Flaws
 from labserver.keys import KeyRing
 from labserver.metrics import CountStoreUse
 from labserver.passwords import Passwords
@@ -39,6 +40,7 @@ class Lab:
     tokens: AccessTokens
     refresh: RefreshTokens
     denylist: Denylist
+    flaws: Flaws
 
     def now(self) -> float:
         return self.clock.now()
@@ -61,11 +63,12 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
     denylist = Denylist(store, settings.denylist)
+    flaws = Flaws(settings.algorithm, settings.flaws)  # LAB ONLY: all off unless asked for, loopback only
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
                sessions=Sessions(store, settings, randomness), keys=keys,
-               tokens=AccessTokens(settings, keys, randomness),
+               tokens=AccessTokens(settings, keys, randomness, flaws),
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
-               denylist=denylist)
+               denylist=denylist, flaws=flaws)
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 
 from labserver.clock import parse_instant
+from labserver.flaws import FLAWS
 from labserver.settings import ALGORITHMS, ROLES, Settings, parse_duration
 
 # The line a server started with --ready-line prints once it accepts connections.
@@ -39,6 +40,8 @@ OPTIONS = (
     ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
     ("seed", "--seed", int, "LAB ONLY: derive every secret and id from this seed (predictable; loopback only)"),
     ("lab_controls", "--no-lab-controls", None, "do not serve the /lab/ controls"),
+    ("flaws", "--flaw", None, "LAB ONLY, DELIBERATELY VULNERABLE: start with this flaw on (loopback only); "
+                              f"repeatable; one of {', '.join(FLAWS)}"),
 )
 
 
@@ -58,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     for field, flag, kind, help_text in OPTIONS:
         if field == "users":
             p.add_argument(flag, dest=field, type=parse_user, action="append", default=[], help=help_text)
+        elif field == "flaws":
+            p.add_argument(flag, dest=field, metavar="NAME", action="append", default=[], help=help_text)
         elif field == "lab_controls":
             p.add_argument(flag, dest=field, action="store_false", help=help_text)
         elif kind is None:
@@ -77,6 +82,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     fields = {f.name for f in dataclasses.fields(Settings)}
     values = {k: v for k, v in vars(args).items() if k in fields}
     values["users"] = tuple(values.get("users", ()))
+    values["flaws"] = tuple(values.get("flaws", ()))
     return Settings(**values)
 
 
@@ -90,6 +96,8 @@ def to_argv(settings: Settings) -> list[str]:
             continue
         if field == "users":
             argv += [x for name, pw, role in value for x in (flag, f"{name}:{pw}:{role}")]
+        elif field == "flaws":
+            argv += [x for name in value for x in (flag, name)]
         elif kind is None:
             argv.append(flag)
         else:

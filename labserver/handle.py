@@ -11,6 +11,7 @@ exits when the pipe closes, which happens even when the parent is killed with SI
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import shutil
 import subprocess
@@ -39,6 +40,10 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         settings["frozen_at"] = parse_instant(settings["frozen_at"])
     if "users" in settings:
         settings["users"] = tuple(tuple(u) for u in settings["users"])
+    if isinstance(settings.get("flaws"), str):
+        settings["flaws"] = (settings["flaws"],)
+    if "flaws" in settings:
+        settings["flaws"] = tuple(settings["flaws"])
     if share_keys_with:
         # Two replicas of one service: same keys, same issuer, separate stores.
         settings.setdefault("issuer", share_keys_with.settings.issuer_id)
@@ -100,6 +105,7 @@ class LabServer:
         # Loopback only: no proxies, no CA bundles from the environment (they override verify=).
         self.http.trust_env = False
         self.clock = RemoteClock(self)
+        self.flaws = RemoteFlaws(self)
 
     @property
     def port(self) -> int:
@@ -142,7 +148,18 @@ class LabServer:
         return self.call("POST", "/lab/keys/rotate")
 
     def reset(self) -> None:
+        """Forget sessions, tokens, audit and counters; users and flaws back as the server started."""
         self.call("POST", "/lab/reset")
+
+    @contextlib.contextmanager
+    def flaw(self, *names: str):
+        """``with lab.flaw("alg-none"): ...``: these DELIBERATELY VULNERABLE flaws on inside, as before after."""
+        before = self.flaws.enabled()
+        self.flaws.set([*before, *names])
+        try:
+            yield self
+        finally:
+            self.flaws.set(before)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the server (closing its lifeline pipe) and remove its files if start() made them."""
@@ -195,6 +212,30 @@ class RemoteClock:
 
     def run(self) -> dict:
         return self._server.call("POST", "/lab/clock/run")
+
+
+class RemoteFlaws:
+    """The DELIBERATELY VULNERABLE flaws of a running server (lesson 06), switched over /lab/flaws."""
+
+    def __init__(self, server: LabServer) -> None:
+        self._server = server
+
+    def enabled(self) -> list[str]:
+        return self._server.call("GET", "/lab/flaws")["enabled"]
+
+    def available(self) -> dict[str, str]:
+        """Every flaw the server knows, with what it does wrong."""
+        return self._server.call("GET", "/lab/flaws")["available"]
+
+    def set(self, names) -> list[str]:
+        """Switch exactly these flaws on and all others off; return the names now on."""
+        return self._server.call("PUT", "/lab/flaws", json=sorted(set(names)))["enabled"]
+
+    def enable(self, *names: str) -> list[str]:
+        return self.set([*self.enabled(), *names])
+
+    def disable(self, *names: str) -> list[str]:
+        return self.set([n for n in self.enabled() if n not in names])
 
 
 @atexit.register

@@ -68,6 +68,20 @@ def generate(alg: str, randomness: Randomness, now: float) -> SigningKey:
     return SigningKey(kid, alg, jwk, now, None)
 
 
+WORDLIST = Path(__file__).parent / "data" / "weak-secrets.txt"
+
+
+def weak_key(randomness: Randomness, now: float) -> SigningKey:
+    """An HS256 key whose secret is a common password from the course's wordlist (lab flaw "weak-secret")."""
+    words = WORDLIST.read_text().split("\n")[:-1]
+    # DELIBERATELY VULNERABLE (lab flaw "weak-secret"): a secret someone might choose, found in any wordlist.
+    # The fix is generate() above: 32 bytes from a secure random generator (RFC 7518 §3.2, RFC 8725 §3.5).
+    secret = words[int.from_bytes(randomness.bytes(4), "big") % len(words)].encode()
+    kid = randomness.token(8)
+    jwk = {**HMACAlgorithm.to_jwk(secret, as_dict=True), "kid": kid, "alg": "HS256", "use": "sig"}
+    return SigningKey(kid, "HS256", jwk, now, None)
+
+
 class KeyRing:
     """The active signing key plus retired keys kept until the tokens they signed have expired.
 
@@ -82,6 +96,7 @@ class KeyRing:
         self._lock = threading.Lock()
         self._mtime = None
         self._keys: list[SigningKey] = []
+        self._weak: SigningKey | None = None
         if self._path and self._path.exists():
             self._load()
         if not any(k.alg == alg and k.retired_at is None for k in self._keys):
@@ -91,6 +106,17 @@ class KeyRing:
     @property
     def active(self) -> SigningKey:
         return next(k for k in reversed(self._keys) if k.alg == self.alg and k.retired_at is None)
+
+    def weak(self, now: float) -> SigningKey:
+        """The wordlist key of lab flaw "weak-secret", made on first use (so other labs' randomness is untouched)."""
+        with self._lock:
+            if self._weak is None:
+                self._weak = weak_key(self._random, now)
+            return self._weak
+
+    def hmac_secrets(self, now: float) -> dict[str, bytes]:
+        """The raw secrets of the usable HS256 keys by kid, for the lab flaws' key files and key table."""
+        return {k.kid: k.signing_key for k in self._usable(now) if k.alg == "HS256"}
 
     def find(self, kid: str, now: float) -> SigningKey | None:
         """Return the key with this kid if it may still verify tokens; reload if another server rotated."""

@@ -84,4 +84,6 @@ def banner(settings: Settings, file=sys.stdout) -> None:
         lines.append(f"  lab controls: {settings.base_url}/lab/clock")
     if settings.seed is not None:
         lines.append("  WARNING: seeded randomness (lab only): every secret is predictable")
+    if settings.flaws:
+        lines.append(f"  WARNING: DELIBERATELY VULNERABLE lab flaws on: {', '.join(settings.flaws)}")
     print("\n".join(lines), file=file, flush=True)

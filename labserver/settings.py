@@ -6,6 +6,8 @@ import dataclasses
 import ipaddress
 from dataclasses import dataclass
 
+from labserver.flaws import check_flaws
+
 MINUTE = 60
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
@@ -61,6 +63,8 @@ class Settings:
     seed: int | None = None
     # The /lab/ controls (clock, store views, reset). Refused on anything but loopback.
     lab_controls: bool = True
+    # LAB ONLY, DELIBERATELY VULNERABLE: flaws switched on at start (see labserver.flaws). Loopback only.
+    flaws: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -74,7 +78,11 @@ class Settings:
         for name, _password, role in self.users:
             if role not in ROLES:
                 raise ValueError(f"user {name!r}: role must be one of {', '.join(ROLES)}")
+        check_flaws(self.flaws, self.algorithm)
         if not self.is_loopback:
+            if self.flaws:
+                raise ValueError("lab flaws make the server accept forged tokens: they are allowed on a loopback "
+                                 "address only")
             if self.seed is not None:
                 raise ValueError("seed makes secrets predictable: it is allowed on a loopback address only")
             if self.lab_controls:

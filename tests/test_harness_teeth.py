@@ -70,3 +70,22 @@ def test_a_planted_change_to_the_server_fails_the_lesson(tmp_path):
 
     assert "FAILED" in outcomes.values(), report
     assert "1860" in report, "the failure should show the planted lifetime (31 min = 1860 s)"
+
+
+def test_a_flaw_that_no_longer_works_fails_the_attack_lesson(tmp_path):
+    """Lesson 06 shows each flaw accepting a forgery: a server whose alg-none flaw stopped working must fail it."""
+    planted = tmp_path / "planted"
+    shutil.copytree(ROOT / "labserver", planted / "labserver", ignore=shutil.ignore_patterns("__pycache__"))
+    tokens = planted / "labserver" / "tokens.py"
+    original = tokens.read_text()
+    changed = original.replace('unsigned = flaw("alg-none") and', 'unsigned = False and')
+    assert changed != original, "the plant no longer applies: update this test with labserver/tokens.py"
+    tokens.write_text(changed)
+
+    outcomes, report = run_nbval(tmp_path, ROOT / "notebooks" / "06-attacks-and-defences.ipynb",
+                                 env={"PYTHONPATH": str(planted)})
+
+    failed = [test for test, status in outcomes.items() if status == "FAILED"]
+    # The attack cell (now refused) and the cell that shows the flaw's line, read from the planted source.
+    assert len(failed) == 2, report
+    assert "algorithm must be HS256" in report

@@ -45,7 +45,7 @@ EVERY_OPTION = [
     "--leeway", "30", "--denylist", "--db", "lab.sqlite3", "--keys", "lab.keys.json", "--issuer", "https://lab",
     "--audience", "orders", "--client-id", "spa", "--user", "carol:pw:admin", "--user", "dave:p:w:user",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
-    "--no-lab-controls",
+    "--no-lab-controls", "--flaw", "no-exp", "--flaw", "alg-none",
 ]
 
 
@@ -56,7 +56,8 @@ def test_every_option_reaches_its_setting():
         refresh_idle_ttl=7 * DAY, refresh_reuse_interval=2, session_idle_ttl=600, session_absolute_ttl=3600,
         leeway=30, denylist=True, db="lab.sqlite3", keys="lab.keys.json", issuer="https://lab",
         audience="orders", client_id="spa", users=(("carol", "pw", "admin"), ("dave", "p:w", "user")),
-        tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False)
+        tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False,
+        flaws=("no-exp", "alg-none"))
     flags = {arg for arg in EVERY_OPTION if arg.startswith("--")}
     assert flags == {flag for _field, flag, _kind, _help in OPTIONS}
 
@@ -88,7 +89,8 @@ def test_bad_options_are_usage_errors_before_any_server_starts(capsys, argv, mes
 @pytest.mark.parametrize("settings", [
     Settings(algorithm="RS256", access_ttl=60, frozen_at=T0 + 0.25, leeway=1.5),
     Settings(port=0, denylist=True, refresh_reuse_interval=2, users=(("carol", "a:b", "admin"), ("dave", "x", "user"))),
-    Settings(host="::1", seed=42, db="/tmp/x.sqlite3", keys="/tmp/x.keys.json", issuer="https://lab.example"),
+    Settings(host="::1", seed=42, db="/tmp/x.sqlite3", keys="/tmp/x.keys.json", issuer="https://lab.example",
+             flaws=("kid-sql", "weak-secret")),
     Settings(host="0.0.0.0", lab_controls=False, tls_cert="c.pem", tls_key="k.pem", session_absolute_ttl=1e-3),
     Settings(**dict(zip(["refresh_absolute_ttl", "refresh_idle_ttl", "session_idle_ttl"], [2 * YEAR, 1.0, 1e9]))),
 ])

@@ -1,4 +1,4 @@
-"""Lab controls, apart from the auth API: the clock, the audit log, store views, counters, keys, reset.
+"""Lab controls, apart from the auth API: the clock, the audit log, store views, counters, keys, flaws, reset.
 
 Mounted only on a loopback address: whoever can move the clock can make any token expire or live.
 """
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field
 
 from labserver.clock import parse_instant
 from labserver.errors import InvalidRequest, NotFound
+from labserver.flaws import FLAWS
 from labserver.routes.deps import lab_of
 from labserver.store import TABLES
 
@@ -140,10 +141,29 @@ async def rotate_keys(request: Request) -> dict:
     return {"kid": new.kid, "previous_kid": old}
 
 
+@router.get("/flaws")
+async def flaws(request: Request) -> dict:
+    """The DELIBERATELY VULNERABLE flaws switched on now, and every flaw there is (lesson 06)."""
+    return {"enabled": lab_of(request).flaws.enabled, "available": FLAWS}
+
+
+@router.put("/flaws")
+async def set_flaws(names: list[StrictStr], request: Request) -> dict:
+    """Switch exactly these flaws on (a JSON list of names; [] for none). Takes effect on the next request."""
+    lab = lab_of(request)
+    try:
+        enabled = lab.flaws.set(names)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+    lab.audit.record("flaws_changed", enabled=enabled)
+    return {"enabled": enabled, "available": FLAWS}
+
+
 @router.post("/reset")
 async def reset(request: Request) -> dict:
-    """Forget sessions, refresh families, denylist, audit and counters; seeded users back as seeded."""
+    """Forget sessions, refresh families, denylist, audit and counters; seeded users and flaws back as started."""
     lab = lab_of(request)
+    lab.flaws.set(lab.settings.flaws)
     lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
     lab.users.reset(lab.settings.seeded_users)
     lab.audit.clear()

