@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from labserver import accounts
 from labserver.audit import AuditLog
 from labserver.clock import LabClock
 from labserver.denylist import Denylist
@@ -39,6 +40,9 @@ class Lab:
     tokens: AccessTokens
     refresh: RefreshTokens
     denylist: Denylist
+    # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
+    seeded: tuple = ()
+    demo: bool = False
 
     def now(self) -> float:
         return self.clock.now()
@@ -56,7 +60,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     store = Store(settings.db)
     audit = AuditLog(clock.now)
     users = Users(store, Passwords(randomness))
-    users.seed(settings.seeded_users, clock.now())
+    seeded, demo = accounts.seed(settings, users, store, clock.now())
     # Retired keys verify for one access-token lifetime (plus leeway) after rotation, then go.
     keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
@@ -65,7 +69,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
                sessions=Sessions(store, settings, randomness), keys=keys,
                tokens=AccessTokens(settings, keys, randomness),
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
-               denylist=denylist)
+               denylist=denylist, seeded=seeded, demo=demo)
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from labserver.accounts import parse_account, read_users_file
 from labserver.clock import parse_instant
 from labserver.settings import ALGORITHMS, ROLES, Settings, parse_duration
 
@@ -33,7 +34,9 @@ OPTIONS = (
     ("audience", "--audience", str, "audience of the access tokens (default lab-api)"),
     ("client_id", "--client-id", str, "the one OAuth client this server knows (default jwt-course)"),
     ("users", "--user", None, f"create an account NAME:PASSWORD:ROLE (ROLE: {', '.join(ROLES)}); repeatable; "
-                              "replaces the demo accounts"),
+                              "replaces the demo accounts; visible to local users in the process list"),
+    ("users_file", "--users-file", str, "create the accounts listed in this file, one NAME:PASSWORD:ROLE a line "
+                                        "(keeps passwords out of the process list)"),
     ("tls_cert", "--tls-cert", str, "serve HTTPS with this certificate (PEM)"),
     ("tls_key", "--tls-key", str, "private key of --tls-cert (PEM)"),
     ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
@@ -43,11 +46,10 @@ OPTIONS = (
 
 
 def parse_user(text: str) -> tuple[str, str, str]:
-    name, sep1, rest = text.partition(":")
-    password, sep2, role = rest.rpartition(":")
-    if not (sep1 and sep2 and name and password) or role not in ROLES:
-        raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD:ROLE with ROLE one of {', '.join(ROLES)}")
-    return name, password, role
+    try:
+        return parse_account(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -101,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
-    except ValueError as exc:
+        if settings.users_file:
+            read_users_file(settings.users_file)  # a usage error now, not a traceback after the start
+    except (ValueError, OSError) as exc:
         parser().error(str(exc))
     from labserver.serve import serve  # the heavy imports, after --help has had its chance
 

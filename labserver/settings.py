@@ -14,7 +14,8 @@ YEAR = 365 * DAY
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 ROLES = ("user", "admin")
 
-# Seeded on first start when no --user is given. Public knowledge: lab use only.
+# Seeded into a new, empty store on a loopback address when no accounts are given (labserver.accounts).
+# Public knowledge: lab use only.
 DEMO_USERS = (
     ("alice", "alice-password", "user"),
     ("bob", "bob-password", "user"),
@@ -51,6 +52,8 @@ class Settings:
     # JWK Set file with the signing keys; None means next to the db (or in memory for ":memory:").
     keys: str | None = None
     users: tuple[tuple[str, str, str], ...] = ()
+    # A file of NAME:PASSWORD:ROLE lines: accounts without passwords in the process list.
+    users_file: str | None = None
 
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -103,10 +106,6 @@ class Settings:
     @property
     def issuer_id(self) -> str:
         return self.issuer or self.base_url
-
-    @property
-    def seeded_users(self) -> tuple[tuple[str, str, str], ...]:
-        return self.users or DEMO_USERS
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -44,6 +44,7 @@ EVERY_OPTION = [
     "--refresh-idle-ttl", "7d", "--reuse-interval", "2s", "--session-idle-ttl", "10m", "--session-ttl", "1h",
     "--leeway", "30", "--denylist", "--db", "lab.sqlite3", "--keys", "lab.keys.json", "--issuer", "https://lab",
     "--audience", "orders", "--client-id", "spa", "--user", "carol:pw:admin", "--user", "dave:p:w:user",
+    "--users-file", "users.txt",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
     "--no-lab-controls",
 ]
@@ -56,7 +57,7 @@ def test_every_option_reaches_its_setting():
         refresh_idle_ttl=7 * DAY, refresh_reuse_interval=2, session_idle_ttl=600, session_absolute_ttl=3600,
         leeway=30, denylist=True, db="lab.sqlite3", keys="lab.keys.json", issuer="https://lab",
         audience="orders", client_id="spa", users=(("carol", "pw", "admin"), ("dave", "p:w", "user")),
-        tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False)
+        users_file="users.txt", tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False)
     flags = {arg for arg in EVERY_OPTION if arg.startswith("--")}
     assert flags == {flag for _field, flag, _kind, _help in OPTIONS}
 

@@ -145,7 +145,7 @@ async def reset(request: Request) -> dict:
     """Forget sessions, refresh families, denylist, audit and counters; seeded users back as seeded."""
     lab = lab_of(request)
     lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
-    lab.users.reset(lab.settings.seeded_users)
+    lab.users.reset(lab.seeded)
     lab.audit.clear()
     lab.store.counters.clear()
     lab.audit.record("reset")
