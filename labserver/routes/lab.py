@@ -1,21 +1,25 @@
 """Lab controls, apart from the auth API: the clock, the audit log, store views, counters, keys, reset.
 
 Mounted only on a loopback address: whoever can move the clock can make any token expire or live.
+Web pages cannot use them either: see labserver.routes.sameorigin (Host allowlist, no cross-site changes).
 """
 
 from __future__ import annotations
 
 import math
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
 
 from labserver.clock import parse_instant
 from labserver.errors import InvalidRequest, NotFound
 from labserver.routes.deps import lab_of
+from labserver.routes.sameorigin import own_pages_only
 from labserver.store import TABLES
 
-router = APIRouter(prefix="/lab", tags=["lab controls"])
+router = APIRouter(prefix="/lab", tags=["lab controls"], dependencies=[Depends(own_pages_only)])
+# Columns a store view leaves out: a password hash is for offline guessing, even behind argon2.
+HIDDEN_COLUMNS = ("password_hash",)
 
 CENTURY = 100 * 365 * 24 * 3600
 # The lab clock stays between 1970 and 2100 (2100-01-01T00:00:00Z), whichever way it is moved.
@@ -119,10 +123,10 @@ async def clear_stats(request: Request) -> dict:
 
 @router.get("/store/{table}")
 async def store_table(table: str, request: Request) -> list[dict]:
-    """The rows of one store table, as the server sees them (secrets are stored hashed)."""
+    """The rows of one store table, as the server sees them (secrets are stored hashed; password hashes not shown)."""
     if table not in TABLES:
         raise NotFound(f"tables: {', '.join(TABLES)}")
-    return lab_of(request).store.dump(table)
+    return [{k: v for k, v in row.items() if k not in HIDDEN_COLUMNS} for row in lab_of(request).store.dump(table)]
 
 
 @router.get("/settings")
