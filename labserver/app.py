@@ -21,6 +21,7 @@ from labserver.routes import admin, api, lab, oauth, sessions, wellknown
 from labserver.sessions import Sessions
 from labserver.settings import Settings
 from labserver.store import Store
+from labserver.throttle import LoginThrottle
 from labserver.tokens import AccessTokens
 from labserver.users import Users
 
@@ -40,6 +41,7 @@ class Lab:
     tokens: AccessTokens
     refresh: RefreshTokens
     denylist: Denylist
+    throttle: LoginThrottle
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False
@@ -69,7 +71,9 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
                sessions=Sessions(store, settings, randomness), keys=keys,
                tokens=AccessTokens(settings, keys, randomness),
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
-               denylist=denylist, seeded=seeded, demo=demo)
+               denylist=denylist, seeded=seeded, demo=demo,
+               throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
+                                      settings.login_window))
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:

@@ -10,7 +10,7 @@ from typing import Callable
 from labserver.clock import iso
 
 EVENTS = (
-    "login", "login_failed", "logout", "refresh", "refresh_denied", "reuse_detected",
+    "login", "login_failed", "login_throttled", "logout", "refresh", "refresh_denied", "reuse_detected",
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
     "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset",
 )

@@ -69,6 +69,20 @@ class UnsupportedTokenType(OAuthError):
     error = "unsupported_token_type"
 
 
+class TooManyFailedLogins(LabError):
+    """Too many failed logins for this account name or from this address: wait (RFC 6585 §4)."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins: try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after), "Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 # --- Protected resource errors (RFC 6750 §3) ----------------------------------------------------
 
 class BearerError(LabError):

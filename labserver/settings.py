@@ -44,6 +44,11 @@ class Settings:
     session_absolute_ttl: float = 8 * HOUR
     # Allowed clock skew when checking exp/nbf/iat.
     leeway: float = 0
+    # Login throttling (labserver.throttle): failed logins allowed per account name and per client address
+    # within the window, by the lab clock; then 429 until the oldest failure leaves the window.
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    login_window: float = 15 * MINUTE
     # Access-token jti denylist: off by default, it is the state JWT was meant to avoid.
     denylist: bool = False
 
@@ -72,6 +77,8 @@ class Settings:
                      "session_absolute_ttl"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.login_failures_per_account < 1 or self.login_failures_per_address < 1 or self.login_window <= 0:
+            raise ValueError("login throttling limits and window must be positive")
         if self.refresh_reuse_interval < 0 or self.leeway < 0:
             raise ValueError("refresh_reuse_interval and leeway cannot be negative")
         for name, _password, role in self.users:

@@ -146,10 +146,11 @@ async def rotate_keys(request: Request) -> dict:
 
 @router.post("/reset")
 async def reset(request: Request) -> dict:
-    """Forget sessions, refresh families, denylist, audit and counters; seeded users back as seeded."""
+    """Forget sessions, refresh families, denylist, login throttling, audit and counters; seeded users back as seeded."""
     lab = lab_of(request)
     lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
     lab.users.reset(lab.seeded)
+    lab.throttle.clear()
     lab.audit.clear()
     lab.store.counters.clear()
     lab.audit.record("reset")

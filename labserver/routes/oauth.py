@@ -59,7 +59,7 @@ async def token(request: Request) -> JSONResponse:
     grant = required(fields, "grant_type")
     if grant == "password":
         username, password = required(fields, "username"), required(fields, "password")
-        user = await authenticate(request, username, password)
+        user = await authenticate(request, username, password, via="token")
         if user is None:
             lab.audit.record("login_failed", via="token", username=username)
             raise InvalidGrant("Incorrect username or password")

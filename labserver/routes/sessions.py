@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from labserver.clock import iso
-from labserver.errors import InvalidCredentials, LoginRequired
+from labserver.errors import InvalidCredentials, LoginRequired, TooManyFailedLogins
 from labserver.routes.deps import lab_of
 from labserver.routes.forms import read_form, required
 
@@ -24,7 +24,7 @@ async def login(request: Request, response: Response) -> dict:
     fields = await read_form(request)
     username = required(fields, "username")
     password = required(fields, "password")
-    user = await authenticate(request, username, password)
+    user = await authenticate(request, username, password, via="session")
     if user is None:
         lab.audit.record("login_failed", via="session", username=username)
         raise InvalidCredentials("Incorrect username or password")
@@ -36,10 +36,23 @@ async def login(request: Request, response: Response) -> dict:
     return {"username": user.username, "role": user.role}
 
 
-async def authenticate(request: Request, username: str, password: str):
-    """Return the user if the password is right, else None; the same work and answer for every failure."""
+async def authenticate(request: Request, username: str, password: str, *, via: str):
+    """Return the user if the password is right, else None; the same work and answer for every failure.
+
+    Raises TooManyFailedLogins, before any password check, once this name or address failed too often.
+    """
+    lab = lab_of(request)
+    address = request.client.host if request.client else "unknown"
+    started = lab.now()
+    wait = lab.throttle.attempt(username, address, started)
+    if wait is not None:
+        lab.audit.record("login_throttled", via=via, username=username, address=address)
+        raise TooManyFailedLogins(wait)
     # argon2 takes ~20 ms of CPU: run it off the event loop so other requests go on meanwhile.
-    return await run_in_threadpool(lab_of(request).users.authenticate, username, password)
+    user = await run_in_threadpool(lab.users.authenticate, username, password)
+    if user is not None:
+        lab.throttle.succeeded(username, address, started)
+    return user
 
 
 @router.get("/me")
