@@ -154,6 +154,13 @@ class Forbidden(LabError):
     error = "forbidden"
 
 
+class Conflict(LabError):
+    """The change would leave the server in a state nobody can undo (no admin left)."""
+
+    status = 409
+    error = "conflict"
+
+
 class NotFound(LabError):
     status = 404
     error = "not_found"

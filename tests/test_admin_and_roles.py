@@ -96,6 +96,7 @@ def test_disabled_user_cannot_get_a_token(client, admin):
 
 
 def test_demoted_admin_keeps_admin_access_until_the_token_is_reissued(client, auth, admin):
+    assert client.patch("/admin/users/alice", json={"role": "admin"}, headers=admin).status_code == 200
     r = client.patch("/admin/users/admin", json={"role": "user"}, headers=admin)
     assert r.status_code == 200, r.text
     assert client.get("/api/admin", headers=admin).status_code == 200  # the token still says admin
