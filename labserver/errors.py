@@ -144,14 +144,21 @@ class InvalidCredentials(LabError):
     error = "invalid_credentials"
 
     def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": f'Cookie realm="{REALM}"'}
+        return {"WWW-Authenticate": f'Cookie realm="{REALM}"', "Cache-Control": "no-store"}
 
 
 class Forbidden(LabError):
-    """The session's user lacks the role the route needs."""
+    """Not allowed: the user lacks the role the route needs, or the request is not for this server."""
 
     status = 403
     error = "forbidden"
+
+
+class CrossSiteRequest(Forbidden):
+    """A browser sent a state-changing request from another site's page (CSRF)."""
+
+    def headers(self) -> dict[str, str]:
+        return {"Cache-Control": "no-store"}
 
 
 class Conflict(LabError):

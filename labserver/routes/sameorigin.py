@@ -10,13 +10,14 @@ A browser lets any web page send requests to 127.0.0.1. Two attacks follow, and 
   and the browser sends it. Browsers say where such a request comes from in ``Origin`` (``null`` from a
   sandboxed or file page) and ``Sec-Fetch-Site`` (Fetch Metadata); a state-changing request that comes
   from another origin is refused. Clients that are not browsers (requests, curl) send neither header.
+  The session login form needs this too (login CSRF: a page logging the victim in as the attacker).
 """
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from labserver.errors import Forbidden
+from labserver.errors import CrossSiteRequest, Forbidden
 from labserver.routes.deps import lab_of
 from labserver.settings import Settings
 
@@ -52,9 +53,14 @@ def check_same_origin(request: Request) -> None:
         return
     site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
-    if site in ("cross-site", "same-site") or (
-            origin is not None and origin.lower() not in allowed_origins(lab_of(request).settings)):
-        raise Forbidden("cross-site request refused: send it from this server's own pages, or not from a browser")
+    if site in ("cross-site", "same-site") or (origin is not None and not _own_origin(request, origin.lower())):
+        raise CrossSiteRequest("cross-site request refused: send it from this server's own pages, or not from a browser")
+
+
+def _own_origin(request: Request, origin: str) -> bool:
+    # The origin the browser connected to (any address the server has on a network), or a loopback name of it.
+    own = f"{request.url.scheme}://{request.headers.get('host', '').lower()}"
+    return origin == own or origin in allowed_origins(lab_of(request).settings)
 
 
 async def own_pages_only(request: Request) -> None:

@@ -9,6 +9,7 @@ from labserver.clock import iso
 from labserver.errors import InvalidCredentials, LoginRequired, TooManyFailedLogins
 from labserver.routes.deps import lab_of
 from labserver.routes.forms import read_form, required
+from labserver.routes.sameorigin import check_same_origin
 
 router = APIRouter(prefix="/session", tags=["sessions"])
 
@@ -19,8 +20,12 @@ LOGIN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-f
 
 @router.post("/login", openapi_extra=LOGIN_FORM)
 async def login(request: Request, response: Response) -> dict:
-    """Check the password and start a session; the answer sets the session cookie."""
+    """Check the password and start a session; the answer sets the session cookie.
+
+    Refused when a browser posts it from another site (login CSRF); no answer of it is cached.
+    """
     lab = lab_of(request)
+    check_same_origin(request)
     fields = await read_form(request)
     username = required(fields, "username")
     password = required(fields, "password")
@@ -33,6 +38,7 @@ async def login(request: Request, response: Response) -> dict:
     # HttpOnly: page scripts cannot read it. SameSite=Strict: other sites' requests do not carry it.
     response.set_cookie(lab.sessions.cookie_name(), session_id, httponly=True, samesite="strict",
                         secure=lab.settings.uses_tls, path="/")
+    response.headers["Cache-Control"] = "no-store"
     return {"username": user.username, "role": user.role}
 
 
