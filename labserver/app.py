@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from labserver import accounts
 from labserver.audit import AuditLog
+from labserver.bodylimit import LimitBodySize
 from labserver.clock import LabClock
 from labserver.denylist import Denylist
 from labserver.errors import install_error_handlers
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     app.state.lab = build_lab(settings, clock)
     install_error_handlers(app)
     app.add_middleware(CountStoreUse, counters=app.state.lab.store.counters)
+    app.add_middleware(LimitBodySize)
     for module in (api, sessions, oauth, admin, wellknown):
         app.include_router(module.router)
     if settings.lab_controls:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from labserver.errors import NotFound
 from labserver.routes.deps import lab_of, require_role
@@ -20,7 +20,7 @@ class UserChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "admin"] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None  # "yes" or 1 is an error, not true
 
 
 @router.get("/users")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr, field_validator
 
 from labserver.clock import parse_instant
 from labserver.errors import InvalidRequest, NotFound
@@ -36,7 +36,7 @@ class SetClock(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Strict: JSON true would otherwise pass as 1.0, past parse_instant's refusal of booleans.
     at: StrictStr | StrictFloat = Field(description="Unix seconds or an ISO 8601 timestamp")
-    frozen: bool | None = None
+    frozen: StrictBool | None = None
 
     @field_validator("at")
     @classmethod
