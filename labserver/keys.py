@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt import PyJWK
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from labserver.files import warn_if_readable_by_others, write_private
 from labserver.randomness import Randomness
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -83,6 +84,7 @@ class KeyRing:
         self._mtime = None
         self._keys: list[SigningKey] = []
         if self._path and self._path.exists():
+            warn_if_readable_by_others(self._path, "keys file")
             self._load()
         if not any(k.alg == alg and k.retired_at is None for k in self._keys):
             self._keys.append(generate(alg, randomness, now))
@@ -137,10 +139,6 @@ class KeyRing:
     def _save(self) -> None:
         if not self._path:
             return
-        tmp = self._path.with_name(self._path.name + ".tmp")
-        # Private keys: readable by the owner only.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"keys": [k.jwk for k in self._keys]}, f, indent=2)
-        os.replace(tmp, self._path)
+        # Private keys: readable by the owner only, written via an exclusive temporary file (labserver.files).
+        write_private(self._path, json.dumps({"keys": [k.jwk for k in self._keys]}, indent=2))
         self._mtime = self._path.stat().st_mtime_ns
