@@ -57,6 +57,12 @@ class InvalidGrant(OAuthError):
     error = "invalid_grant"
 
 
+class InvalidScope(OAuthError):
+    """The requested scope is not one this server issues (RFC 6749 §5.2)."""
+
+    error = "invalid_scope"
+
+
 class UnsupportedGrantType(OAuthError):
     """The grant_type is not one this server offers."""
 

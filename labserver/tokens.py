@@ -73,6 +73,8 @@ class AccessTokens:
         """Return the token's claims, or raise InvalidToken saying what is wrong with it."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token is too long")
+        if "=" in token:  # RFC 7515 §2: base64url without padding; PyJWT would accept a padded segment
+            raise InvalidToken("token is malformed")
         header = unverified_header(token)
         if header.get("alg") != self._keys.alg:
             # Pinned: never let the token choose (alg "none", HS256 with a public key, ...).
@@ -88,7 +90,7 @@ class AccessTokens:
             claims = jwt.decode(
                 token, key.verifying_key, algorithms=[self._keys.alg],
                 audience=self._settings.audience, issuer=self._settings.issuer_id,
-                options={"require": list(REQUIRED_CLAIMS), "strict_aud": True,
+                options={"require": list(REQUIRED_CLAIMS), "strict_aud": False,  # RFC 7519 §4.1.3: aud may be an array
                          "verify_exp": False, "verify_nbf": False, "verify_iat": False})
         except jwt.InvalidSignatureError:
             raise InvalidToken("signature is invalid") from None
