@@ -15,6 +15,7 @@ from labserver.denylist import Denylist
 from labserver.errors import install_error_handlers
 from labserver.keys import KeyRing
 from labserver.metrics import CountStoreUse
+from labserver.openapi import install_openapi
 from labserver.passwords import Passwords
 from labserver.randomness import Randomness, randomness_for
 from labserver.refresh import RefreshTokens
@@ -91,4 +92,5 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
         app.include_router(module.router)
     if settings.lab_controls:
         app.include_router(lab.router)
+    install_openapi(app, app.state.lab.sessions.cookie_name())
     return app

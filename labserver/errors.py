@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 REALM = "labserver"
 
@@ -205,8 +206,21 @@ def install_error_handlers(app: FastAPI) -> None:
                             headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
                  415: "unsupported_media_type"}
         error = codes.get(exc.status_code, "invalid_request")
-        return JSONResponse(_body(error, str(exc.detail)), exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path: name them all (RFC 9110 §15.5.6).
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return JSONResponse(_body(error, str(exc.detail)), exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # The API document lists every operation of every path: the same answer a client reads there.
+    methods = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))

@@ -30,12 +30,21 @@ def _form_schema(required_fields: list[str], fields: dict[str, dict]) -> dict:
         "type": "object", "required": required_fields, "properties": fields}}}}}
 
 
-TOKEN_FORM = _form_schema(["grant_type"], {
-    "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
-    "username": {"type": "string"}, "password": {"type": "string"},
-    "refresh_token": {"type": "string"}, "client_id": {"type": "string"}, "scope": {"type": "string"}})
+TEXT = {"type": "string", "minLength": 1}
+CLIENT = {"client_id": {"type": "string", "description": "this server's one client (or name it in HTTP Basic)"},
+          "scope": {"type": "string", "maxLength": 0, "description": "no scopes are issued: a scope is refused"}}
+# Which fields a grant needs depends on grant_type (RFC 6749 §4.3.2, §6): one schema per grant.
+TOKEN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "oneOf": [
+        {"type": "object", "required": ["grant_type", "username", "password"], "properties": {
+            "grant_type": {"type": "string", "enum": ["password"]}, "username": TEXT, "password": TEXT, **CLIENT}},
+        {"type": "object", "required": ["grant_type", "refresh_token"], "properties": {
+            "grant_type": {"type": "string", "enum": ["refresh_token"]}, "refresh_token": TEXT, **CLIENT}},
+    ]}}}}}
+TOKEN_PARAMETERS = frozenset({"grant_type", "username", "password", "refresh_token", "client_id", "scope"})
+REVOKE_PARAMETERS = frozenset({"token", "token_type_hint", "client_id"})
 REVOKE_FORM = _form_schema(["token"], {
-    "token": {"type": "string"}, "token_type_hint": {"type": "string"}, "client_id": {"type": "string"}})
+    "token": TEXT, "token_type_hint": {"type": "string"}, "client_id": CLIENT["client_id"]})
 
 
 def check_client(request: Request, fields: dict[str, str]) -> None:
@@ -62,7 +71,7 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
 async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
-    fields = await read_form(request)
+    fields = await read_form(request, known=TOKEN_PARAMETERS)
     check_client(request, fields)
     grant = required(fields, "grant_type")
     if fields.get("scope"):
@@ -98,7 +107,7 @@ async def token(request: Request) -> JSONResponse:
 async def revoke(request: Request) -> Response:
     """Revoke a refresh token (its whole login, and with the denylist on its access tokens too), or an access token."""
     lab = lab_of(request)
-    fields = await read_form(request)
+    fields = await read_form(request, known=REVOKE_PARAMETERS)
     check_client(request, fields)
     token = required(fields, "token")
     now = lab.now()

@@ -15,7 +15,8 @@ router = APIRouter(prefix="/session", tags=["sessions"])
 
 LOGIN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
     "type": "object", "required": ["username", "password"],
-    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}}}
+    "properties": {"username": {"type": "string", "minLength": 1},
+                   "password": {"type": "string", "minLength": 1}}}}}}}
 
 
 @router.post("/login", openapi_extra=LOGIN_FORM)
@@ -26,7 +27,7 @@ async def login(request: Request, response: Response) -> dict:
     """
     lab = lab_of(request)
     check_same_origin(request)
-    fields = await read_form(request)
+    fields = await read_form(request, known=frozenset({"username", "password"}))
     username = required(fields, "username")
     password = required(fields, "password")
     user = await authenticate(request, username, password, via="session")
