@@ -22,7 +22,7 @@ EVENTS = (
 
 
 # Longest text kept from one field; longer text is cut and marked with how much was cut.
-MAX_TEXT = 64
+MAX_TEXT = 128
 
 
 def loggable(value):

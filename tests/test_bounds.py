@@ -37,7 +37,7 @@ def test_failed_login_usernames_are_logged_capped_and_escaped(client):
     client.post("/session/login", data={"username": long_name, "password": "x"})
     client.post("/session/login", data={"username": "alice\n2030-01-01 admin logged in\x1b[2J", "password": "x"})
     first, second = (e["username"] for e in client.get("/lab/audit").json())
-    assert first == long_name[:64] + f"... ({len(long_name) - 64} more characters)"
+    assert first == long_name[:128] + f"... ({len(long_name) - 128} more characters)"
     assert second == "alice\\n2030-01-01 admin logged in\\x1b[2J"
 
 
