@@ -31,10 +31,13 @@ OUT_OF_RANGE = "the lab clock runs between 1970 and 2100"
 
 # An ISO 8601 timestamp as RFC 3339 writes it (the offset may be left out: UTC). The document says the
 # years the clock can show; the check below accepts any year and says why one is out of range.
-_TIME = r"-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-9]))T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
-TIMESTAMP = re.compile(r"^[0-9]{4}" + _TIME)
+_DATE = (r"-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"  # months of 31 days
+         r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)"               # months of 30 days
+         r"|02-(0[1-9]|1[0-9]|2[0-9]))")                     # February
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
+TIMESTAMP = re.compile(r"^[0-9]{4}" + _DATE + _TIME)
 # February 29th only in leap years: the document, which cannot count, leaves it out.
-TIMESTAMP_IN_RANGE = r"^(19[7-9][0-9]|20[0-9][0-9])" + _TIME.replace("2[0-9]))T", "2[0-8]))T")
+TIMESTAMP_IN_RANGE = r"^(19[7-9][0-9]|20[0-9][0-9])" + _DATE.replace("2[0-9]))", "2[0-8]))") + _TIME
 
 
 class Advance(BaseModel):
@@ -163,7 +166,7 @@ async def rotate_keys(request: Request) -> dict:
 
 @router.post("/reset")
 async def reset(request: Request) -> dict:
-    """Forget sessions, refresh families, denylist, login throttling, audit and counters; seeded users back as seeded."""
+    """Forget sessions, refresh families, denylist, login failures, audit and counters; seeded users back as seeded."""
     lab = lab_of(request)
     lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
     lab.users.reset(lab.seeded)

@@ -54,7 +54,8 @@ def check_same_origin(request: Request) -> None:
     site = request.headers.get("sec-fetch-site")
     origin = request.headers.get("origin")
     if site in ("cross-site", "same-site") or (origin is not None and not _own_origin(request, origin.lower())):
-        raise CrossSiteRequest("cross-site request refused: send it from this server's own pages, or not from a browser")
+        raise CrossSiteRequest("cross-site request refused: "
+                               "send it from this server's own pages, or not from a browser")
 
 
 def _own_origin(request: Request, origin: str) -> bool:
