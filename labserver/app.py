@@ -7,13 +7,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from labserver import accounts
 from labserver.audit import AuditLog
+from labserver.bodylimit import LimitBodySize
 from labserver.clock import LabClock
 from labserver.denylist import Denylist
 from labserver.errors import install_error_handlers
 from labserver.flaws import Flaws
 from labserver.keys import KeyRing
 from labserver.metrics import CountStoreUse
+from labserver.openapi import install_openapi
 from labserver.passwords import Passwords
 from labserver.randomness import Randomness, randomness_for
 from labserver.refresh import RefreshTokens
@@ -21,6 +24,7 @@ from labserver.routes import admin, api, lab, oauth, sessions, wellknown
 from labserver.sessions import Sessions
 from labserver.settings import Settings
 from labserver.store import Store
+from labserver.throttle import LoginThrottle
 from labserver.tokens import AccessTokens
 from labserver.users import Users
 
@@ -41,6 +45,10 @@ class Lab:
     refresh: RefreshTokens
     denylist: Denylist
     flaws: Flaws
+    throttle: LoginThrottle
+    # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
+    seeded: tuple = ()
+    demo: bool = False
 
     def now(self) -> float:
         return self.clock.now()
@@ -58,7 +66,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     store = Store(settings.db)
     audit = AuditLog(clock.now)
     users = Users(store, Passwords(randomness))
-    users.seed(settings.seeded_users, clock.now())
+    seeded, demo = accounts.seed(settings, users, store, clock.now())
     # Retired keys verify for one access-token lifetime (plus leeway) after rotation, then go.
     keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
@@ -68,7 +76,9 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
                sessions=Sessions(store, settings, randomness), keys=keys,
                tokens=AccessTokens(settings, keys, randomness, flaws),
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
-               denylist=denylist, flaws=flaws)
+               denylist=denylist, flaws=flaws, seeded=seeded, demo=demo,
+               throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
+                                      settings.login_window))
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:
@@ -80,8 +90,10 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     app.state.lab = build_lab(settings, clock)
     install_error_handlers(app)
     app.add_middleware(CountStoreUse, counters=app.state.lab.store.counters)
+    app.add_middleware(LimitBodySize)
     for module in (api, sessions, oauth, admin, wellknown):
         app.include_router(module.router)
     if settings.lab_controls:
         app.include_router(lab.router)
+    install_openapi(app, app.state.lab.sessions.cookie_name())
     return app

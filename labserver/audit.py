@@ -1,4 +1,9 @@
-"""The audit log: what happened, when by the lab clock, and to whom. Never a secret."""
+"""The audit log: what happened, when by the lab clock, and to whom. Never a secret.
+
+Text that came from a client (a username typed at a login form) is logged capped and escaped: a 1 MB
+"username" does not fill memory, control characters and line breaks cannot forge log lines, and a password
+typed into the username field by mistake is at most a prefix.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,24 @@ from typing import Callable
 from labserver.clock import iso
 
 EVENTS = (
-    "login", "login_failed", "logout", "refresh", "refresh_denied", "reuse_detected",
+    "login", "login_failed", "login_throttled", "logout", "refresh", "refresh_denied", "reuse_detected",
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
     "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed",
 )
+
+
+# Longest text kept from one field; longer text is cut and marked with how much was cut.
+MAX_TEXT = 128
+
+
+def loggable(value):
+    """Return ``value`` safe to log: text capped at MAX_TEXT characters, non-printable characters escaped."""
+    if not isinstance(value, str):
+        return value
+    cut = len(value) - MAX_TEXT
+    text = value[:MAX_TEXT]
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text + f"... ({cut} more characters)" if cut > 0 else text
 
 
 class AuditLog:
@@ -28,7 +47,8 @@ class AuditLog:
     def record(self, event: str, **details) -> None:
         assert event in EVENTS, event
         with self._lock:
-            self._events.append({"id": next(self._ids), "at": iso(self._now()), "event": event, **details})
+            self._events.append({"id": next(self._ids), "at": iso(self._now()), "event": event,
+                                 **{k: loggable(v) for k, v in details.items()}})
 
     def events(self, since: int = 0) -> list[dict]:
         """Return the events with an id greater than ``since``, oldest first."""

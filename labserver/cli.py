@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from labserver.accounts import parse_account, read_users_file
 from labserver.clock import parse_instant
 from labserver.flaws import FLAWS
 from labserver.settings import ALGORITHMS, ROLES, Settings, parse_duration
@@ -27,6 +28,11 @@ OPTIONS = (
     ("session_idle_ttl", "--session-idle-ttl", parse_duration, "cookie session idle timeout (default 30m)"),
     ("session_absolute_ttl", "--session-ttl", parse_duration, "cookie session absolute lifetime (default 8h)"),
     ("leeway", "--leeway", parse_duration, "allowed clock skew when checking exp/nbf/iat (default 0)"),
+    ("login_failures_per_account", "--login-failures", int,
+     "failed logins allowed per account name within --login-window, then 429 (default 10)"),
+    ("login_failures_per_address", "--login-failures-per-address", int,
+     "failed logins allowed per client address within --login-window, then 429 (default 50)"),
+    ("login_window", "--login-window", parse_duration, "window of the login throttling, e.g. 15m (default 15m)"),
     ("denylist", "--denylist", None, "keep a denylist of revoked access tokens (a store read per request)"),
     ("db", "--db", str, "SQLite file for users, sessions and refresh tokens (default :memory:)"),
     ("keys", "--keys", str, "JWK Set file with the signing keys (default: next to --db; in memory for :memory:)"),
@@ -34,7 +40,9 @@ OPTIONS = (
     ("audience", "--audience", str, "audience of the access tokens (default lab-api)"),
     ("client_id", "--client-id", str, "the one OAuth client this server knows (default jwt-course)"),
     ("users", "--user", None, f"create an account NAME:PASSWORD:ROLE (ROLE: {', '.join(ROLES)}); repeatable; "
-                              "replaces the demo accounts"),
+                              "replaces the demo accounts; visible to local users in the process list"),
+    ("users_file", "--users-file", str, "create the accounts listed in this file, one NAME:PASSWORD:ROLE a line "
+                                        "(keeps passwords out of the process list)"),
     ("tls_cert", "--tls-cert", str, "serve HTTPS with this certificate (PEM)"),
     ("tls_key", "--tls-key", str, "private key of --tls-cert (PEM)"),
     ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
@@ -46,11 +54,10 @@ OPTIONS = (
 
 
 def parse_user(text: str) -> tuple[str, str, str]:
-    name, sep1, rest = text.partition(":")
-    password, sep2, role = rest.rpartition(":")
-    if not (sep1 and sep2 and name and password) or role not in ROLES:
-        raise argparse.ArgumentTypeError(f"expected NAME:PASSWORD:ROLE with ROLE one of {', '.join(ROLES)}")
-    return name, password, role
+    try:
+        return parse_account(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -109,7 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
-    except ValueError as exc:
+        if settings.users_file:
+            read_users_file(settings.users_file)  # a usage error now, not a traceback after the start
+    except (ValueError, OSError) as exc:
         parser().error(str(exc))
     from labserver.serve import serve  # the heavy imports, after --help has had its chance
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 REALM = "labserver"
 
@@ -57,6 +58,12 @@ class InvalidGrant(OAuthError):
     error = "invalid_grant"
 
 
+class InvalidScope(OAuthError):
+    """The requested scope is not one this server issues (RFC 6749 §5.2)."""
+
+    error = "invalid_scope"
+
+
 class UnsupportedGrantType(OAuthError):
     """The grant_type is not one this server offers."""
 
@@ -67,6 +74,20 @@ class UnsupportedTokenType(OAuthError):
     """The server cannot revoke this kind of token (RFC 7009 §2.2.1)."""
 
     error = "unsupported_token_type"
+
+
+class TooManyFailedLogins(LabError):
+    """Too many failed logins for this account name or from this address: wait (RFC 6585 §4)."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins: try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after), "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 # --- Protected resource errors (RFC 6750 §3) ----------------------------------------------------
@@ -130,14 +151,28 @@ class InvalidCredentials(LabError):
     error = "invalid_credentials"
 
     def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": f'Cookie realm="{REALM}"'}
+        return {"WWW-Authenticate": f'Cookie realm="{REALM}"', "Cache-Control": "no-store"}
 
 
 class Forbidden(LabError):
-    """The session's user lacks the role the route needs."""
+    """Not allowed: the user lacks the role the route needs, or the request is not for this server."""
 
     status = 403
     error = "forbidden"
+
+
+class CrossSiteRequest(Forbidden):
+    """A browser sent a state-changing request from another site's page (CSRF)."""
+
+    def headers(self) -> dict[str, str]:
+        return {"Cache-Control": "no-store"}
+
+
+class Conflict(LabError):
+    """The change would leave the server in a state nobody can undo (no admin left)."""
+
+    status = 409
+    error = "conflict"
 
 
 class NotFound(LabError):
@@ -171,8 +206,21 @@ def install_error_handlers(app: FastAPI) -> None:
                             headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
                  415: "unsupported_media_type"}
         error = codes.get(exc.status_code, "invalid_request")
-        return JSONResponse(_body(error, str(exc.detail)), exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path: name them all (RFC 9110 §15.5.6).
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return JSONResponse(_body(error, str(exc.detail)), exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # The API document lists every operation of every path: the same answer a client reads there.
+    methods = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import requests
 
+from labserver.accounts import configured
 from labserver.cli import READY_PREFIX, to_argv
+from labserver.files import write_private
 from labserver.clock import parse_instant
 from labserver.settings import Settings
 
@@ -53,6 +55,9 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     config = config.replace(
         db=settings.get("db", str(folder / "store.sqlite3")),
         keys=settings.get("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json")))
+    if config.users:
+        # Passwords on a command line are visible to every local user (ps): hand them over in a private file.
+        config = config.replace(users=(), users_file=_users_file(folder, configured(config)))
     log_path = folder / "server.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -72,6 +77,14 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path)
     _running.add(server)
     return server
+
+
+def _users_file(folder: Path, accounts) -> str:
+    if any("\n" in field or "\r" in field for account in accounts for field in account):
+        raise ValueError("account names and passwords cannot contain line breaks")
+    path = folder / "users.txt"
+    write_private(path, "".join(f"{name}:{password}:{role}\n" for name, password, role in accounts))
+    return str(path)
 
 
 def _read_ready_line(process: subprocess.Popen, timeout: float) -> dict | None:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt import PyJWK
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from labserver.files import warn_if_readable_by_others, write_private
 from labserver.randomness import Randomness
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -93,11 +94,12 @@ class KeyRing:
         self._path = Path(path) if path else None
         self._random = randomness
         self._keep_for = keep_for
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._mtime = None
         self._keys: list[SigningKey] = []
         self._weak: SigningKey | None = None
         if self._path and self._path.exists():
+            warn_if_readable_by_others(self._path, "keys file")
             self._load()
         if not any(k.alg == alg and k.retired_at is None for k in self._keys):
             self._keys.append(generate(alg, randomness, now))
@@ -105,6 +107,8 @@ class KeyRing:
 
     @property
     def active(self) -> SigningKey:
+        """The key to sign with now; re-read first if a replica sharing the file rotated (one stat call)."""
+        self._reload_if_changed()
         return next(k for k in reversed(self._keys) if k.alg == self.alg and k.retired_at is None)
 
     def weak(self, now: float) -> SigningKey:
@@ -121,9 +125,7 @@ class KeyRing:
     def find(self, kid: str, now: float) -> SigningKey | None:
         """Return the key with this kid if it may still verify tokens; reload if another server rotated."""
         key = self._find(kid, now)
-        if key is None and self._path and self._changed_on_disk():
-            with self._lock:
-                self._load()
+        if key is None and self._reload_if_changed():
             key = self._find(kid, now)
         return key
 
@@ -136,11 +138,14 @@ class KeyRing:
 
     def jwks(self, now: float) -> dict:
         """The public JWK Set (RFC 7517 §5): empty for HS256, whose key is a shared secret."""
+        self._reload_if_changed()
         return {"keys": [jwk for k in self._usable(now) if (jwk := k.public_jwk()) is not None]}
 
     def rotate(self, now: float) -> SigningKey:
         """Sign with a new key from now on; keep the old one for verification until its tokens expire."""
         with self._lock:
+            if self._path and self._changed_on_disk():  # build on a replica's rotation, never undo it
+                self._load()
             old = self.active
             retired = SigningKey(old.kid, old.alg, {**old.jwk, "lab_retired_at": now}, old.created_at, now)
             self._keys = [retired if k is old else k for k in self._usable(now)]
@@ -148,25 +153,37 @@ class KeyRing:
             self._save()
             return self.active
 
+    def _reload_if_changed(self) -> bool:
+        """Re-read the file if another server replaced it; return whether it did."""
+        if not self._path or not self._changed_on_disk():
+            return False
+        with self._lock:
+            if self._changed_on_disk():
+                self._load()
+        return True
+
     def _changed_on_disk(self) -> bool:
+        # Every save is a rename of a new file: a new inode, whatever the clock's resolution.
         try:
-            return self._path.stat().st_mtime_ns != self._mtime
+            return _signature(os.stat(self._path)) != self._mtime
         except OSError:
             return False
 
     def _load(self) -> None:
+        # Stat first: if the file is replaced while we read, the next check sees a change and reads again.
+        signature = _signature(os.stat(self._path))
         data = json.loads(self._path.read_text())
         self._keys = [SigningKey(j["kid"], j["alg"], j, j.get("lab_created_at", 0), j.get("lab_retired_at"))
                       for j in data.get("keys", [])]
-        self._mtime = self._path.stat().st_mtime_ns
+        self._mtime = signature
 
     def _save(self) -> None:
         if not self._path:
             return
-        tmp = self._path.with_name(self._path.name + ".tmp")
-        # Private keys: readable by the owner only.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"keys": [k.jwk for k in self._keys]}, f, indent=2)
-        os.replace(tmp, self._path)
-        self._mtime = self._path.stat().st_mtime_ns
+        # Private keys: readable by the owner only, written via an exclusive temporary file (labserver.files).
+        write_private(self._path, json.dumps({"keys": [k.jwk for k in self._keys]}, indent=2))
+        self._mtime = _signature(os.stat(self._path))
+
+
+def _signature(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_ino, st.st_mtime_ns, st.st_size

@@ -5,6 +5,10 @@ from __future__ import annotations
 from labserver.store import request_kind
 
 
+# Any other method is counted as OTHER: the table of counters has one row per route and known method at most.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class CountStoreUse:
     """ASGI middleware: file each request's store use under "METHOD /route/template"."""
 
@@ -23,7 +27,8 @@ class CountStoreUse:
         finally:
             request_kind.reset(token)
             route = scope.get("route")
-            kind = f"{scope['method']} {route.path if route else '(no route)'}"
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            kind = f"{method} {route.path if route else '(no route)'}"
             totals = self.counters[kind]
             totals["requests"] += 1
             totals["reads"] += counts["reads"]

@@ -3,7 +3,9 @@
 A family is one login's chain of refresh tokens. Presenting a token that was already used means two
 parties hold it (a thief and the user); we cannot tell which is which, so the whole family is revoked,
 newest token included (RFC 9700 §4.14.2). Each refresh reads the user again: a role change lands in the
-next access token, and a disabled user gets nothing.
+next access token, and a disabled user gets nothing. Disabling a user also ends all of that user's
+families at once (and, with the denylist on, their live access tokens): a stolen refresh token of a
+disabled account must not wait to be presented to be known dead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from labserver.sessions import digest
 from labserver.settings import Settings
 from labserver.store import Store
 from labserver.users import User, Users
+
+
+USER_DISABLED = "user is disabled"
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,14 @@ class RefreshTokens:
     def _rotate(self, db: Store, token: str, now: float) -> Rotation | InvalidGrant:
         row = db.one(
             "SELECT t.token_hash, t.used_at, f.id AS family_id, f.user_id, f.created_at, f.last_used_at, "
-            "f.revoked_at FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id "
+            "f.revoked_at, f.revoked_reason FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id "
             "WHERE t.token_hash = ?", (digest(token),))
         if row is None:
             return InvalidGrant("refresh token is unknown")
         family_id, settings = row["family_id"], self._settings
         if row["revoked_at"] is not None:
+            if row["revoked_reason"] == USER_DISABLED:
+                return InvalidGrant(USER_DISABLED)
             return InvalidGrant("refresh token has been revoked")
         if now >= row["created_at"] + settings.refresh_absolute_ttl:
             self._revoke(db, family_id, now, "absolute lifetime reached")
@@ -89,8 +96,8 @@ class RefreshTokens:
             db.write("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", (now, row["token_hash"]))
         user = self._users.get(row["user_id"])
         if user is None or user.disabled:
-            self._revoke(db, family_id, now, "user is disabled")
-            return InvalidGrant("user is disabled")
+            self._revoke(db, family_id, now, USER_DISABLED)
+            return InvalidGrant(USER_DISABLED)
         db.write("UPDATE refresh_families SET last_used_at = ? WHERE id = ?", (now, family_id))
         return Rotation(user, self._add_token(db, family_id, now), family_id)
 
@@ -102,6 +109,12 @@ class RefreshTokens:
                 return None
             self._revoke(db, row["family_id"], now, "revoked by the client")
             return row["family_id"]
+
+    def end_logins_of(self, user: User, now: float) -> None:
+        """Revoke every live family of a user who was just disabled (with the denylist on, their access tokens too)."""
+        with self._store.transaction() as db:
+            for row in db.all("SELECT id FROM refresh_families WHERE user_id = ? AND revoked_at IS NULL", (user.id,)):
+                self._revoke(db, row["id"], now, USER_DISABLED)
 
     def _revoke(self, db: Store, family_id: str, now: float, reason: str) -> None:
         if db.write("UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? "

@@ -10,6 +10,7 @@ import threading
 
 import uvicorn
 
+from labserver.accounts import login_lines
 from labserver.app import create_app
 from labserver.cli import READY_PREFIX
 from labserver.settings import Settings
@@ -51,7 +52,7 @@ def serve(settings: Settings, *, ready_line: bool = False, watch_stdin: bool = F
         ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
 
     def on_ready() -> None:
-        banner(settings, file=sys.stderr if ready_line else sys.stdout)
+        banner(settings, file=sys.stderr if ready_line else sys.stdout, lab=app.state.lab)
         if ready_line:
             print(READY_PREFIX + json.dumps({"url": settings.base_url, "port": settings.port}), flush=True)
             # Everything printed from now on goes to the log (stderr), not to a pipe nobody reads.
@@ -72,14 +73,11 @@ def _exit_when_stdin_closes(server: uvicorn.Server) -> None:
     threading.Timer(3.0, os._exit, args=(0,)).start()
 
 
-def banner(settings: Settings, file=sys.stdout) -> None:
-    """Print where the server is and who can log in (demo passwords are public; others are not shown)."""
+def banner(settings: Settings, file=sys.stdout, *, lab) -> None:
+    """Print where the server is and every account that can log in (demo passwords are public; others are not shown)."""
     lines = [f"JWT course lab server on {settings.base_url}  ({settings.algorithm}, "
              f"access tokens {settings.access_ttl:g} s)"]
-    if settings.users:
-        lines += [f"  account {name} ({role})" for name, _pw, role in settings.users]
-    else:
-        lines += [f"  demo account {name} / {pw} ({role})" for name, pw, role in settings.seeded_users]
+    lines += login_lines(lab.users, lab.seeded, lab.demo)
     if settings.lab_controls:
         lines.append(f"  lab controls: {settings.base_url}/lab/clock")
     if settings.seed is not None:

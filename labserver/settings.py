@@ -16,7 +16,8 @@ YEAR = 365 * DAY
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 ROLES = ("user", "admin")
 
-# Seeded on first start when no --user is given. Public knowledge: lab use only.
+# Seeded into a new, empty store on a loopback address when no accounts are given (labserver.accounts).
+# Public knowledge: lab use only.
 DEMO_USERS = (
     ("alice", "alice-password", "user"),
     ("bob", "bob-password", "user"),
@@ -45,6 +46,11 @@ class Settings:
     session_absolute_ttl: float = 8 * HOUR
     # Allowed clock skew when checking exp/nbf/iat.
     leeway: float = 0
+    # Login throttling (labserver.throttle): failed logins allowed per account name and per client address
+    # within the window, by the lab clock; then 429 until the oldest failure leaves the window.
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    login_window: float = 15 * MINUTE
     # Access-token jti denylist: off by default, it is the state JWT was meant to avoid.
     denylist: bool = False
 
@@ -53,6 +59,8 @@ class Settings:
     # JWK Set file with the signing keys; None means next to the db (or in memory for ":memory:").
     keys: str | None = None
     users: tuple[tuple[str, str, str], ...] = ()
+    # A file of NAME:PASSWORD:ROLE lines: accounts without passwords in the process list.
+    users_file: str | None = None
 
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -73,6 +81,8 @@ class Settings:
                      "session_absolute_ttl"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.login_failures_per_account < 1 or self.login_failures_per_address < 1 or self.login_window <= 0:
+            raise ValueError("login throttling limits and window must be positive")
         if self.refresh_reuse_interval < 0 or self.leeway < 0:
             raise ValueError("refresh_reuse_interval and leeway cannot be negative")
         for name, _password, role in self.users:
@@ -111,10 +121,6 @@ class Settings:
     @property
     def issuer_id(self) -> str:
         return self.issuer or self.base_url
-
-    @property
-    def seeded_users(self) -> tuple[tuple[str, str, str], ...]:
-        return self.users or DEMO_USERS
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -9,6 +9,8 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import Iterator
 
+from labserver.files import create_private
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id            INTEGER PRIMARY KEY,
@@ -69,6 +71,9 @@ class Store:
 
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
+        if path != ":memory:":
+            # Owner-only: it holds password hashes. SQLite gives its -wal and -shm files the same mode.
+            create_private(path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row

@@ -92,6 +92,8 @@ class AccessTokens:
         """Return the token's claims, or raise InvalidToken saying what is wrong with it."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token is too long")
+        if "=" in token:  # RFC 7515 §2: base64url without padding; PyJWT would accept a padded segment
+            raise InvalidToken("token is malformed")
         header = unverified_header(token)
         flaw = self._flaws.on
         alg = header.get("alg")
@@ -122,7 +124,7 @@ class AccessTokens:
             claims = jwt.decode(
                 token, key, algorithms=[self._keys.alg],
                 audience=self._settings.audience, issuer=self._settings.issuer_id,
-                options={"require": list(REQUIRED_CLAIMS), "strict_aud": True,
+                options={"require": list(REQUIRED_CLAIMS), "strict_aud": False,  # RFC 7519 §4.1.3: aud may be an array
                          "verify_exp": False, "verify_nbf": False, "verify_iat": False,
                          "verify_signature": check_signature,
                          "verify_aud": check_aud_iss, "verify_iss": check_aud_iss})

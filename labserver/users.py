@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labserver.errors import Conflict
 from labserver.passwords import Passwords
 from labserver.settings import ROLES
 from labserver.store import Store
@@ -61,12 +62,22 @@ class Users:
                 self._store.all("SELECT id, username, role, disabled FROM users ORDER BY id")]
 
     def update(self, user: User, *, role: str | None = None, disabled: bool | None = None) -> User:
-        if role is not None:
-            if role not in ROLES:
-                raise ValueError(f"role must be one of {', '.join(ROLES)}")
-            self._store.write("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
-        if disabled is not None:
-            self._store.write("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user.id))
+        """Change a role or the disabled flag; refuse to leave the server without an enabled admin."""
+        if role is not None and role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        with self._store.transaction() as db:
+            row = db.one("SELECT role, disabled FROM users WHERE id = ?", (user.id,))
+            was_admin = row is not None and row["role"] == "admin" and not row["disabled"]
+            if was_admin and (role not in (None, "admin") or disabled):
+                others = db.one("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
+                                (user.id,))["n"]
+                if others == 0:
+                    # Nobody could undo it: no admin left to change roles or enable accounts.
+                    raise Conflict(f"{user.username} is the last admin: make another admin first")
+            if role is not None:
+                db.write("UPDATE users SET role = ? WHERE id = ?", (role, user.id))
+            if disabled is not None:
+                db.write("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user.id))
         return self.get(user.id)
 
     def reset(self, accounts) -> None:

@@ -35,7 +35,9 @@ class Auth:
 
 def make_client(**settings) -> TestClient:
     settings.setdefault("frozen_at", T0)
-    return TestClient(create_app(Settings(**settings)))
+    app = create_app(Settings(**settings))
+    # Addressed as a browser or requests would address the server (the lab controls check the Host).
+    return TestClient(app, base_url=app.state.lab.settings.base_url)
 
 
 @pytest.fixture

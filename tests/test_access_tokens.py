@@ -110,7 +110,7 @@ def test_token_without_a_required_claim_is_rejected(client, lab, claim):
 
 @pytest.mark.parametrize(("changes", "description"), [
     ({"aud": "another-api"}, "token is meant for another audience"),
-    ({"aud": ["lab-api", "another-api"]}, "token is meant for another audience"),
+    ({"aud": ["another-api", "billing-api"]}, "token is meant for another audience"),
     ({"iss": "https://evil.example"}, "token is from another issuer"),
 ])
 def test_token_for_another_audience_or_from_another_issuer_is_rejected(client, lab, changes, description):

@@ -323,7 +323,7 @@ def test_the_command_line_refuses_a_flaw_off_loopback(capsys):
 
 
 def test_a_server_off_loopback_has_no_switch_to_turn_a_flaw_on():
-    with make_client(host="192.0.2.1", lab_controls=False) as c:
+    with make_client(host="192.0.2.1", lab_controls=False, users=(("alice", "alice-password", "user"),)) as c:
         assert c.put("/lab/flaws", json=["alg-none"]).status_code == 404
         token = Auth(c).token()["access_token"]
         forged, reason = alg_none(c, c.app.state.lab, None)

@@ -4,8 +4,8 @@ Schemathesis generates requests for every operation in /openapi.json. Each is se
 credentials (none, a user's token, an admin's token, a session cookie, garbage), so the checks behind
 them run too. The operations share one server, so state changes (clock moves, role changes, resets)
 carry over between examples: more paths through the server, and still the only claim is "no 5xx".
-Nothing is excluded. The schema declares no security schemes and no headers, so two more properties
-fuzz what it cannot describe: the Authorization header and the raw form body.
+Nothing is excluded. The schema cannot describe every malformed Authorization header or form body, so two
+more properties fuzz those. tests/test_openapi_truth.py runs schemathesis with all of its checks.
 """
 
 from __future__ import annotations

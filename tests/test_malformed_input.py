@@ -172,23 +172,30 @@ def test_malformed_revocation_and_login_forms_are_refused(client, path, request_
 
 
 @pytest.mark.parametrize(("body", "description"), [
-    (b'{"seconds": "soon"}', "seconds: Input should be a valid number, unable to parse string as a number"),
+    (b'{"seconds": "soon"}', "seconds: Input should be a valid number"),
     (b'{"seconds": 1e309}', "seconds: Input should be a finite number"),
-    (b'{"seconds": "NaN"}', "seconds: Input should be a finite number"),
+    (b'{"seconds": "NaN"}', "seconds: Input should be a valid number"),
+    (b'{"seconds": false}', "seconds: Input should be a valid number"),
     (b'{"seconds": 1e12}', "seconds: Input should be less than or equal to 3153600000"),
     (b'{"seconds": null}', "seconds: Input should be a valid number"),
     (b'{"seconds": 1, "minutes": 2}', "minutes: Extra inputs are not permitted"),
     (b"{}", "seconds: Field required"),
     (b"", "request: Field required"),
     (b"[]", "request: Input should be a valid dictionary or object to extract fields from"),
-    (b'{"seconds": 2300000000}', "the lab clock runs between 1970 and 2100"),
-    (b'{"seconds": -1900000000}', "the lab clock runs between 1970 and 2100"),
-], ids=["string", "overflowing", "nan-string", "over-a-century", "null", "extra-field", "empty-object",
-        "empty-body", "array", "past-2100", "before-1970"])
+], ids=["string", "overflowing", "nan-string", "false", "over-a-century", "null", "extra-field", "empty-object",
+        "empty-body", "array"])
 def test_malformed_clock_advance_is_refused(client, lab, body, description):
     r = client.post("/lab/clock/advance", content=body, headers={"Content-Type": "application/json"})
     assert_refused(r, 400, "invalid_request", description)
     assert lab.clock.state() == {"now": T0, "iso": "2030-01-01T09:00:00Z", "frozen": True}
+
+
+@pytest.mark.parametrize("seconds", [2300000000, -1900000000], ids=["past-2100", "before-1970"])
+def test_a_clock_step_out_of_range_is_a_conflict(client, lab, seconds):
+    # A well-formed step, refused because of where the clock is now: 409, not 400.
+    r = client.post("/lab/clock/advance", json={"seconds": seconds})
+    assert_refused(r, 409, "conflict", "the lab clock runs between 1970 and 2100")
+    assert lab.clock.now() == T0
 
 
 NOT_AN_INSTANT = "at: Value error, expected Unix seconds or an ISO 8601 timestamp"
@@ -199,8 +206,8 @@ NEITHER = "at.str: Input should be a valid string; at.float: Input should be a v
 @pytest.mark.parametrize(("body", "description"), [
     ({"at": "garbage"}, NOT_AN_INSTANT),
     ({"at": "2030-13-01"}, NOT_AN_INSTANT),
-    ({"at": "1e999"}, OUT_OF_RANGE),
-    ({"at": "NaN"}, OUT_OF_RANGE),
+    ({"at": "1e999"}, NOT_AN_INSTANT),  # Unix seconds are a number, not a string
+    ({"at": "NaN"}, NOT_AN_INSTANT),
     ({"at": -1}, OUT_OF_RANGE),
     ({"at": 5e9}, OUT_OF_RANGE),
     ({"at": "9999-12-31T23:59:59-23:59"}, OUT_OF_RANGE),
@@ -209,7 +216,7 @@ NEITHER = "at.str: Input should be a valid string; at.float: Input should be a v
     ({"at": None}, NEITHER),
     ({"at": [1]}, NEITHER),
     ({"at": "2030-01-01T09:00:00Z", "frozen": "perhaps"},
-     "frozen: Input should be a valid boolean, unable to interpret input"),
+     "frozen: Input should be a valid boolean"),
     ({}, "at: Field required"),
 ], ids=["garbage", "month-13", "overflowing-string", "nan-string", "before-1970", "after-2100", "year-10000",
         "year-0", "true", "null", "list", "frozen-not-a-bool", "no-at"])

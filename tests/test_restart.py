@@ -87,7 +87,7 @@ def test_a_server_started_again_on_the_same_folder_carries_on_where_the_first_st
         assert (admin_area.status_code, admin_area.json()) == (
             200, {"message": "welcome to the admin area", "username": "bob"})
 
-        # Seeding found the accounts there: same rows, same password hashes, bob still an admin.
+        # Seeding found the accounts there: same rows, bob still an admin.
         users = second.table("users")
         assert users == before_restart["users"]
         assert [(u["username"], u["role"]) for u in users] == [("alice", "user"), ("bob", "admin"),

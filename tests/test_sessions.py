@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
+
 from starlette.testclient import TestClient
 
 from conftest import T0, Auth, make_client
@@ -170,3 +172,40 @@ def test_session_ttls_follow_the_settings():
     assert client.get("/session/me").json()["session"]["expires_at"] == "2030-01-01T09:01:30Z"
     lab.clock.advance(31)
     assert_login_required(client.get("/session/me"))
+
+
+# --- login CSRF and caching ---------------------------------------------------------------------
+
+CROSS_SITE = {"error": "forbidden",
+              "error_description": "cross-site request refused: send it from this server's own pages, or not from a browser"}
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "null"}, {"Origin": "http://evil.example"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}])
+def test_a_cross_site_form_cannot_log_the_browser_in(client, headers):
+    # Login CSRF: the attacker's page logs the victim in as the attacker, and watches what they do.
+    r = client.post("/session/login", data={"username": "bob", "password": "bob-password"}, headers=headers)
+    assert r.status_code == 403, r.text
+    assert r.json() == CROSS_SITE
+    assert r.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in r.headers
+    assert client.get("/lab/store/sessions").json() == []
+
+
+@pytest.mark.parametrize("headers", [{}, {"Origin": "http://127.0.0.1:8000"}, {"Sec-Fetch-Site": "same-origin"}])
+def test_our_own_login_page_and_non_browser_clients_may_log_in(client, headers):
+    r = client.post("/session/login", data={"username": "bob", "password": "bob-password"}, headers=headers)
+    assert (r.status_code, r.json()) == (200, {"username": "bob", "role": "user"})
+
+
+def test_a_server_on_a_network_address_accepts_its_own_origin():
+    client = make_client(host="10.0.0.5", lab_controls=False, users=(("carol", "c-s3cret", "user"),))
+    r = client.post("/session/login", data={"username": "carol", "password": "c-s3cret"},
+                    headers={"Origin": "http://10.0.0.5:8000"})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("password", ["bob-password", "wrong"])
+def test_no_login_answer_is_cached(client, password):
+    r = client.post("/session/login", data={"username": "bob", "password": password})
+    assert r.headers["cache-control"] == "no-store", r.status_code

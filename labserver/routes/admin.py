@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from labserver.errors import NotFound
 from labserver.routes.deps import lab_of, require_role
@@ -20,7 +20,7 @@ class UserChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "admin"] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None  # "yes" or 1 is an error, not true
 
 
 @router.get("/users")
@@ -30,7 +30,11 @@ def list_users(request: Request, _admin: AdminDep) -> list[dict]:
 
 @router.patch("/users/{username}")
 def change_user(username: str, change: UserChange, request: Request, admin: AdminDep) -> dict:
-    """Change a role or disable an account. Sessions see it at once; access tokens only when reissued."""
+    """Change a role or disable an account. Sessions see it at once; access tokens only when reissued.
+
+    Disabling ends the user's refresh-token families at once (with the denylist on, their access tokens too).
+    The last enabled admin cannot be disabled or demoted (409).
+    """
     lab = lab_of(request)
     user = lab.users.by_name(username)
     if user is None:
@@ -41,4 +45,6 @@ def change_user(username: str, change: UserChange, request: Request, admin: Admi
     if change.disabled is not None and change.disabled != user.disabled:
         lab.audit.record("user_disabled" if change.disabled else "user_enabled", username=username,
                          by=admin.username)
+        if change.disabled:
+            lab.refresh.end_logins_of(user, lab.now())
     return updated.public()

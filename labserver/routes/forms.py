@@ -9,8 +9,12 @@ from labserver.errors import InvalidRequest
 FORM = "application/x-www-form-urlencoded"
 
 
-async def read_form(request: Request, error=InvalidRequest) -> dict[str, str]:
-    """Return the form's fields, or raise ``error`` if the body is not one flat urlencoded form."""
+async def read_form(request: Request, error=InvalidRequest, known: frozenset[str] | None = None) -> dict[str, str]:
+    """Return the form's fields, or raise ``error`` if the body is not one flat urlencoded form.
+
+    With ``known``, other parameters are ignored, repeated or not (RFC 6749 §3.2: "MUST ignore
+    unrecognized request parameters"); only a known one given twice is an error.
+    """
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
         raise error(f"send the parameters as {FORM}")
     try:
@@ -19,6 +23,8 @@ async def read_form(request: Request, error=InvalidRequest) -> dict[str, str]:
         raise error("the form body could not be parsed") from None
     fields = {}
     for name in form.keys():
+        if known is not None and name not in known:
+            continue
         values = form.getlist(name)
         if len(values) > 1:
             raise error(f"parameter {name} is repeated")

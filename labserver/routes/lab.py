@@ -1,22 +1,28 @@
 """Lab controls, apart from the auth API: the clock, the audit log, store views, counters, keys, flaws, reset.
 
 Mounted only on a loopback address: whoever can move the clock can make any token expire or live.
+Web pages cannot use them either: see labserver.routes.sameorigin (Host allowlist, no cross-site changes).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr, field_validator
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictStr, WithJsonSchema, field_validator
 
 from labserver.clock import parse_instant
-from labserver.errors import InvalidRequest, NotFound
+from labserver.errors import Conflict, InvalidRequest, NotFound
 from labserver.flaws import FLAWS
 from labserver.routes.deps import lab_of
+from labserver.routes.sameorigin import own_pages_only
 from labserver.store import TABLES
 
-router = APIRouter(prefix="/lab", tags=["lab controls"])
+router = APIRouter(prefix="/lab", tags=["lab controls"], dependencies=[Depends(own_pages_only)])
+# Columns a store view leaves out: a password hash is for offline guessing, even behind argon2.
+HIDDEN_COLUMNS = ("password_hash",)
 
 CENTURY = 100 * 365 * 24 * 3600
 # The lab clock stays between 1970 and 2100 (2100-01-01T00:00:00Z), whichever way it is moved.
@@ -24,21 +30,38 @@ LATEST = 4102444800
 OUT_OF_RANGE = "the lab clock runs between 1970 and 2100"
 
 
+# An ISO 8601 timestamp as RFC 3339 writes it (the offset may be left out: UTC). The document says the
+# years the clock can show; the check below accepts any year and says why one is out of range.
+_DATE = (r"-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"  # months of 31 days
+         r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)"               # months of 30 days
+         r"|02-(0[1-9]|1[0-9]|2[0-9]))")                     # February
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
+TIMESTAMP = re.compile(r"^[0-9]{4}" + _DATE + _TIME)
+# February 29th only in leap years: the document, which cannot count, leaves it out.
+TIMESTAMP_IN_RANGE = r"^(19[7-9][0-9]|20[0-9][0-9])" + _DATE.replace("2[0-9]))", "2[0-8]))") + _TIME
+
+
 class Advance(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seconds: float = Field(ge=-CENTURY, le=CENTURY, allow_inf_nan=False)
+    seconds: StrictFloat = Field(ge=-CENTURY, le=CENTURY, allow_inf_nan=False)  # strict: false is not 0
 
 
 class SetClock(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Strict: JSON true would otherwise pass as 1.0, past parse_instant's refusal of booleans.
-    at: StrictStr | StrictFloat = Field(description="Unix seconds or an ISO 8601 timestamp")
-    frozen: bool | None = None
+    at: (Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": TIMESTAMP_IN_RANGE,
+                                              "description": "an ISO 8601 timestamp, e.g. 2030-01-07T09:00:00Z"})]
+         | Annotated[StrictFloat, WithJsonSchema({"type": "number", "minimum": 0, "exclusiveMaximum": LATEST,
+                                                  "description": "Unix seconds"})]) = Field(
+        description="Unix seconds or an ISO 8601 timestamp, between 1970 and 2100")
+    frozen: StrictBool | None = None
 
     @field_validator("at")
     @classmethod
     def instant(cls, value: str | float) -> float:
         try:
+            if isinstance(value, str) and not TIMESTAMP.match(value):
+                raise ValueError(value)
             seconds = parse_instant(value)
         except (ValueError, OverflowError):
             raise ValueError("expected Unix seconds or an ISO 8601 timestamp") from None
@@ -65,7 +88,7 @@ async def advance(step: Advance, request: Request) -> dict:
     clock = lab_of(request).clock
     # Unchecked, repeated steps would reach years datetime cannot show: every later audit record would fail.
     if not 0 <= clock.now() + step.seconds < LATEST:
-        raise InvalidRequest(OUT_OF_RANGE)
+        raise Conflict(OUT_OF_RANGE)  # 409: a well-formed step, too far from where the clock is now
     clock.advance(step.seconds)
     return _clock_changed(request)
 
@@ -119,11 +142,12 @@ async def clear_stats(request: Request) -> dict:
 
 
 @router.get("/store/{table}")
-async def store_table(table: str, request: Request) -> list[dict]:
-    """The rows of one store table, as the server sees them (secrets are stored hashed)."""
+async def store_table(table: Annotated[str, Path(json_schema_extra={"enum": list(TABLES)})],
+                      request: Request) -> list[dict]:
+    """The rows of one store table, as the server sees them (secrets are stored hashed; password hashes not shown)."""
     if table not in TABLES:
         raise NotFound(f"tables: {', '.join(TABLES)}")
-    return lab_of(request).store.dump(table)
+    return [{k: v for k, v in row.items() if k not in HIDDEN_COLUMNS} for row in lab_of(request).store.dump(table)]
 
 
 @router.get("/settings")
@@ -161,11 +185,12 @@ async def set_flaws(names: list[StrictStr], request: Request) -> dict:
 
 @router.post("/reset")
 async def reset(request: Request) -> dict:
-    """Forget sessions, refresh families, denylist, audit and counters; seeded users and flaws back as started."""
+    """Forget sessions, refresh families, denylist, login failures, audit and counters; seeded users and flaws back as started."""
     lab = lab_of(request)
     lab.flaws.set(lab.settings.flaws)
     lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
-    lab.users.reset(lab.settings.seeded_users)
+    lab.users.reset(lab.seeded)
+    lab.throttle.clear()
     lab.audit.clear()
     lab.store.counters.clear()
     lab.audit.record("reset")

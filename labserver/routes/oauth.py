@@ -9,11 +9,13 @@ tokens, not on redirects.
 from __future__ import annotations
 
 import base64
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from labserver.errors import InvalidClient, InvalidGrant, InvalidToken, UnsupportedGrantType, UnsupportedTokenType
+from labserver.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
+                              UnsupportedGrantType, UnsupportedTokenType)
 from labserver.routes.deps import lab_of
 from labserver.routes.forms import read_form, required
 from labserver.routes.sessions import authenticate
@@ -28,12 +30,21 @@ def _form_schema(required_fields: list[str], fields: dict[str, dict]) -> dict:
         "type": "object", "required": required_fields, "properties": fields}}}}}
 
 
-TOKEN_FORM = _form_schema(["grant_type"], {
-    "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
-    "username": {"type": "string"}, "password": {"type": "string"},
-    "refresh_token": {"type": "string"}, "client_id": {"type": "string"}, "scope": {"type": "string"}})
+TEXT = {"type": "string", "minLength": 1}
+CLIENT = {"client_id": {"type": "string", "description": "this server's one client (or name it in HTTP Basic)"},
+          "scope": {"type": "string", "maxLength": 0, "description": "no scopes are issued: a scope is refused"}}
+# Which fields a grant needs depends on grant_type (RFC 6749 §4.3.2, §6): one schema per grant.
+TOKEN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "oneOf": [
+        {"type": "object", "required": ["grant_type", "username", "password"], "properties": {
+            "grant_type": {"type": "string", "enum": ["password"]}, "username": TEXT, "password": TEXT, **CLIENT}},
+        {"type": "object", "required": ["grant_type", "refresh_token"], "properties": {
+            "grant_type": {"type": "string", "enum": ["refresh_token"]}, "refresh_token": TEXT, **CLIENT}},
+    ]}}}}}
+TOKEN_PARAMETERS = frozenset({"grant_type", "username", "password", "refresh_token", "client_id", "scope"})
+REVOKE_PARAMETERS = frozenset({"token", "token_type_hint", "client_id"})
 REVOKE_FORM = _form_schema(["token"], {
-    "token": {"type": "string"}, "token_type_hint": {"type": "string"}, "client_id": {"type": "string"}})
+    "token": TEXT, "token_type_hint": {"type": "string"}, "client_id": CLIENT["client_id"]})
 
 
 def check_client(request: Request, fields: dict[str, str]) -> None:
@@ -43,9 +54,15 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
     header = request.headers.get("authorization", "")
     if header[:6].lower() == "basic ":
         try:
-            named = base64.b64decode(header[6:], validate=True).decode().partition(":")[0]
+            # RFC 6749 §2.3.1: the client id is form-urlencoded before it goes into Basic.
+            in_basic = unquote_plus(base64.b64decode(header[6:], validate=True).decode().partition(":")[0],
+                                    errors="strict")
         except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text in the header
             raise InvalidClient("client authentication is malformed") from None
+        if named is not None and named != in_basic:
+            # RFC 6749 §2.3: one way of naming the client per request.
+            raise InvalidRequest("the client is named twice, differently: in HTTP Basic and in client_id")
+        named = in_basic
     if named is not None and named != expected:
         raise InvalidClient(f"unknown client; this server knows one client: {expected}")
 
@@ -54,12 +71,16 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
 async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
-    fields = await read_form(request)
+    fields = await read_form(request, known=TOKEN_PARAMETERS)
     check_client(request, fields)
     grant = required(fields, "grant_type")
+    if fields.get("scope"):
+        # RFC 6749 §3.3: honour the scope asked for or refuse it, never drop it silently.
+        raise InvalidScope("this server issues no scopes: leave scope out (what a token allows comes from "
+                           "the account's role)")
     if grant == "password":
         username, password = required(fields, "username"), required(fields, "password")
-        user = await authenticate(request, username, password)
+        user = await authenticate(request, username, password, via="token")
         if user is None:
             lab.audit.record("login_failed", via="token", username=username)
             raise InvalidGrant("Incorrect username or password")
@@ -86,7 +107,7 @@ async def token(request: Request) -> JSONResponse:
 async def revoke(request: Request) -> Response:
     """Revoke a refresh token (its whole login, and with the denylist on its access tokens too), or an access token."""
     lab = lab_of(request)
-    fields = await read_form(request)
+    fields = await read_form(request, known=REVOKE_PARAMETERS)
     check_client(request, fields)
     token = required(fields, "token")
     now = lab.now()
@@ -97,13 +118,13 @@ async def revoke(request: Request) -> Response:
             lab.audit.record("revocation", token_type="refresh_token", family=family)
             return Response(status_code=200, headers=NO_STORE)
     if token.count(".") == 2:
+        try:
+            claims = lab.tokens.verify(token, now).claims
+        except InvalidToken:  # malformed, forged or expired: nothing to revoke (RFC 7009 §2.2)
+            return Response(status_code=200, headers=NO_STORE)
         if not lab.denylist.enabled:
             # Without a denylist an access token stays valid until exp: that is the price of statelessness.
             raise UnsupportedTokenType("access tokens cannot be revoked here; they expire on their own")
-        try:
-            claims = lab.tokens.verify(token, now).claims
-        except InvalidToken:
-            return Response(status_code=200, headers=NO_STORE)
         lab.denylist.add(claims["jti"], claims["exp"], now)
         lab.audit.record("revocation", token_type="access_token", jti=claims["jti"])
     # RFC 7009 §2.2: an invalid or unknown token is answered 200 as well: nothing to reveal.

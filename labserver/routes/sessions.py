@@ -6,25 +6,31 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from labserver.clock import iso
-from labserver.errors import InvalidCredentials, LoginRequired
+from labserver.errors import InvalidCredentials, LoginRequired, TooManyFailedLogins
 from labserver.routes.deps import lab_of
 from labserver.routes.forms import read_form, required
+from labserver.routes.sameorigin import check_same_origin
 
 router = APIRouter(prefix="/session", tags=["sessions"])
 
 LOGIN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
     "type": "object", "required": ["username", "password"],
-    "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}}}
+    "properties": {"username": {"type": "string", "minLength": 1},
+                   "password": {"type": "string", "minLength": 1}}}}}}}
 
 
 @router.post("/login", openapi_extra=LOGIN_FORM)
 async def login(request: Request, response: Response) -> dict:
-    """Check the password and start a session; the answer sets the session cookie."""
+    """Check the password and start a session; the answer sets the session cookie.
+
+    Refused when a browser posts it from another site (login CSRF); no answer of it is cached.
+    """
     lab = lab_of(request)
-    fields = await read_form(request)
+    check_same_origin(request)
+    fields = await read_form(request, known=frozenset({"username", "password"}))
     username = required(fields, "username")
     password = required(fields, "password")
-    user = await authenticate(request, username, password)
+    user = await authenticate(request, username, password, via="session")
     if user is None:
         lab.audit.record("login_failed", via="session", username=username)
         raise InvalidCredentials("Incorrect username or password")
@@ -33,13 +39,27 @@ async def login(request: Request, response: Response) -> dict:
     # HttpOnly: page scripts cannot read it. SameSite=Strict: other sites' requests do not carry it.
     response.set_cookie(lab.sessions.cookie_name(), session_id, httponly=True, samesite="strict",
                         secure=lab.settings.uses_tls, path="/")
+    response.headers["Cache-Control"] = "no-store"
     return {"username": user.username, "role": user.role}
 
 
-async def authenticate(request: Request, username: str, password: str):
-    """Return the user if the password is right, else None; the same work and answer for every failure."""
+async def authenticate(request: Request, username: str, password: str, *, via: str):
+    """Return the user if the password is right, else None; the same work and answer for every failure.
+
+    Raises TooManyFailedLogins, before any password check, once this name or address failed too often.
+    """
+    lab = lab_of(request)
+    address = request.client.host if request.client else "unknown"
+    started = lab.now()
+    wait = lab.throttle.attempt(username, address, started)
+    if wait is not None:
+        lab.audit.record("login_throttled", via=via, username=username, address=address)
+        raise TooManyFailedLogins(wait)
     # argon2 takes ~20 ms of CPU: run it off the event loop so other requests go on meanwhile.
-    return await run_in_threadpool(lab_of(request).users.authenticate, username, password)
+    user = await run_in_threadpool(lab.users.authenticate, username, password)
+    if user is not None:
+        lab.throttle.succeeded(username, address, started)
+    return user
 
 
 @router.get("/me")

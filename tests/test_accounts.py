@@ -1,0 +1,106 @@
+"""Who can log in: demo accounts only on loopback and only into an empty store; a banner that names everyone."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+import labserver
+from conftest import T0, make_client
+from helpers import error
+from labserver.accounts import read_users_file
+from labserver.cli import main, parser, settings_from, to_argv
+from labserver.files import InsecureFileWarning
+from labserver.serve import banner
+
+ADMIN_LOGIN = {"grant_type": "password", "username": "admin", "password": "admin-password"}
+INCORRECT = error("invalid_grant", "Incorrect username or password")
+
+
+def banner_of(client) -> list[str]:
+    out = io.StringIO()
+    lab = client.app.state.lab
+    banner(lab.settings, file=out, lab=lab)
+    return out.getvalue().splitlines()[1:]
+
+
+def test_on_a_network_address_without_accounts_nobody_gets_the_demo_admin():
+    client = make_client(host="0.0.0.0", lab_controls=False)
+    r = client.post("/oauth/token", data=ADMIN_LOGIN)
+    assert r.status_code == 400, r.text
+    assert r.json() == INCORRECT
+    assert client.app.state.lab.users.all() == []
+    assert banner_of(client) == ["  no accounts: start with --user NAME:PASSWORD:ROLE or --users-file FILE"]
+
+
+def test_a_class_database_never_gains_the_demo_accounts_on_a_later_start(tmp_path):
+    db = str(tmp_path / "class.sqlite3")
+    teacher = (("teacher", "teacher-s3cret", "admin"),)
+    make_client(db=db, users=teacher).app.state.lab.store.close()
+
+    again = make_client(db=db)  # the same database, --user forgotten
+    r = again.post("/oauth/token", data=ADMIN_LOGIN)
+    assert r.status_code == 400, r.text
+    assert r.json() == INCORRECT
+    assert [u.username for u in again.app.state.lab.users.all()] == ["teacher"]
+    # The banner lists the teacher, who can log in, though this start named nobody.
+    assert banner_of(again) == ["  account teacher (admin)", "  lab controls: http://127.0.0.1:8000/lab/clock"]
+
+
+def test_the_banner_lists_every_account_that_can_log_in_and_no_password_but_the_demo_ones(tmp_path):
+    db = str(tmp_path / "class.sqlite3")
+    make_client(db=db, users=(("teacher", "t-s3cret", "admin"),)).app.state.lab.store.close()
+    client = make_client(db=db, users=(("carol", "c-s3cret", "user"),))
+    assert banner_of(client)[:2] == ["  account teacher (admin)", "  account carol (user)"]
+    assert "s3cret" not in "\n".join(banner_of(client))
+    demo = make_client()
+    assert banner_of(demo)[:3] == ["  demo account alice / alice-password (user)",
+                                   "  demo account bob / bob-password (user)",
+                                   "  demo account admin / admin-password (admin)"]
+
+
+def test_a_users_file_creates_its_accounts(tmp_path):
+    path = tmp_path / "users.txt"
+    path.write_text("# the class\ncarol:pass:with:colons:admin\n\ndave:d-s3cret:user\n")
+    path.chmod(0o600)
+    settings = settings_from(parser().parse_args(["--users-file", str(path)]))
+    assert read_users_file(settings.users_file) == (("carol", "pass:with:colons", "admin"),
+                                                    ("dave", "d-s3cret", "user"))
+    client = make_client(users_file=str(path))
+    r = client.post("/oauth/token", data={"grant_type": "password", "username": "carol",
+                                          "password": "pass:with:colons"})
+    assert r.status_code == 200, r.text
+    assert [u.username for u in client.app.state.lab.users.all()] == ["carol", "dave"]
+
+
+def test_a_users_file_others_can_read_gets_a_warning(tmp_path):
+    path = tmp_path / "users.txt"
+    path.write_text("carol:c-s3cret:user\n")
+    path.chmod(0o644)
+    with pytest.warns(InsecureFileWarning, match=r"users file .* is readable by other users \(mode 0644\)"):
+        read_users_file(str(path))
+
+
+def test_a_malformed_users_file_is_a_usage_error(tmp_path, capsys):
+    path = tmp_path / "users.txt"
+    path.write_text("carol:c-s3cret:root\n")
+    path.chmod(0o600)
+    with pytest.raises(SystemExit) as exc:
+        main(["--users-file", str(path)])
+    assert exc.value.code == 2
+    assert "users.txt, line 1: expected NAME:PASSWORD:ROLE" in capsys.readouterr().err
+
+
+def test_start_hands_passwords_over_in_a_private_file_not_on_the_command_line():
+    with labserver.start(users=[("carol", "carols-s3cret", "admin")], frozen_at=T0) as server:
+        cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().decode()
+        assert "carols-s3cret" not in cmdline
+        assert "--users-file" in cmdline
+        assert os.stat(server.settings.users_file).st_mode & 0o777 == 0o600
+        r = server.http.post(server.url + "/oauth/token", data={
+            "grant_type": "password", "username": "carol", "password": "carols-s3cret"})
+        assert r.status_code == 200, r.text
+    assert "--users-file" in to_argv(server.settings)
