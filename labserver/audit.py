@@ -13,6 +13,7 @@ EVENTS = (
     "login", "login_failed", "logout", "refresh", "refresh_denied", "reuse_detected",
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
     "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed",
+    "keys_rotated_now",
 )
 
 

@@ -120,6 +120,10 @@ class KeyRing:
 
     def find(self, kid: str, now: float) -> SigningKey | None:
         """Return the key with this kid if it may still verify tokens; reload if another server rotated."""
+        # A replica sharing the key file must see a rotation at once, a dropped key most of all: one stat().
+        if self._path and self._changed_on_disk():
+            with self._lock:
+                self._load()
         key = self._find(kid, now)
         if key is None and self._path and self._changed_on_disk():
             with self._lock:
@@ -147,6 +151,18 @@ class KeyRing:
             self._keys.append(generate(self.alg, self._random, now))
             self._save()
             return self.active
+
+    def rotate_now(self, now: float) -> tuple[SigningKey, list[str]]:
+        """After a leak: sign with a new key and drop every old one at once, so no token signed before passes.
+
+        Returns the new key and the kids dropped.
+        """
+        with self._lock:
+            dropped = [k.kid for k in self._usable(now)]
+            self._keys = [generate(self.alg, self._random, now)]
+            self._weak = None  # lab flaw "weak-secret": a cracked word goes too (a new one is drawn if still on)
+            self._save()
+            return self.active, dropped
 
     def _changed_on_disk(self) -> bool:
         try:
