@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timezone
 
 import matplotlib.pyplot as plt
-from matplotlib.dates import DateFormatter, date2num
+from matplotlib.dates import DateFormatter, MinuteLocator, date2num
 
 from coursekit.client import http_session
 from labserver import LabServer
@@ -64,12 +64,13 @@ def plot_key_timeline(keys: list[dict], tokens: list[dict], marks: dict[str, flo
         labels.append(token["label"])
     for name, at in (marks or {}).items():
         ax.axvline(_when(at), color="black", linestyle="--", linewidth=1)
-        ax.text(_when(at), -0.9, f" {name}", fontsize=9, va="bottom")
+        ax.annotate(f" {name}", (_when(at), 1.0), xycoords=("data", "axes fraction"), fontsize=9, va="bottom")
     ax.set_yticks(range(rows), labels)
     ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MinuteLocator(byminute=range(0, 60, 10), tz=timezone.utc))
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=timezone.utc))
     ax.set_xlabel("lab clock (UTC)")
-    ax.set_title("Keys and the tokens they signed: a token works while its key is published and it has not expired")
+    ax.set_title("Keys and the tokens they signed: a token works until its exp, while its key is published", pad=18)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
