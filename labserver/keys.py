@@ -166,7 +166,7 @@ class KeyRing:
 
     def _changed_on_disk(self) -> bool:
         try:
-            return self._path.stat().st_mtime_ns != self._mtime
+            return os.stat(self._path).st_mtime_ns != self._mtime  # now once per verification: os.stat is cheaper
         except OSError:
             return False
 
