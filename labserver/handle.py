@@ -160,6 +160,10 @@ class LabServer:
     def rotate_keys(self) -> dict:
         return self.call("POST", "/lab/keys/rotate")
 
+    def rotate_keys_now(self) -> dict:
+        """Emergency rotation: a new signing key, every old one dropped at once (their tokens die)."""
+        return self.call("POST", "/lab/keys/rotate-now")
+
     def reset(self) -> None:
         """Forget sessions, tokens, audit and counters; users and flaws back as the server started."""
         self.call("POST", "/lab/reset")

@@ -124,10 +124,9 @@ class KeyRing:
 
     def find(self, kid: str, now: float) -> SigningKey | None:
         """Return the key with this kid if it may still verify tokens; reload if another server rotated."""
-        key = self._find(kid, now)
-        if key is None and self._reload_if_changed():
-            key = self._find(kid, now)
-        return key
+        # A replica sharing the key file must see a rotation at once, a dropped key most of all: one stat().
+        self._reload_if_changed()
+        return self._find(kid, now)
 
     def _find(self, kid: str, now: float) -> SigningKey | None:
         return next((k for k in self._usable(now) if k.kid == kid), None)
@@ -152,6 +151,20 @@ class KeyRing:
             self._keys.append(generate(self.alg, self._random, now))
             self._save()
             return self.active
+
+    def rotate_now(self, now: float) -> tuple[SigningKey, list[str]]:
+        """After a leak: sign with a new key and drop every old one at once, so no token signed before passes.
+
+        Returns the new key and the kids dropped.
+        """
+        with self._lock:
+            if self._path and self._changed_on_disk():  # build on a replica's rotation, never undo it
+                self._load()
+            dropped = [k.kid for k in self._usable(now)]
+            self._keys = [generate(self.alg, self._random, now)]
+            self._weak = None  # lab flaw "weak-secret": a cracked word goes too (a new one is drawn if still on)
+            self._save()
+            return self.active, dropped
 
     def _reload_if_changed(self) -> bool:
         """Re-read the file if another server replaced it; return whether it did."""

@@ -165,6 +165,16 @@ async def rotate_keys(request: Request) -> dict:
     return {"kid": new.kid, "previous_kid": old}
 
 
+@router.post("/keys/rotate-now")
+async def rotate_keys_now(request: Request) -> dict:
+    """Emergency rotation, after a leak: sign with a new key and drop every old key at once. Every access token
+    issued before now is refused ("unknown key id"); refresh tokens are not signed with it, so clients recover."""
+    lab = lab_of(request)
+    new, dropped = lab.keys.rotate_now(lab.now())
+    lab.audit.record("keys_rotated_now", dropped_kids=dropped, new_kid=new.kid)
+    return {"kid": new.kid, "dropped_kids": dropped}
+
+
 @router.get("/flaws")
 async def flaws(request: Request) -> dict:
     """The DELIBERATELY VULNERABLE flaws switched on now, and every flaw there is (lesson 06)."""
