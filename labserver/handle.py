@@ -21,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from labserver import forkserver
 from labserver.cli import READY_PREFIX, to_argv
 from labserver.clock import parse_instant
 from labserver.settings import Settings
@@ -50,7 +51,7 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         keys=settings.get("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json")))
     log_path = folder / "server.log"
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
+        process = _spawn(
             [sys.executable, "-m", "labserver", "--ready-line", "--watch-stdin", *to_argv(config),
              *(["--remove-on-exit", str(folder)] if owned else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
@@ -67,6 +68,20 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path)
     _running.add(server)
     return server
+
+
+def _spawn(command: list[str], *, stderr, **popen_options) -> "subprocess.Popen | forkserver.ForkedProcess":
+    """Run ``python -m labserver ...``: forked from the pre-imported fork server where there is one.
+
+    A forked server gets what the command would: a lifeline on stdin, its ready line on stdout, its log on
+    stderr, a session of its own (see labserver.forkserver).
+    """
+    if forkserver.SUPPORTED:
+        try:
+            return forkserver.fork_server().spawn(command[3:], stderr.fileno())
+        except OSError:  # the fork server has gone (killed?): run this one as a command; the next call starts a new one
+            pass
+    return subprocess.Popen(command, stderr=stderr, **popen_options)
 
 
 def _read_ready_line(process: subprocess.Popen, timeout: float) -> dict | None:
