@@ -22,6 +22,7 @@ from labserver.keys import KeyRing
 from labserver.randomness import Randomness
 from labserver.settings import Settings
 from labserver.users import User
+from labserver.verified import VerifiedTokens
 
 TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
@@ -49,6 +50,13 @@ class AccessTokens:
         self._settings = settings
         self._keys = keys
         self._random = randomness
+        # Signature checks already done, by token string (see labserver.verified); times, key retirement and
+        # the denylist are still decided on every request.
+        self._verified = VerifiedTokens()
+
+    def forget_verified(self) -> None:
+        """Verify every token from scratch again: call this whenever keys or verification settings change."""
+        self._verified.clear()
 
     def issue(self, user: User, now: float) -> tuple[str, dict]:
         """Sign a fresh access token for the user's current role; return it with its claims."""
@@ -85,7 +93,7 @@ class AccessTokens:
         if key is None:
             raise InvalidToken("unknown key id")
         try:
-            claims = jwt.decode(
+            claims = self._verified.decode(
                 token, key.verifying_key, algorithms=[self._keys.alg],
                 audience=self._settings.audience, issuer=self._settings.issuer_id,
                 options={"require": list(REQUIRED_CLAIMS), "strict_aud": True,
