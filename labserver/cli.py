@@ -27,6 +27,8 @@ OPTIONS = (
     ("session_absolute_ttl", "--session-ttl", parse_duration, "cookie session absolute lifetime (default 8h)"),
     ("leeway", "--leeway", parse_duration, "allowed clock skew when checking exp/nbf/iat (default 0)"),
     ("denylist", "--denylist", None, "keep a denylist of revoked access tokens (a store read per request)"),
+    ("remember_tokens", "--remember-tokens", int, "verified access tokens to remember, skipping the signature check "
+                                                  "when one comes again (default 256; 0: verify every request in full)"),
     ("db", "--db", str, "SQLite file for users, sessions and refresh tokens (default :memory:)"),
     ("keys", "--keys", str, "JWK Set file with the signing keys (default: next to --db; in memory for :memory:)"),
     ("issuer", "--issuer", str, "issuer identifier (default: the server's URL)"),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import socket
 import struct
 import subprocess
@@ -45,7 +46,8 @@ class ForkedProcess:
     """A forked lab server, driven like the ``subprocess.Popen`` of ``python -m labserver`` it replaces.
 
     ``stdin`` is the write end of the server's lifeline; closing it tells the server to exit. ``stdout``
-    carries its ready line. The exit status comes from the fork server, which is its parent.
+    carries its ready line. The exit status comes from the fork server, which is its parent; should the fork
+    server be gone, a pidfd still tells when the server ends (its status is then unknown: -1).
     """
 
     def __init__(self, pid: int, stdin, stdout, status_fd: int) -> None:
@@ -53,8 +55,9 @@ class ForkedProcess:
         self.stdin = stdin
         self.stdout = stdout
         self.returncode: int | None = None
-        self.args = ["python", "-m", "labserver", "(forked)"]
+        self.args = [sys.executable, "-m", "labserver", "(forked)"]
         self._status_fd = status_fd
+        self._pidfd = os.pidfd_open(pid)  # this very process, whatever later reuses its pid
         self._lock = threading.Lock()
 
     def poll(self) -> int | None:
@@ -67,45 +70,52 @@ class ForkedProcess:
         return code
 
     def send_signal(self, sig: int) -> None:
-        if self.poll() is None:  # not yet reaped, so the pid is still this server's
+        if self.poll() is None:
             try:
-                os.kill(self.pid, sig)
+                signal.pidfd_send_signal(self._pidfd, sig)
             except ProcessLookupError:
                 pass
 
     def terminate(self) -> None:
-        import signal
-
         self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        import signal
-
         self.send_signal(signal.SIGKILL)
 
     def _collect(self, timeout: float | None) -> int | None:
         with self._lock:
             if self.returncode is not None:
                 return self.returncode
-            selector = selectors.DefaultSelector()
-            try:
-                selector.register(self._status_fd, selectors.EVENT_READ)
-                if not selector.select(timeout):
+            if self._status_fd is not None:
+                if not _readable(self._status_fd, timeout):
                     return None
-            finally:
-                selector.close()
-            data = os.read(self._status_fd, _STATUS.size)
-            os.close(self._status_fd)
-            # No status at all: the fork server died before its child; we cannot know how the child ended.
-            self.returncode = _STATUS.unpack(data)[0] if len(data) == _STATUS.size else -1
-            return self.returncode
+                data = os.read(self._status_fd, _STATUS.size)
+                os.close(self._status_fd)
+                self._status_fd = None
+                if len(data) == _STATUS.size:
+                    return self._ended(_STATUS.unpack(data)[0])
+            # The fork server has gone before its child: wait for the child itself.
+            return self._ended(-1) if _readable(self._pidfd, timeout) else None
+
+    def _ended(self, code: int) -> int:
+        self.returncode = code
+        os.close(self._pidfd)
+        return code
 
     def __del__(self) -> None:
         if self.returncode is None:
-            try:
-                os.close(self._status_fd)
-            except OSError:
-                pass
+            for fd in (self._status_fd, self._pidfd):
+                if fd is not None:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+
+
+def _readable(fd: int, timeout: float | None) -> bool:
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        return bool(selector.select(timeout))
 
 
 class ForkServer:

@@ -52,7 +52,7 @@ class AccessTokens:
         self._random = randomness
         # Signature checks already done, by token string (see labserver.verified); times, key retirement and
         # the denylist are still decided on every request.
-        self._verified = VerifiedTokens()
+        self._verified = VerifiedTokens(settings.remember_tokens)
 
     def forget_verified(self) -> None:
         """Verify every token from scratch again: call this whenever keys or verification settings change."""
