@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
+	$(BIN)/python benchmarks/profile_auth.py
+	$(BIN)/python benchmarks/bench_notebooks.py 2>/dev/null
 
 clean:
 	rm -rf $(VENV) build *.egg-info
