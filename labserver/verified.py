@@ -8,8 +8,8 @@ that a successful ``jwt.decode`` returned. What it remembers is exactly what doe
 - the token string is the key: a token whose signature was valid is valid again, byte for byte;
 - the *same key object* and the *same decode arguments* must be used again, or the entry is ignored:
   a rotated or reloaded key ring, another algorithm, audience or issuer, or other options all miss;
-- only decodes that leave time checks to the caller are remembered (PyJWT's own ``exp`` check reads
-  the wall clock, which changes).
+- only decodes that check the signature and leave time checks to the caller are remembered (PyJWT's
+  own ``exp`` check reads the wall clock, which changes).
 
 Everything that can change between two requests is still decided on every request by the caller:
 whether the key may still verify tokens now (``KeyRing.find``: retirement), ``exp``/``nbf``/``iat``
@@ -26,7 +26,12 @@ import jwt
 
 # A class of learners or a benchmark uses a handful of tokens at a time; 256 entries of ~1 KB is plenty.
 DEFAULT_SIZE = 256
-_TIME_CHECKS = ("verify_exp", "verify_nbf", "verify_iat")
+
+
+def _leaves_times_to_caller(options: dict) -> bool:
+    """Whether PyJWT is told not to check exp, nbf and iat (each is on unless switched off)."""
+    return options.get("verify_exp", True) is False and options.get("verify_nbf", True) is False \
+        and options.get("verify_iat", True) is False
 
 
 class VerifiedTokens:
@@ -43,8 +48,9 @@ class VerifiedTokens:
     def decode(self, token: str, key, **kwargs) -> dict:
         """``jwt.decode(token, key, **kwargs)``, answered from memory when exactly this call succeeded before."""
         options = kwargs.get("options") or {}
-        if self.size == 0 or any(options.get(name, True) for name in _TIME_CHECKS):
-            return jwt.decode(token, key, **kwargs)  # its answer depends on the wall clock: never remembered
+        if self.size == 0 or options.get("verify_signature", True) is not True or not _leaves_times_to_caller(options):
+            # Never remembered: an unchecked signature proves nothing, and PyJWT's time checks read the wall clock.
+            return jwt.decode(token, key, **kwargs)
         with self._lock:
             entry = self._entries.get(token)
             if entry is not None and entry[0] is key and entry[1] == kwargs:

@@ -92,6 +92,16 @@ def test_a_decode_that_checks_times_itself_is_never_remembered():
     assert (len(cache), cache.hits) == (0, 0)
 
 
+def test_a_decode_that_skips_the_signature_is_never_remembered_nor_answered_from_memory():
+    cache = VerifiedTokens()
+    forged = token_for(1)[:-4] + "AAAA"
+    unchecked = dict(OPTIONS, verify_signature=False)
+    assert decode(cache, forged, options=unchecked) == {"n": 1}
+    assert len(cache) == 0
+    with pytest.raises(jwt.InvalidSignatureError):
+        decode(cache, forged)
+
+
 def test_the_claims_handed_out_are_copies():
     cache = VerifiedTokens()
     token = token_for(1)
