@@ -9,7 +9,9 @@ neither steals the other's CPU. Servers: one lab server per algorithm, one HS256
 denylist on, and the peer (``peer_tutorial_app.py``: FastAPI's security tutorial, PyJWT in a dependency).
 Every route is measured in windows of ``--seconds``, interleaved route by route and repeated ``--repeats``
 times; the table shows the median requests/s, and the ratio to ``GET /api/hello`` on the HS256 lab server
-measured in the same rounds, which cancels out most machine noise.
+measured in the same rounds, which cancels out most machine noise. Beside it, the server's own CPU time per
+request (from /proc, over the same windows), whose ratio is the throughput ratio a dedicated core would
+give: it moves much less when other programs share the machine.
 
 Start times: the first ``labserver.start()`` in this process (it starts the fork server), then the median
 of ``--starts`` more, one at a time, each stopped before the next; then four started side by side.
@@ -41,16 +43,25 @@ START_TARGET = 0.1    # seconds from labserver.start() to ready, after the first
 CONNECTIONS = 16
 
 
-def wrk(port: int, path: str, headers: dict[str, str], seconds: int) -> float:
-    """Requests/s of ``path`` under wrk; every answer must be 200."""
+def wrk(port: int, path: str, headers: dict[str, str], seconds: int, server_pid: int) -> tuple[float, float]:
+    """Requests/s of ``path`` under wrk, and the server's CPU seconds per request; every answer must be 200."""
     command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", f"http://127.0.0.1:{port}{path}"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    cpu_before = cpu_seconds(server_pid)
     out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30,
                          preexec_fn=_pin(1)).stdout
+    cpu = cpu_seconds(server_pid) - cpu_before
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"GET {path} did not answer 200 to every request:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), cpu / requests
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pin(cpu: int):
@@ -100,8 +111,8 @@ class Peer:
         self.process.stdout.close()
 
 
-def measure_routes(seconds: int, repeats: int) -> dict[str, float]:
-    """Median requests/s per route, all measured interleaved in the same rounds."""
+def measure_routes(seconds: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """Median requests/s and server CPU seconds per request, per route, measured interleaved in the same rounds."""
     servers = {alg: labserver.start(algorithm=alg) for alg in ALGORITHMS}
     servers["denylist"] = labserver.start(denylist=True)
     try:
@@ -110,27 +121,26 @@ def measure_routes(seconds: int, repeats: int) -> dict[str, float]:
                 pin_server(server.process.pid)
             pin_server(peer.process.pid)
             hs = servers["HS256"]
-            routes = {"GET /api/hello (no auth)": (hs.port, "/api/hello", {}),
-                      "GET /session/me (cookie session)": (hs.port, "/session/me", {"Cookie": session_cookie(hs)})}
+            routes = {"GET /api/hello (no auth)": (hs, "/api/hello", {}),
+                      "GET /session/me (cookie session)": (hs, "/session/me", {"Cookie": session_cookie(hs)})}
             for alg in ALGORITHMS:
-                routes[f"GET /api/me ({alg})"] = (servers[alg].port, "/api/me",
+                routes[f"GET /api/me ({alg})"] = (servers[alg], "/api/me",
                                                   {"Authorization": f"Bearer {access_token(servers[alg])}"})
             dl = servers["denylist"]
-            routes["GET /api/me (HS256 + denylist)"] = (dl.port, "/api/me",
-                                                       {"Authorization": f"Bearer {access_token(dl)}"})
-            routes["peer GET /hello (no auth)"] = (peer.port, "/hello", {})
-            routes["peer GET /users/me/ (tutorial)"] = (peer.port, "/users/me/",
-                                                        {"Authorization": f"Bearer {peer.token}"})
-            for port, path, headers in routes.values():  # warm up: connections, caches, parsed keys
-                wrk(port, path, headers, 1)
-            samples: dict[str, list[float]] = {name: [] for name in routes}
+            routes["GET /api/me (HS256 + denylist)"] = (dl, "/api/me", {"Authorization": f"Bearer {access_token(dl)}"})
+            routes["peer GET /hello (no auth)"] = (peer, "/hello", {})
+            routes["peer GET /users/me/ (tutorial)"] = (peer, "/users/me/", {"Authorization": f"Bearer {peer.token}"})
+            for server, path, headers in routes.values():  # warm up: connections, caches, parsed keys
+                wrk(server.port, path, headers, 1, server.process.pid)
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in routes}
             for _ in range(repeats):
-                for name, (port, path, headers) in routes.items():
-                    samples[name].append(wrk(port, path, headers, seconds))
+                for name, (server, path, headers) in routes.items():
+                    samples[name].append(wrk(server.port, path, headers, seconds, server.process.pid))
     finally:
         for server in servers.values():
             server.stop()
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {name: (statistics.median(rate for rate, _cpu in values), statistics.median(cpu for _rate, cpu in values))
+            for name, values in samples.items()}
 
 
 def start_times(count: int) -> tuple[float, list[float], float]:
@@ -180,14 +190,14 @@ def main() -> None:
         print("\nwrk is not installed (apt-get install wrk): no throughput figures.")
     else:
         results = measure_routes(args.seconds, args.repeats)
-        baseline = results["GET /api/hello (no auth)"]
+        baseline, base_cpu = results["GET /api/hello (no auth)"]
         print(f"\nthroughput: wrk -t1 -c{CONNECTIONS}, median of {args.repeats} x {args.seconds} s, "
               "server and wrk pinned to one core each\n")
-        print(f"{'route':<34} {'requests/s':>11} {'vs /api/hello':>14} {'us/request':>11}")
-        for name, rate in results.items():
-            print(f"{name:<34} {rate:>11.0f} {rate / baseline:>13.2f}x {1e6 / rate:>11.0f}")
-        hs256 = results["GET /api/me (HS256)"]
-        peer = results["peer GET /users/me/ (tutorial)"]
+        print(f"{'route':<34} {'requests/s':>11} {'vs /api/hello':>14}   {'server CPU us/req':>17} {'vs /api/hello':>14}")
+        for name, (rate, cpu) in results.items():
+            print(f"{name:<34} {rate:>11.0f} {rate / baseline:>13.2f}x   {cpu * 1e6:>17.0f} {base_cpu / cpu:>13.2f}x")
+        hs256 = results["GET /api/me (HS256)"][0]
+        peer = results["peer GET /users/me/ (tutorial)"][0]
         verdicts.append(("HS256 route / unauthenticated", f"{hs256 / baseline:.2f}x", f">= {AUTH_TARGET}x",
                          hs256 / baseline >= AUTH_TARGET))
         verdicts.append(("HS256 route / tutorial peer", f"{hs256 / peer:.2f}x", ">= 1.0x", hs256 >= peer))

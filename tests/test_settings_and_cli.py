@@ -45,7 +45,7 @@ EVERY_OPTION = [
     "--leeway", "30", "--denylist", "--db", "lab.sqlite3", "--keys", "lab.keys.json", "--issuer", "https://lab",
     "--audience", "orders", "--client-id", "spa", "--user", "carol:pw:admin", "--user", "dave:p:w:user",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
-    "--no-lab-controls",
+    "--no-lab-controls", "--remember-tokens", "256",  # its default: that it reaches its setting is tested beside the cache
 ]
 
 

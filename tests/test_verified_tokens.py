@@ -12,6 +12,8 @@ import pytest
 
 from conftest import Auth, make_client
 from helpers import b64url_json, bearer, claims_of
+from labserver.cli import parser, settings_from, to_argv
+from labserver.settings import Settings
 from labserver.verified import VerifiedTokens
 
 SECRET = b"k" * 32
@@ -188,3 +190,17 @@ def test_forget_verified_makes_the_server_verify_a_remembered_token_from_scratch
     assert me(client, token).status_code == 200
 
     assert lab.tokens._verified.misses == misses + 1
+
+
+def test_remember_tokens_is_a_setting_and_an_option_and_zero_verifies_every_request_in_full():
+    settings = settings_from(parser().parse_args(["--remember-tokens", "0"]))
+    assert settings.remember_tokens == 0 and to_argv(settings) == ["--remember-tokens", "0"]
+    with pytest.raises(ValueError, match="remember_tokens cannot be negative"):
+        Settings(remember_tokens=-1)
+
+    client = make_client(remember_tokens=0)
+    token = Auth(client).token()["access_token"]
+    for _ in range(3):
+        assert me(client, token).status_code == 200
+    verified = client.app.state.lab.tokens._verified
+    assert (len(verified), verified.hits) == (0, 0)
