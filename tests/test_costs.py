@@ -9,7 +9,7 @@ import matplotlib
 import pytest
 
 from coursekit import lab as labs
-from coursekit.costs import LABS, METHODS, measure_costs, plot_costs, time_requests
+from coursekit.costs import LABS, METHODS, REPLICAS, measure_costs, plot_costs, time_requests
 
 matplotlib.use("Agg")  # no display in tests
 
@@ -26,7 +26,8 @@ def test_measure_costs_times_every_method_and_stops_the_servers_it_started():
 
 def test_the_jwt_methods_are_verified_in_full_except_the_remembered_one():
     servers = {name for _label, name, _path, auth in METHODS if auth == "bearer"}
-    remembering = {name for name in servers if LABS[name].get("remember_tokens", 256) != 0}
+    settings = {**LABS, **REPLICAS}
+    remembering = {name for name in servers if settings[name].get("remember_tokens", 256) != 0}
     assert remembering == {"cost-remembered"}
 
 
