@@ -19,13 +19,9 @@ class Passwords:
 
     def __init__(self, randomness: Randomness) -> None:
         self._random = randomness
-        # Checked against when the username is unknown, so both failures take one argon2 run. Its salt is
-        # drawn now, in order (seeded labs stay reproducible); the hash is made on a thread, off the start-up.
-        self._dummy = _Computed(_hasher.hash, "dummy password for unknown users", salt=randomness.bytes(16))
-
-    @property
-    def _dummy_hash(self) -> str:
-        return self._dummy.result()
+        # Drawn and not used: the dummy hash's salt once came from here, and seeded labs keep their sequence.
+        randomness.bytes(16)
+        _prepare_dummy_hash()
 
     def hash(self, password: str) -> str:
         return _hasher.hash(password, salt=self._random.bytes(16))
@@ -41,22 +37,26 @@ class Passwords:
     def check(self, stored_hash: str | None, password: str) -> bool:
         """Return whether the password matches; with no stored hash, spend the same time and say no."""
         try:
-            return _hasher.verify(stored_hash or self._dummy_hash, password) and stored_hash is not None
+            return _hasher.verify(stored_hash or dummy_hash(), password) and stored_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 
 
-class _Computed:
-    """A value computed on a thread of its own; ``result()`` waits for it."""
+# Checked against when the username is unknown, so both failures take one argon2 run. It protects no
+# password, so one per process will do: lab servers forked from the fork server inherit it, made once.
+_dummy: list[str] = []
+_dummy_lock = threading.Lock()
 
-    def __init__(self, function, *args, **kwargs) -> None:
-        self._value: str | None = None
-        self._thread = threading.Thread(target=self._run, args=(function, args, kwargs), daemon=True)
-        self._thread.start()
 
-    def _run(self, function, args, kwargs) -> None:
-        self._value = function(*args, **kwargs)
+def dummy_hash() -> str:
+    """The hash unknown users' passwords are checked against (made on first use)."""
+    with _dummy_lock:
+        if not _dummy:
+            _dummy.append(_hasher.hash("dummy password for unknown users"))  # its own random salt
+        return _dummy[0]
 
-    def result(self) -> str:
-        self._thread.join()
-        return self._value
+
+def _prepare_dummy_hash() -> None:
+    """Make the dummy hash on a thread now, if this process has none yet, so no login waits for it."""
+    if not _dummy:
+        threading.Thread(target=dummy_hash, daemon=True).start()
