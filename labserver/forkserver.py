@@ -22,6 +22,7 @@ Linux only (it needs ``os.pidfd_open``); elsewhere ``labserver.start()`` runs ``
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -37,6 +38,7 @@ import time
 SUPPORTED = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 
 _MAX_REQUEST = 64 * 1024  # an argv of settings is a few hundred bytes
+_ANSWER_TIMEOUT = 60.0  # the first answer waits for the imports: seconds on a busy machine, never a minute
 _STATUS = struct.Struct("i")
 
 
@@ -124,6 +126,7 @@ class ForkServer:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.settimeout(_ANSWER_TIMEOUT)
         self._sock = ours
         self._lock = threading.Lock()
         self.owner = os.getpid()
@@ -137,7 +140,7 @@ class ForkServer:
 
     @property
     def alive(self) -> bool:
-        return self.owner == os.getpid() and self.process.poll() is None
+        return self.owner == os.getpid() and self._sock.fileno() != -1 and self.process.poll() is None
 
     def spawn(self, argv: list[str], log_fd: int) -> ForkedProcess:
         """Fork a server running ``python -m labserver ARGV``; its stderr goes to ``log_fd``."""
@@ -148,7 +151,12 @@ class ForkServer:
             with self._lock:
                 socket.send_fds(self._sock, [json.dumps(argv).encode()],
                                 [lifeline_r, ready_w, log_fd, status_w])
-                reply = self._sock.recv(_MAX_REQUEST)
+                try:
+                    reply = self._sock.recv(_MAX_REQUEST)
+                except TimeoutError:
+                    # A late answer would be read as the next request's: give this fork server up entirely.
+                    self._sock.close()
+                    raise
         except OSError:
             for fd in (lifeline_w, ready_r, status_r):
                 os.close(fd)
@@ -182,8 +190,16 @@ def fork_server() -> ForkServer:
     global _server
     with _server_lock:
         if _server is None or not _server.alive:
+            if _server is not None and _server.owner == os.getpid():
+                _server.close()
             _server = ForkServer()
         return _server
+
+
+@atexit.register
+def _close() -> None:
+    if _server is not None and _server.owner == os.getpid():
+        _server.close()
 
 
 def prestart() -> None:
