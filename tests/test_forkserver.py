@@ -97,11 +97,15 @@ def test_a_forked_server_has_its_own_session_and_a_lifeline_that_only_its_starte
         assert lifeline_b not in pipe_inodes(a.process.pid)
 
 
-def test_the_fork_server_has_one_thread_and_not_the_starters_stdin():
+def test_the_fork_server_has_one_thread_no_open_store_and_not_the_starters_stdin():
     with labserver.start() as lab:
         fork_server = parent_pid(lab.process.pid)
         assert len(list(Path(f"/proc/{fork_server}/task").iterdir())) == 1  # fork() copies only the caller
         assert stdin_of(fork_server) == "/dev/null"
+        open_files = {os.readlink(fd) for fd in Path(f"/proc/{fork_server}/fd").iterdir()}
+        assert not any(".sqlite3" in name or name.endswith(".json") for name in open_files), open_files
+        assert any(name.endswith("store.sqlite3") for name in
+                   (os.readlink(fd) for fd in Path(f"/proc/{lab.process.pid}/fd").iterdir()))  # the server's own
         assert b"labserver" in Path(f"/proc/{fork_server}/cmdline").read_bytes()
 
 
