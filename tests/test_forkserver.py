@@ -39,16 +39,20 @@ def parent_pid(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
 
 
-def pipe_inodes(pid: int) -> set[str]:
-    """The pipes a process holds open, as 'pipe:[inode]'."""
-    fds = Path(f"/proc/{pid}/fd")
+def open_files(pid: int) -> set[str]:
+    """What a process's file descriptors point at ('pipe:[inode]', paths, sockets)."""
     links = set()
-    for fd in fds.iterdir():
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
             links.add(os.readlink(fd))
-        except FileNotFoundError:
+        except FileNotFoundError:  # closed while we looked
             pass
-    return {link for link in links if link.startswith("pipe:")}
+    return links
+
+
+def pipe_inodes(pid: int) -> set[str]:
+    """The pipes a process holds open, as 'pipe:[inode]'."""
+    return {link for link in open_files(pid) if link.startswith("pipe:")}
 
 
 def stdin_of(pid: int) -> str:
@@ -102,10 +106,9 @@ def test_the_fork_server_has_one_thread_no_open_store_and_not_the_starters_stdin
         fork_server = parent_pid(lab.process.pid)
         assert len(list(Path(f"/proc/{fork_server}/task").iterdir())) == 1  # fork() copies only the caller
         assert stdin_of(fork_server) == "/dev/null"
-        open_files = {os.readlink(fd) for fd in Path(f"/proc/{fork_server}/fd").iterdir()}
-        assert not any(".sqlite3" in name or name.endswith(".json") for name in open_files), open_files
-        assert any(name.endswith("store.sqlite3") for name in
-                   (os.readlink(fd) for fd in Path(f"/proc/{lab.process.pid}/fd").iterdir()))  # the server's own
+        held = open_files(fork_server)
+        assert not any(".sqlite3" in name or name.endswith(".json") for name in held), held
+        assert any(name.endswith("store.sqlite3") for name in open_files(lab.process.pid))  # the server's own
         assert b"labserver" in Path(f"/proc/{fork_server}/cmdline").read_bytes()
 
 
