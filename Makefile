@@ -47,6 +47,8 @@ classroom: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
+	$(BIN)/python benchmarks/profile_auth.py
+	$(BIN)/python benchmarks/bench_notebooks.py 2>/dev/null
 
 clean:
 	rm -rf $(VENV) $(PYTHONS:%=.venv-%) build *.egg-info

@@ -11,7 +11,11 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import labserver
-from labserver import LabServer
+from labserver import LabServer, forkserver
+
+# Lab servers are forked from a process that has imported the server once (labserver.forkserver). Start
+# that process now, so that it imports while the notebook goes on importing, not when the first lab starts.
+forkserver.prestart()
 
 # Monday morning, 09:00 UTC: "now" in every lesson until a lesson moves the clock.
 COURSE_START = "2030-01-07T09:00:00Z"

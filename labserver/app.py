@@ -72,9 +72,11 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
     denylist = Denylist(store, settings.denylist)
     flaws = Flaws(settings.algorithm, settings.flaws)  # LAB ONLY: all off unless asked for, loopback only
+    tokens = AccessTokens(settings, keys, randomness, flaws)
+    # A remembered signature check must not outlive a change in how tokens are verified.
+    flaws.listeners.append(tokens.forget_verified)
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
-               sessions=Sessions(store, settings, randomness), keys=keys,
-               tokens=AccessTokens(settings, keys, randomness, flaws),
+               sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens,
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
                denylist=denylist, flaws=flaws, seeded=seeded, demo=demo,
                throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,

@@ -34,6 +34,8 @@ OPTIONS = (
      "failed logins allowed per client address within --login-window, then 429 (default 50)"),
     ("login_window", "--login-window", parse_duration, "window of the login throttling, e.g. 15m (default 15m)"),
     ("denylist", "--denylist", None, "keep a denylist of revoked access tokens (a store read per request)"),
+    ("remember_tokens", "--remember-tokens", int, "verified access tokens to remember, skipping the signature check "
+                                                  "when one comes again (default 256; 0: verify every request in full)"),
     ("db", "--db", str, "SQLite file for users, sessions and refresh tokens (default :memory:)"),
     ("keys", "--keys", str, "JWK Set file with the signing keys (default: next to --db; in memory for :memory:)"),
     ("issuer", "--issuer", str, "issuer identifier (default: the server's URL)"),

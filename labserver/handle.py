@@ -22,10 +22,11 @@ from pathlib import Path
 
 import requests
 
+from labserver import forkserver
 from labserver.accounts import configured
 from labserver.cli import READY_PREFIX, to_argv
-from labserver.files import write_private
 from labserver.clock import parse_instant
+from labserver.files import write_private
 from labserver.settings import Settings
 
 _running: set["LabServer"] = set()
@@ -60,7 +61,7 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         config = config.replace(users=(), users_file=_users_file(folder, configured(config)))
     log_path = folder / "server.log"
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
+        process = _spawn(
             [sys.executable, "-m", "labserver", "--ready-line", "--watch-stdin", *to_argv(config),
              *(["--remove-on-exit", str(folder)] if owned else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
@@ -85,6 +86,20 @@ def _users_file(folder: Path, accounts) -> str:
     path = folder / "users.txt"
     write_private(path, "".join(f"{name}:{password}:{role}\n" for name, password, role in accounts))
     return str(path)
+
+
+def _spawn(command: list[str], *, stderr, **popen_options) -> "subprocess.Popen | forkserver.ForkedProcess":
+    """Run ``python -m labserver ...``: forked from the pre-imported fork server where there is one.
+
+    A forked server gets what the command would: a lifeline on stdin, its ready line on stdout, its log on
+    stderr, a session of its own (see labserver.forkserver).
+    """
+    if forkserver.SUPPORTED:
+        try:
+            return forkserver.fork_server().spawn(command[3:], stderr.fileno())
+        except OSError:  # the fork server has gone (killed?): run this one as a command; the next call starts a new one
+            pass
+    return subprocess.Popen(command, stderr=stderr, **popen_options)
 
 
 def _read_ready_line(process: subprocess.Popen, timeout: float) -> dict | None:

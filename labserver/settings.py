@@ -53,6 +53,9 @@ class Settings:
     login_window: float = 15 * MINUTE
     # Access-token jti denylist: off by default, it is the state JWT was meant to avoid.
     denylist: bool = False
+    # Verified access tokens remembered, so a token presented again skips its signature check (labserver.verified);
+    # expiry, key retirement and the denylist are still checked on every request. 0 verifies every request from scratch.
+    remember_tokens: int = 256
 
     # ":memory:" keeps nothing after exit; a file path survives restarts.
     db: str = ":memory:"
@@ -85,6 +88,8 @@ class Settings:
             raise ValueError("login throttling limits and window must be positive")
         if self.refresh_reuse_interval < 0 or self.leeway < 0:
             raise ValueError("refresh_reuse_interval and leeway cannot be negative")
+        if self.remember_tokens < 0:
+            raise ValueError("remember_tokens cannot be negative")
         for name, _password, role in self.users:
             if role not in ROLES:
                 raise ValueError(f"user {name!r}: role must be one of {', '.join(ROLES)}")

@@ -31,6 +31,7 @@ from labserver.keys import KeyRing
 from labserver.randomness import Randomness
 from labserver.settings import Settings
 from labserver.users import User
+from labserver.verified import VerifiedTokens
 
 TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
@@ -62,6 +63,13 @@ class AccessTokens:
         self._flaws = flaws or Flaws(settings.algorithm)
         self._key_files = keysources.KeyFiles()
         self._key_table = keysources.KeyTable()
+        # Signature checks already done, by token string (see labserver.verified); times, key retirement and
+        # the denylist are still decided on every request.
+        self._verified = VerifiedTokens(settings.remember_tokens)
+
+    def forget_verified(self) -> None:
+        """Verify every token from scratch again: call this whenever keys or verification settings change."""
+        self._verified.clear()
 
     def issue(self, user: User, now: float) -> tuple[str, dict]:
         """Sign a fresh access token for the user's current role; return it with its claims."""
@@ -121,7 +129,7 @@ class AccessTokens:
         # issuer passes. The fix: always pass audience= and issuer= and let them be checked (RFC 8725 §3.8-3.9).
         check_aud_iss = not flaw("no-aud-iss")
         try:
-            claims = jwt.decode(
+            claims = self._verified.decode(
                 token, key, algorithms=[self._keys.alg],
                 audience=self._settings.audience, issuer=self._settings.issuer_id,
                 options={"require": list(REQUIRED_CLAIMS), "strict_aud": False,  # RFC 7519 §4.1.3: aud may be an array

@@ -32,14 +32,16 @@ class Users:
 
     def seed(self, accounts, now: float) -> list[str]:
         """Create the accounts that do not exist yet; return the names created."""
-        created = []
+        new = {}
         for username, password, role in accounts:
-            if self._store.one("SELECT 1 FROM users WHERE username = ?", (username,)) is None:
-                self._store.write(
-                    "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
-                    (username, self._passwords.hash(password), role, now))
-                created.append(username)
-        return created
+            if username not in new and self._store.one("SELECT 1 FROM users WHERE username = ?", (username,)) is None:
+                new[username] = (password, role)
+        hashes = self._passwords.hash_all([password for password, _role in new.values()])
+        for (username, (_password, role)), password_hash in zip(new.items(), hashes):
+            self._store.write(
+                "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                (username, password_hash, role, now))
+        return list(new)
 
     def authenticate(self, username: str, password: str) -> User | None:
         """Return the user if the password is right and the account enabled; one answer for every failure."""

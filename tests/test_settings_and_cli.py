@@ -48,6 +48,7 @@ EVERY_OPTION = [
     "--users-file", "users.txt",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
     "--no-lab-controls", "--flaw", "no-exp", "--flaw", "alg-none",
+    "--remember-tokens", "256",  # its default: that it reaches its setting is tested beside the cache
 ]
 
 
