@@ -12,6 +12,7 @@ from labserver.clock import LabClock
 from labserver.denylist import Denylist
 from labserver.errors import install_error_handlers
 from labserver.flaws import Flaws
+from labserver.hsts import StrictTransportSecurity
 from labserver.keys import KeyRing
 from labserver.metrics import CountStoreUse
 from labserver.passwords import Passwords
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     app.state.lab = build_lab(settings, clock)
     install_error_handlers(app)
     app.add_middleware(CountStoreUse, counters=app.state.lab.store.counters)
+    if settings.uses_tls:
+        app.add_middleware(StrictTransportSecurity)
     for module in (api, sessions, oauth, admin, wellknown):
         app.include_router(module.router)
     if settings.lab_controls:
