@@ -18,7 +18,7 @@ from labserver.metrics import CountStoreUse
 from labserver.passwords import Passwords
 from labserver.randomness import Randomness, randomness_for
 from labserver.refresh import RefreshTokens
-from labserver.routes import admin, api, lab, oauth, sessions, wellknown
+from labserver.routes import admin, api, lab, oauth, page, sessions, wellknown
 from labserver.sessions import Sessions
 from labserver.settings import Settings
 from labserver.store import Store
@@ -87,4 +87,5 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
         app.include_router(module.router)
     if settings.lab_controls:
         app.include_router(lab.router)
+        app.include_router(page.router)  # lab page with a deliberate XSS hole: loopback only, like the controls
     return app
