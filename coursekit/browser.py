@@ -26,7 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-__all__ = ["find_browser", "Attacker", "run_scenario", "print_scenario", "INSTALL_HINT", "CHROMIUM_FLAGS"]
+__all__ = ["find_browser", "Attacker", "start_attacker", "page_link", "run_scenario", "print_scenario",
+           "INSTALL_HINT", "CHROMIUM_FLAGS"]
 
 INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
                 "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
@@ -127,6 +128,23 @@ class Attacker:
         self.close()
 
 
+_attacker: Attacker | None = None
+
+
+def start_attacker() -> Attacker:
+    """The notebook's attacker server: started once, and started afresh when a notebook runs again."""
+    global _attacker
+    if _attacker is not None:
+        _attacker.close()
+    _attacker = Attacker()
+    return _attacker
+
+
+def page_link(lab, attacker: Attacker) -> str:
+    """The lab page's address, as the scenario opens it: on localhost, with the attacker's script to inject."""
+    return f"http://localhost:{lab.port}/app/?inject=" + quote(attacker.url() + "/xss.js", safe=":/")
+
+
 def _form_page(query: dict) -> str:
     """A page that submits a form to another site as soon as it loads (the classic CSRF shape)."""
     action = html.escape(query.get("action", ""), quote=True)
@@ -159,7 +177,7 @@ def _drive(lab, attacker: Attacker, executable: str, timeout: float) -> dict:
     from playwright.sync_api import sync_playwright
 
     lab_origin = f"http://localhost:{lab.port}"
-    page_url = f"{lab_origin}/app/?inject=" + quote(attacker.url() + "/xss.js", safe="")
+    page_url = page_link(lab, attacker)
     results: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, timeout=timeout * 1000)
