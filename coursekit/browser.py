@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 __all__ = ["find_browser", "Attacker", "start_attacker", "page_link", "run_scenario", "print_scenario",
-           "INSTALL_HINT", "CHROMIUM_FLAGS"]
+           "run_tls_login", "print_tls_login", "INSTALL_HINT", "CHROMIUM_FLAGS"]
 
 INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
                 "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
@@ -287,3 +288,67 @@ def print_scenario(results: dict) -> None:
           cs["from the same site, another origin (localhost, other port)"])
     b = results["bearer"]
     print(f"form GET /api/me from another site (token in localStorage): {b['status']} {b['error']}")
+
+
+# --- the page over HTTPS ------------------------------------------------------------------------------
+
+def spki_pin(cert_path: str) -> str:
+    """base64 SHA-256 of a certificate's public key (SubjectPublicKeyInfo), as Chromium's pin flag wants it."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = x509.load_pem_x509_certificate(Path(cert_path).read_bytes()).public_key()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def run_tls_login(lab, cert_path: str | None, executable: str | None = None, timeout: float = 15.0) -> dict:
+    """Open the lab page over HTTPS, log in with the session cookie, and return what the browser stored.
+
+    A fresh browser profile knows only the system's CAs, not the course CA. ``cert_path`` makes Chromium accept
+    exactly that server certificate's public key (``--ignore-certificate-errors-spki-list``: any other
+    certificate error still fails); with ``None`` the browser gets no such help and must refuse the page.
+    """
+    if executable is None:
+        executable, reason = find_browser()
+        if executable is None:
+            raise RuntimeError(reason)
+    args = CHROMIUM_FLAGS + ([f"--ignore-certificate-errors-spki-list={spki_pin(cert_path)}"] if cert_path else [])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_drive_tls, lab.port, args, executable, timeout).result()
+
+
+def _drive_tls(port: int, args: list[str], executable: str, timeout: float) -> dict:
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=args, timeout=timeout * 1000)
+        try:
+            context = browser.new_context()
+            context.set_default_timeout(timeout * 1000)
+            page = context.new_page()
+            try:
+                response = page.goto(f"https://localhost:{port}/app/")
+            except Error as error:
+                refused = re.search(r"net::(ERR_[A-Z_]+)", str(error))
+                return {"loaded": False, "error": refused.group(1) if refused else str(error)}
+            login = _click(page, "#login-cookie")
+            return {"loaded": True, "login": login["status"],
+                    "hsts": response.headers.get("strict-transport-security"),
+                    "document.cookie": page.evaluate("document.cookie"),
+                    "cookies as stored": [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
+                                          for c in context.cookies()]}
+        finally:
+            browser.close()
+
+
+def print_tls_login(trusted: dict, untrusted: dict) -> None:
+    """Print the HTTPS run: the refused page without trust, the stored cookie with it."""
+    print("over HTTPS, a browser that does not know the lab's certificate:", untrusted.get("error"))
+    for c in trusted["cookies as stored"]:
+        print(f"over HTTPS, the cookie as the browser stored it: {c['name']}  HttpOnly={c['httpOnly']}  "
+              f"Secure={c['secure']}  SameSite={c['sameSite']}  Path={c['path']}")
+    print("over HTTPS, document.cookie as the page reads it:", repr(trusted["document.cookie"]))

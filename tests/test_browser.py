@@ -10,7 +10,8 @@ import os
 
 import pytest
 
-from coursekit.browser import Attacker, find_browser, run_scenario
+from coursekit.browser import Attacker, find_browser, run_scenario, run_tls_login
+from coursekit.tls import make_local_pki
 from coursekit.lab import start_lab
 
 
@@ -95,3 +96,20 @@ def test_without_a_browser_the_reason_says_how_to_install_one(monkeypatch):
     executable, reason = find_browser()
     assert executable is None
     assert "apt-get install chromium chromium-driver" in reason and "pip install playwright" in reason
+
+
+def test_over_https_the_browser_stores_a_host_prefixed_secure_cookie_and_refuses_an_unknown_certificate(
+        chromium, tmp_path):
+    pki = make_local_pki(tmp_path)
+    lab = start_lab("browser-tls-test", tls=pki)
+    try:
+        trusted = run_tls_login(lab, pki.cert, chromium)
+        untrusted = run_tls_login(lab, None, chromium)
+    finally:
+        lab.stop()
+    assert trusted["loaded"] and trusted["login"] == 200
+    assert trusted["cookies as stored"] == [
+        {"name": "__Host-session", "httpOnly": True, "secure": True, "sameSite": "Strict", "path": "/"}]
+    assert trusted["document.cookie"] == ""
+    assert trusted["hsts"] == "max-age=300"
+    assert untrusted == {"loaded": False, "error": "ERR_CERT_AUTHORITY_INVALID"}
