@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 
 import requests
 
@@ -30,7 +29,7 @@ _pki: dict[str, LocalPKI] = {}
 def check_pki(name: str) -> LocalPKI:
     """A certificate authority and server certificate of the checks' own ("course" or "impostor"), made once."""
     if name not in _pki:
-        _pki[name] = make_local_pki(tempfile.mkdtemp(prefix=f"course-{name}-pki-"))
+        _pki[name] = make_local_pki()
     return _pki[name]
 
 

@@ -1,6 +1,6 @@
 """A local certificate authority and a server certificate for the lab, made with ``cryptography``.
 
-    pki = make_local_pki(folder)                 # files: ca.pem, server.pem, server.key
+    pki = make_local_pki()                       # files: ca.pem, server.pem, server.key
     lab = start_lab("tls", tls=pki)              # the lab server over HTTPS
     requests.get(lab.url + "/api/hello", verify=pki.ca)   # verified against the course CA
 
@@ -13,9 +13,12 @@ away once the server certificate is signed: nobody, not even this course, can si
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import ipaddress
+import shutil
 import ssl
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +49,14 @@ def _name(common_name: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_local_pki(folder: str | Path, now: datetime.datetime | None = None) -> LocalPKI:
-    """Create a CA and a server certificate for localhost and 127.0.0.1 in ``folder``; return their paths."""
+def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | None = None) -> LocalPKI:
+    """Create a CA and a server certificate for localhost and 127.0.0.1 in ``folder``; return their paths.
+
+    Without a folder, a temporary one is used and removed when Python exits.
+    """
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="course-pki-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # Certificates are checked against the real clock by every TLS library: the lab clock does not apply.
