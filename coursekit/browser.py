@@ -37,7 +37,8 @@ INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: su
 # first-run page, no background downloads, no updates, no sync. Only loopback traffic is generated.
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# chromium-browser last: on Ubuntu it is often a shim for a snap that cannot run here.
+_CANDIDATES = ("chromium", "google-chrome", "google-chrome-stable", "chromium-browser")
 _WEB = Path(__file__).resolve().parent / "web"
 
 
