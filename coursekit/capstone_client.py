@@ -6,12 +6,16 @@ it by what the server saw, from its audit log: password logins, refreshes, reuse
 While a behaviour runs, requests' transport is watched (``_TokenTraffic``): it caps the token requests a
 client may make (a loop ends as a failed behaviour, not a hang) and, for the race, holds the first refresh
 until a second one arrives, so that a client without a guard reliably spends its refresh token twice.
+A thread that went over the budget stays stopped: if the client swallows the exception and loops on, its
+requests fail before reaching the network, even after the behaviour ended (requests' ``send`` stays
+wrapped by a pass-through guard for that reason).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from urllib.parse import parse_qs
 
 import requests
@@ -28,10 +32,14 @@ __all__ = ["ResilientClient"]
 EXPIRY = 31 * 60  # seconds the grader moves the lab clock: past one access-token lifetime (30 min)
 TOKEN_BUDGET = 25  # token requests one behaviour allows; a client past it is looping
 RACE_HOLD = 0.5   # seconds the first refresh of a race waits for a second one
+CALL_TIMEOUT = 15  # seconds one call of the client may take before it counts as hung
 
 
 class _TooManyTokenRequests(RuntimeError):
     """Raised inside the client when it exceeds the token-request budget: it is looping."""
+
+
+_stopped = threading.local()  # .looping is set on a thread that went over budget, for good
 
 
 class _TokenTraffic:
@@ -52,6 +60,7 @@ class _TokenTraffic:
         traffic = self
 
         def send(adapter, request, *args, **kwargs):
+            _refuse_looping_thread()  # it caught our exception and carried on looping
             if request.url.split("?")[0] != traffic.token_url:
                 return original(adapter, request, *args, **kwargs)
             traffic._before(request)
@@ -63,7 +72,8 @@ class _TokenTraffic:
         try:
             yield self
         finally:
-            requests.adapters.HTTPAdapter.send = original
+            # A looping thread that outlives the behaviour keeps meeting the guard, never the network.
+            requests.adapters.HTTPAdapter.send = _guarded(original)
 
     def _before(self, request) -> None:
         body = request.body or ""
@@ -71,6 +81,7 @@ class _TokenTraffic:
         with self._lock:
             self.requests += 1
             if self.requests > TOKEN_BUDGET:
+                _stopped.looping = True
                 raise _TooManyTokenRequests(f"more than {TOKEN_BUDGET} token requests")
             refresh = fields.get("grant_type") == ["refresh_token"]
             if refresh:
@@ -90,6 +101,24 @@ class _TokenTraffic:
                         self.refresh_tokens.append(token)
 
 
+def _refuse_looping_thread() -> None:
+    if getattr(_stopped, "looping", False):
+        time.sleep(0.2)  # a client that swallows this and loops on spins slowly, not at full speed
+        raise _TooManyTokenRequests(f"more than {TOKEN_BUDGET} token requests")
+
+
+def _guarded(send):
+    """requests' own send, refusing only threads stopped for looping (restoring it is idempotent)."""
+    send = getattr(send, "__wrapped__", send)
+
+    def guarded(adapter, request, *args, **kwargs):
+        _refuse_looping_thread()
+        return send(adapter, request, *args, **kwargs)
+
+    guarded.__wrapped__ = send
+    return guarded
+
+
 class _Run:
     """One client against one fresh lab: make it, call it, and count what the server saw."""
 
@@ -103,7 +132,7 @@ class _Run:
     def get(self, path: str = "/api/me", what: str = "client.get('/api/me')"):
         with self.traffic.watching():
             try:
-                return within(15, lambda: self.client.get(path), what)
+                return within(CALL_TIMEOUT, lambda: self.client.get(path), what)
             except _TooManyTokenRequests:
                 raise Incorrect(f"{what} kept asking the token endpoint, more than {TOKEN_BUDGET} times: "
                                 "a loop. Try the refresh token once, then the password once, then give up") from None
@@ -177,9 +206,9 @@ def _survives_a_race(client_class, hidden: bool) -> None:
         for t in threads:
             t.start()
         for t in threads:
-            t.join(15)
+            t.join(CALL_TIMEOUT)
     if any(t.is_alive() for t in threads):
-        raise Incorrect(f"{callers} calls at once did not all return within 15 s: a lock never released?")
+        raise Incorrect(f"{callers} calls at once did not all return within {CALL_TIMEOUT} s: a lock never released?")
     if run.count("reuse_detected"):
         raise Incorrect(f"{callers} calls at once after an expiry spent the same refresh token twice; the server "
                         "took it for theft and revoked the login (RFC 9700 §4.14.2). Let one caller refresh, "
@@ -224,7 +253,7 @@ def _gives_up(client_class, hidden: bool) -> None:
     run = _Run(_client(client_class), lab, "bob" if hidden else "alice", password="not-the-password")
     try:
         answer = run.get(what="client.get('/api/me') with a wrong password")
-    except Incorrect:
+    except Incorrect:  # it looped or hung: say so
         raise
     except Exception:  # noqa: BLE001 - raising is a fine way to give up
         answer = None

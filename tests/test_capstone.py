@@ -158,3 +158,36 @@ def test_a_blank_client_is_not_answered():
             ____
 
     assert q1.evaluate(TokenClient).status is Status.NOT_ANSWERED
+
+
+def test_a_client_that_swallows_every_error_and_loops_is_stopped_and_kept_off_the_network(monkeypatch):
+    from coursekit import capstone_client
+
+    monkeypatch.setattr(capstone_client, "CALL_TIMEOUT", 3)
+
+    class TokenClient:
+        def __init__(self, base_url, username, password):
+            self.base_url, self.username, self.password = base_url, username, password
+
+        def get(self, path):
+            while True:  # retry whatever happens
+                try:
+                    r = requests.post(self.base_url + "/oauth/token", timeout=10, data={
+                        "grant_type": "password", "username": self.username, "password": self.password})
+                    if r.status_code == 200:
+                        return requests.get(self.base_url + path, timeout=10, headers={
+                            "Authorization": "Bearer " + r.json()["access_token"]})
+                except Exception:  # noqa: BLE001, S112 - the mistake under test
+                    continue
+
+    outcome = q1.evaluate(TokenClient, behaviour="gives-up")
+    assert outcome.status is Status.INCORRECT
+    assert outcome.message.startswith("client.get('/api/me') with a wrong password did not return within 3 s")
+    from coursekit.lab import fresh_lab
+
+    lab = fresh_lab()  # the shared check lab, reset: the looping thread must not reach it any more
+    mark = len(lab.audit())
+    import time
+
+    time.sleep(1)
+    assert lab.audit()[mark:] == []
