@@ -127,7 +127,8 @@ def graded_notebook(nb, lesson: str):
         cells.extend(test_cells(answer, exercise))
         total += exercise.points
     if total:
-        cells.insert(1, intro_cell(lesson, total))
+        per_behaviour = any(getattr(e, "behaviours", ()) for e in exercises.values())
+        cells.insert(1, intro_cell(lesson, total, per_behaviour))
     nb.cells = cells
     return nb, total
 
@@ -171,12 +172,15 @@ def test_cell(answer: Answer, exercise) -> nbformat.NotebookNode:
     return cell
 
 
-def intro_cell(lesson: str, total: int) -> nbformat.NotebookNode:
+def intro_cell(lesson: str, total: int, per_behaviour: bool = False) -> nbformat.NotebookNode:
+    below = ("Below each answer cell, locked test cells check one behaviour each, for that behaviour's points; "
+             "they also try cases the notebook does not show. " if per_behaviour else
+             "Below each answer cell, a locked test cell runs the same check and is worth its points; some also "
+             "try cases the lesson does not show. ")
     cell = nbformat.v4.new_markdown_cell(
         f"**Graded assignment** ({total} point{'s' if total != 1 else ''}). This is the lesson `{lesson}`, "
         "handed out with nbgrader. Fill in the `____` in each exercise's answer cell, as in the lesson. "
-        "Below each answer cell, a locked test cell runs the same check and is worth its points; some also "
-        "try cases the lesson does not show. Before you submit, restart the kernel and run all cells: "
+        + below + "Before you submit, restart the kernel and run all cells: "
         "grading runs your notebook top to bottom in a fresh kernel, lab servers included.")
     cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=False, locked=True, grade_id="assignment-intro")
     return cell
