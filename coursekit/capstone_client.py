@@ -177,14 +177,15 @@ def _survives_expiries(client_class, hidden: bool) -> None:
     for n in range(1, expiries + 1):
         lab.clock.advance(EXPIRY)
         run.get_ok(f"client.get('/api/me') after expiry {n}")
+    if run.count("reuse_detected"):  # first: a reused token ends in a revoked login, then a new password login
+        raise Incorrect("the client presented a refresh token twice, and the server revoked its login: rotation "
+                        "means each refresh answer carries a new refresh token; keep it, the old one is spent")
     if run.logins() > 1:
         raise Incorrect(f"across {expiries} expiries the client logged in {run.logins()} times with the password: "
                         "on a 401, use the refresh token (RFC 6749 §6) and keep the new one it returns")
     if run.count("refresh") != expiries:
         raise Incorrect(f"{expiries} expiries should take {expiries} refreshes, the server saw "
                         f"{run.count('refresh')}")
-    if run.count("reuse_detected"):
-        raise Incorrect("the client presented a refresh token twice: keep the new refresh token from each answer")
 
 
 def _survives_a_race(client_class, hidden: bool) -> None:

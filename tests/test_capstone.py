@@ -136,6 +136,16 @@ def test_a_client_mistake_loses_exactly_its_behaviour(mistake):
     assert _failed(q1, _define(q1, "TokenClient", edit)) == lost
 
 
+def test_a_client_that_keeps_its_first_refresh_token_is_told_about_rotation():
+    client = _define(q1, "TokenClient", (
+        "self.access_token, self.refresh_token = answer[\"access_token\"], answer[\"refresh_token\"]",
+        "self.access_token, self.refresh_token = answer[\"access_token\"], self.refresh_token or "
+        "answer[\"refresh_token\"]"))
+    outcome = q1.evaluate(client, behaviour="expiries")
+    assert outcome.status is Status.INCORRECT
+    assert outcome.message.startswith("the client presented a refresh token twice, and the server revoked its login")
+
+
 def test_a_client_that_loops_is_told_so_not_left_hanging():
     client = _define(q1, "TokenClient", CLIENT_MISTAKES["loops on a revoked login"][0])
     outcome = q1.evaluate(client, behaviour="recovery")
