@@ -4,7 +4,7 @@ The build gives each behaviour of q1 (the client) and q2 (the verifier) a locked
 its hidden cases. Then real nbgrader hands the capstone out and grades three submissions in fresh kernels:
 the reference solutions (full marks), an untouched copy (zero, no crash, no hang) and a half-done one (a
 client without a lock, a verifier that skips aud: exactly those behaviours lost); ``nbgrader export`` writes
-the table read back here. About 40 s on a 2-core machine; no process started while grading survives it.
+the table read back here. About 40-55 s on a 2-core machine; no process started while grading survives it.
 """
 
 from __future__ import annotations
