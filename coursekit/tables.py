@@ -51,10 +51,13 @@ def show(data, columns: list[str] | None = None, *, width: int = WIDTH) -> None:
 
 
 def show_events(events: Iterable[dict], *, width: int = 100) -> None:
-    """Print audit events one a line: id, lab time of day, event, then the rest as name=value."""
+    """Print audit events one a line: id, lab time (with the date when they span days), event, then name=value."""
+    events = list(events)
+    days = {str(event.get("at", ""))[:10] for event in events}
+    when = (lambda at: at[11:19]) if len(days) <= 1 else (lambda at: at[:10] + " " + at[11:19])
     rows = []
     for event in events:
         details = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("id", "at", "event"))
-        rows.append({"id": event.get("id"), "time": str(event.get("at", ""))[11:19], "event": event.get("event"),
+        rows.append({"id": event.get("id"), "time": when(str(event.get("at", ""))), "event": event.get("event"),
                      "details": details})
     print(format_table(rows, ["id", "time", "event", "details"], width=width))

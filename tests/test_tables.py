@@ -42,3 +42,11 @@ def test_audit_events_print_one_a_line_with_time_and_details(capsys):
     assert lines[0].split() == ["id", "time", "event", "details"]
     assert lines[2] == " 3  09:31:00  refresh         username=bob family=F1"
     assert lines[3] == "14  09:41:00  reuse_detected  family=F1"
+
+
+def test_events_on_different_days_show_their_date(capsys):
+    show_events([{"id": 1, "at": "2030-01-07T09:00:00Z", "event": "login"},
+                 {"id": 2, "at": "2030-02-07T09:00:00Z", "event": "family_revoked", "reason": "idle too long"}])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].startswith(" 1  2030-01-07 09:00:00  login")
+    assert lines[3] == " 2  2030-02-07 09:00:00  family_revoked  reason=idle too long"
