@@ -33,7 +33,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 
 SUPPORTED = sys.platform == "linux" and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds")
 

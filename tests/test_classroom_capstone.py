@@ -9,11 +9,7 @@ the table read back here. About 40-55 s on a 2-core machine; no process started 
 
 from __future__ import annotations
 
-import csv
-import secrets
 import shutil
-import subprocess
-import time
 
 import nbformat
 import pytest
@@ -22,8 +18,7 @@ from classroom_tools import build_classroom
 from coursekit.ex09 import q1, q2
 from notebook_tools import ROOT
 from test_capstone import CLIENT_MISTAKES, VERIFIER_MISTAKES
-from test_classroom_roundtrip import (CAN_SCAN, NBGRADER, TAG, _answered, _cell_errors, _env, _processes_tagged,
-                                      _solution, nbgrader)
+from test_classroom_roundtrip import _cell_errors, _solution, grade_and_export, nbgrader
 
 LESSON = next((ROOT / "notebooks").glob("09-*.ipynb")).stem
 BEHAVIOUR_IDS = [f"{q.name}-{b.name}" for q in (q1, q2) for b in q.behaviours]
@@ -67,46 +62,15 @@ def test_each_behaviour_is_a_graded_cell_with_its_points_and_hidden_cases(course
 
 
 def test_autograde_gives_full_none_and_per_behaviour_partial_marks(course):
-    release = course / "release" / LESSON / f"{LESSON}.ipynb"
     submissions = {
         "full": {"q1-answer": _solution(q1), "q2-answer": _solution(q2)},
         "untouched": {},
         "half": {"q1-answer": _edited(q1, CLIENT_MISTAKES["spends the refresh token twice in a race"][0]),
                  "q2-answer": _edited(q2, VERIFIER_MISTAKES["skips aud"][0])},
     }
-    for student, answers in submissions.items():
-        folder = course / "submitted" / student / LESSON
-        folder.mkdir(parents=True)
-        nbformat.write(_answered(release, answers), folder / f"{LESSON}.ipynb")
-
-    run = secrets.token_hex(8)
-    grading = subprocess.Popen([*NBGRADER, "autograde", LESSON], cwd=course, env={**_env(course), TAG: run},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    started, seen = time.monotonic(), {}
-    try:
-        while grading.poll() is None and time.monotonic() - started < 400:
-            seen.update(_processes_tagged(run))
-            time.sleep(0.2)
-    finally:
-        if grading.poll() is None:
-            grading.kill()
-    log = grading.stdout.read()
-    assert grading.returncode == 0, log[-3000:]
-    if CAN_SCAN:
-        assert any("labserver" in cmd for cmd in seen.values()), f"no lab server seen while grading: {seen}"
-    deadline = time.monotonic() + 5
-    while _processes_tagged(run) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _processes_tagged(run) == {}, "processes started while grading are still running"
-
-    nbgrader(course, "export", "--to", str(course / "grades.csv"))
-    with open(course / "grades.csv", newline="") as table:
-        rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == LESSON}
-    scores = {student: (float(row["score"]), float(row["max_score"])) for student, row in rows.items()}
+    scores, graded = grade_and_export(course, LESSON, submissions)
     assert scores == {"full": (21.0, 21.0), "untouched": (0.0, 21.0), "half": (18.0, 21.0)}
 
-    graded = {s: nbformat.read(course / "autograded" / s / LESSON / f"{LESSON}.ipynb", as_version=4)
-              for s in submissions}
     assert _cell_errors(graded["full"]) == {}
     untouched = _cell_errors(graded["untouched"])
     assert sorted(untouched) == sorted(BEHAVIOUR_IDS)

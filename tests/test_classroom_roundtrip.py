@@ -94,6 +94,48 @@ def _check_line_output(nb, grade_id: str) -> str:
 
 
 @pytest.mark.skipif(not CAN_SCAN, reason="reads processes' environments from /proc (Linux)")
+
+def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str, str]], timeout: float = 400):
+    """Submit each student's answers, autograde them with real nbgrader, export; return scores and graded notebooks.
+
+    While grading, the lab servers the notebooks start must be seen; 5 s after it, none may be left.
+    """
+    release = course / "release" / lesson / f"{lesson}.ipynb"
+    for student, answers in submissions.items():
+        folder = course / "submitted" / student / lesson
+        folder.mkdir(parents=True)
+        nbformat.write(_answered(release, answers), folder / f"{lesson}.ipynb")
+
+    run = secrets.token_hex(8)
+    started = time.monotonic()
+    grading = subprocess.Popen([*NBGRADER, "autograde", lesson], cwd=course, env={**_env(course), TAG: run},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: dict[int, str] = {}
+    try:
+        while grading.poll() is None and time.monotonic() - started < timeout:
+            seen.update(_processes_tagged(run))
+            time.sleep(0.2)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+    log = grading.stdout.read()
+    assert grading.returncode == 0, log[-3000:]
+    if CAN_SCAN:
+        assert any("labserver" in cmd for cmd in seen.values()), f"no lab server seen while grading: {seen}"
+    deadline = time.monotonic() + 5  # a lab server exits within about a second of its kernel
+    while _processes_tagged(run) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_tagged(run) == {}, "processes started while grading are still running"
+
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    with open(course / "grades.csv", newline="") as table:
+        rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == lesson}
+    scores = {student: (float(row["score"]), float(row["max_score"])) for student, row in rows.items()}
+    graded = {s: nbformat.read(course / "autograded" / s / lesson / f"{lesson}.ipynb", as_version=4)
+              for s in submissions}
+    return scores, graded
+
+
 def test_the_leftover_scan_sees_a_tagged_process():
     run = secrets.token_hex(8)
     sleeper = subprocess.Popen(["sleep", "30"], env={**os.environ, TAG: run})
@@ -137,7 +179,6 @@ def test_every_lesson_hands_out_a_student_version_without_solutions_or_hidden_te
 def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(course):
     from coursekit import ex01  # the lesson's exercises: q1 cookie flags, q2 session row, q3 dead cookie
 
-    release = course / "release" / LESSON / f"{LESSON}.ipynb"
     naive_q1 = _solution(ex01.q1).replace('split(";")[1:]', 'split("; ")[1:]')
     assert naive_q1 != _solution(ex01.q1)
     submissions = {
@@ -146,41 +187,9 @@ def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(cour
         # q1 passes the lesson's check but not the hidden cases (no space after ';'); q2 right; q3 untouched.
         "half": {"q1-answer": naive_q1, "q2-answer": _solution(ex01.q2)},
     }
-    for student, answers in submissions.items():
-        folder = course / "submitted" / student / LESSON
-        folder.mkdir(parents=True)
-        nbformat.write(_answered(release, answers), folder / f"{LESSON}.ipynb")
-
-    run = secrets.token_hex(8)
-    env = {**_env(course), TAG: run}
-    started = time.monotonic()
-    grading = subprocess.Popen([*NBGRADER, "autograde", LESSON], cwd=course, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seen: dict[int, str] = {}
-    try:
-        while grading.poll() is None and time.monotonic() - started < 300:
-            seen.update(_processes_tagged(run))
-            time.sleep(0.2)
-    finally:
-        if grading.poll() is None:
-            grading.kill()
-    log = grading.stdout.read()
-    assert grading.returncode == 0, log[-3000:]
-    if CAN_SCAN:
-        assert any("labserver" in cmd for cmd in seen.values()), f"no lab server seen while grading: {seen}"
-    deadline = time.monotonic() + 5  # a lab server exits within about a second of its kernel
-    while _processes_tagged(run) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _processes_tagged(run) == {}, "processes started while grading are still running"
-
-    nbgrader(course, "export", "--to", str(course / "grades.csv"))
-    with open(course / "grades.csv", newline="") as table:
-        rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == LESSON}
-    scores = {student: (float(row["score"]), float(row["max_score"])) for student, row in rows.items()}
+    scores, graded = grade_and_export(course, LESSON, submissions)
     assert scores == {"full": (3.0, 3.0), "untouched": (0.0, 3.0), "half": (1.0, 3.0)}
 
-    graded = {s: nbformat.read(course / "autograded" / s / LESSON / f"{LESSON}.ipynb", as_version=4)
-              for s in submissions}
     assert _cell_errors(graded["full"]) == {}
     # Untouched: every check fails as "not answered", not with a crash or a timeout, and nothing else fails.
     assert set(_cell_errors(graded["untouched"])) == {"q1-check", "q2-check", "q3-check"}
