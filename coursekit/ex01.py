@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from coursekit.client import http_session
+from coursekit.diagnosis import raised
 from coursekit.exercise import Exercise, Incorrect, require_function
 from coursekit.lab import fresh_lab
 from labserver import LabServer
@@ -32,8 +33,8 @@ def session_login(server: LabServer, username: str) -> requests.Session:
     return client
 
 
-def _raised(fn_name: str, error: Exception, where: str) -> Incorrect:
-    return Incorrect(f"{fn_name}() raised {type(error).__name__}: {error} {where}")
+def _raised(fn_name: str, error: Exception, where: str) -> Exception:
+    return raised(fn_name, error, where)
 
 
 # --- q1: read the cookie's flags ----------------------------------------------------------------------
@@ -72,6 +73,11 @@ def _flag_cases(rng: random.Random, lab_header: str) -> list[tuple[str, str, dic
          {"HttpOnly": False, "Secure": False, "SameSite": "lax"},
          "Those words are in the cookie's value, which is not an attribute: look only at the parts after the "
          "first ';', each one whole (not a substring search)"),
+        ("a cookie NAMED like an attribute",
+         f"secure={_random_id(rng, 12)}; Path=/; SameSite=Lax",
+         {"HttpOnly": False, "Secure": False, "SameSite": "lax"},
+         "The first part is the cookie's own name=value, even when its name is 'secure': skip it, and read "
+         "the attributes after the first ';' only"),
         ("a header with an Expires date and Max-Age",
          f"id={_random_id(rng, 22)}; Expires=Wed, 09 Jun 2032 10:18:14 GMT; Max-Age=3600; Secure; SameSite=None",
          {"HttpOnly": False, "Secure": True, "SameSite": "none"},
@@ -116,8 +122,8 @@ def cookie_flags(set_cookie: str) -> dict:
             raise Incorrect("pass the login response's Set-Cookie header as the second argument: "
                             "q1.check(cookie_flags, set_cookie)") from None
         _judge_flags(fn, _flag_cases(random.Random(), set_cookie))
-        return ("your function reads the lab's header and 4 fresh ones: attributes in any order and case, "
-                "a cookie value that only looks like a flag, an Expires date. The lab's cookie is HttpOnly "
+        return ("your function reads the lab's header and 5 fresh ones: attributes in any order and case, "
+                "a cookie value and a cookie name that only look like flags, an Expires date. The lab's cookie is HttpOnly "
                 "and SameSite=Strict, and not Secure, because the lab speaks plain http.")
 
     def _check_hidden(self, cookie_flags: Any, set_cookie: Any) -> str:
@@ -183,6 +189,11 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+_NOT_THE_ARGUMENT = ("your function did not call server.table('sessions') on the server it was given: the check "
+                     "passes its own lab server, where the notebook's lab has none of these sessions. Use the "
+                     "argument, server.table('sessions'), not lab.table('sessions')")
+
+
 class MySessionRow(Exercise):
     title = "Find your session's row"
     _hints = [
@@ -207,15 +218,10 @@ def my_session_row(server, session_id: str) -> dict:
             watched = _WatchedServer(server)
             try:
                 result = fn(watched, session_id)
-            except StopIteration:
-                raise Incorrect(f"no row matched {name}'s session: next() found no row with the hash you "
-                                "computed. The store keeps hashlib.sha256(session_id.encode()).hexdigest(): "
-                                "the session id as UTF-8 bytes, hashed, in hex") from None
             except Exception as error:
-                raise _raised("my_session_row", error, f"for {name}'s session") from None
+                raise self._why_it_raised(error, name, watched) from None
             if "sessions" not in watched.tables_read:
-                raise Incorrect("your function did not call server.table('sessions') on the server it was "
-                                "given: the check passes its own lab server, so use the argument, not lab")
+                raise Incorrect(_NOT_THE_ARGUMENT)
             expected = rows[_digest(session_id)]
             if result == expected:
                 continue
@@ -234,6 +240,17 @@ def my_session_row(server, session_id: str) -> dict:
                             "which is not a row of server.table('sessions')")
         return ("your function found alice's, bob's and admin's rows among 3 sessions, knowing only their "
                 "cookies. The other way round is impossible: from a row, nobody can recover the cookie.")
+
+
+    @staticmethod
+    def _why_it_raised(error: Exception, name: str, watched: _WatchedServer) -> Exception:
+        if "sessions" not in watched.tables_read:  # first: searching another server's sessions finds nothing
+            return Incorrect(_NOT_THE_ARGUMENT)
+        if isinstance(error, StopIteration):
+            return Incorrect(f"no row matched {name}'s session: next() found no row with the hash you computed. "
+                             "The store keeps hashlib.sha256(session_id.encode()).hexdigest(): the session id as "
+                             "UTF-8 bytes, hashed, in hex")
+        return _raised("my_session_row", error, f"for {name}'s session")
 
 
 # --- q3: the copied cookie after logout -------------------------------------------------------------

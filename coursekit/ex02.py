@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from coursekit.client import bearer, http_session, log_in
+from coursekit.diagnosis import forget_lab_errors, raised
 from coursekit.exercise import Exercise, Incorrect, require_bearer_request, require_function
 from coursekit.lab import fresh_lab
 from coursekit.tokenview import decode_segment
@@ -42,6 +43,15 @@ def _claims(token: str) -> dict | None:
 
 # --- q1: a login function ---------------------------------------------------------------------------
 
+# What to do about each error the token endpoint answers a password grant with (its description says more).
+_LOGIN_ADVICE = {
+    "unsupported_grant_type": "For a login, grant_type is the string 'password'",
+    "invalid_request": "Send a form, data={'grant_type': 'password', 'username': ..., 'password': ...}",
+    "invalid_grant": "Send the username and password login() is given, not fixed ones",
+    "invalid_client": "Leave client_id out, or send the one the server names",
+    "invalid_scope": "Leave scope out",
+}
+
 class Login(Exercise):
     title = "A login function"
     _hints = [
@@ -61,15 +71,11 @@ def login(url: str, username: str, password: str) -> str:
         fn = require_function(login, "login")
         server = fresh_lab()
         for username in ("bob", "admin"):
+            forget_lab_errors()
             try:
                 token = fn(server.url, username, f"{username}-password")
-            except KeyError as error:
-                raise Incorrect(f"login() raised KeyError: {error}: the token endpoint's answer had no "
-                                "access_token, so it was an error (print r.json() to read it). The endpoint "
-                                "takes a form, data={...} and not json={...}, with grant_type='password', "
-                                "username and password") from None
             except Exception as error:
-                raise Incorrect(f"login() raised {type(error).__name__}: {error}") from None
+                raise raised("login", error, advice=_LOGIN_ADVICE) from None
             self._judge(server, username, token)
         return ("your function logged bob and admin in on a lab server of its own, and that server accepted "
                 "both tokens at /api/me.")

@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from coursekit import diagnosis
+
 __all__ = ["____", "Blank", "is_blank", "Incorrect", "NotCorrect", "require_function", "require_bearer_request",
            "Status", "Outcome", "Exercise", "numbered"]
 
@@ -220,11 +222,13 @@ class Exercise:
             outcome = Outcome(Status.NOT_ANSWERED, f"{nudge}; {self._ref}.hint() gives a hint.")
         else:
             try:
-                message = check(*answer, **kw)
+                with diagnosis.watching():  # notes the lab's error answers, so that a raise can be explained
+                    message = check(*answer, **kw)
             except Incorrect as wrong:
                 outcome = Outcome(Status.INCORRECT, str(wrong))
             except Exception as error:  # the learner's answer broke the checker: that is feedback too
-                outcome = Outcome(Status.INCORRECT, f"your answer raised {type(error).__name__}: {error}")
+                outcome = Outcome(Status.INCORRECT, str(diagnosis.raised("", error, checker=_source_file(type(self)))).replace(
+                    "your code raised", "your answer raised", 1))
             else:
                 outcome = Outcome(Status.CORRECT, "" if message is None else str(message))
         self.last_outcome = outcome
@@ -272,6 +276,14 @@ class Exercise:
         # A fence longer than any run of backticks in the code, so the code cannot end the block.
         fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
         _show(_Note(f"Solution:\n{code}", markdown=f"**Solution:**\n\n{fence}python\n{code}\n{fence}\n"))
+
+
+def _source_file(cls: type) -> str:
+    """The file an exercise class is written in: a raise in its own check is not a line of the learner's."""
+    try:
+        return inspect.getfile(cls)
+    except (TypeError, OSError):
+        return ""
 
 
 def numbered(*exercises: Exercise, prefix: str = "q") -> tuple[Exercise, ...]:

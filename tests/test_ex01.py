@@ -43,7 +43,9 @@ def test_q1_the_solution_is_correct_on_the_lab_header():
 
 
 def test_q1_the_expected_flags_agree_with_the_standard_library_parser():
-    for _what, header, expected, _advice in ex01._flag_cases(random.Random(1), LAB_HEADER):
+    for what, header, expected, _advice in ex01._flag_cases(random.Random(1), LAB_HEADER):
+        if "NAMED like an attribute" in what:  # SimpleCookie refuses a cookie named like a reserved attribute
+            continue
         assert ex01._stdlib_flags(header) == expected, header
 
 

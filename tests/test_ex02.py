@@ -59,7 +59,7 @@ def test_q1_a_json_body_instead_of_a_form():
                           json={"grant_type": "password", "username": username, "password": password})
         return r.json()["access_token"]
 
-    incorrect(ex02.q1.evaluate(login), "KeyError", "had no access_token", "data={...} and not json={...}")
+    incorrect(ex02.q1.evaluate(login), "KeyError", "400 invalid_request", "Send a form, data=")
 
 
 def test_q1_hard_coding_alice():
