@@ -1,4 +1,4 @@
-"""Exercises of notebook 01, sessions and cookies: read a cookie's flags, find your session row, kill a session.
+"""Exercises of notebook 01, sessions and cookies: read a cookie's flags, find your session row, predict a logout.
 
 The answers are functions (a function with ``____`` left in it is "not answered yet", as the kit decides).
 A check calls them on fresh inputs, or on a lab server of its own (``fresh_lab``, never the notebook's labs),
@@ -255,60 +255,56 @@ def my_session_row(server, session_id: str) -> dict:
 
 # --- q3: the copied cookie after logout -------------------------------------------------------------
 
-class DeadCookie(Exercise):
-    title = "The copied cookie after logout"
+class PredictDeadCookie(Exercise):
+    title = "Predict: the copied cookie after logout"
     _hints = [
-        "Copy the id before logging out: copied = browser.cookies['session']. Then "
-        "browser.post(server.url + '/session/logout') ends the session.",
-        "After the logout the browser's jar is empty (the server told it to delete the cookie), so send the "
-        "copy by hand, as a thief would: requests.get(url, cookies={'session': copied}).",
+        "Logout is a request to the server, not only to the browser: what does the server do with alice's row?",
+        "When a cookie matches no row, the server does not know who is asking: that is 'not authenticated' "
+        "(401), not 'known, but not allowed' (403).",
     ]
-    _solution = '''
-def old_cookie_status(server) -> int:
-    browser = requests.Session()
-    browser.post(server.url + "/session/login", data={"username": "alice", "password": "alice-password"})
-    copied = browser.cookies["session"]
-    browser.post(server.url + "/session/logout")
-    r = requests.get(server.url + "/session/me", cookies={"session": copied})
-    return r.status_code
-'''
+    _solution = """
+prediction = {"status": 401, "alice_row_in_store": False}
+"""
 
-    def _check(self, old_cookie_status: Any) -> str:
-        fn = require_function(old_cookie_status, "old_cookie_status")
+    def _check(self, prediction: Any) -> str:
+        if not isinstance(prediction, dict) or set(prediction) != {"status", "alice_row_in_store"}:
+            raise Incorrect('fill in the dict as given: {"status": ..., "alice_row_in_store": ...}')
+        status, kept = prediction["status"], prediction["alice_row_in_store"]
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise Incorrect(f"status should be a number, such as 200, not {status!r}")
+        if not isinstance(kept, bool):
+            raise Incorrect(f"alice_row_in_store should be True or False, not {kept!r}")
+        seen = self._run()  # what the lab does, on a server of the check's own
+        wrong = []
+        if kept != seen["kept"]:
+            wrong.append("the logout DELETED alice's row: the store keeps only bob's session now" if kept else
+                         "alice's row was still there")
+        if status != seen["status"]:
+            if status == 200:
+                wrong.append(f"the lab answered the copy {seen['status']} {seen['error']}, not 200: the cookie "
+                             "is a key to a row, and the row is gone")
+            elif status == 403:
+                wrong.append(f"the lab answered {seen['status']}, not 403: 403 means 'known, but not allowed'; "
+                             "with no row behind the cookie the server does not know who is asking")
+            else:
+                wrong.append(f"the lab answered the copy {seen['status']} {seen['error']}, not {status}")
+        if wrong:
+            raise Incorrect("you predicted " + repr(prediction) + ", but " + "; ".join(wrong) +
+                            ". The next cell shows the same on the notebook's lab.")
+        return (f"on a lab of its own the check logged alice in, copied her cookie, logged out and sent the copy: "
+                f"{seen['status']} {seen['error']}, and only bob's row left. Run the next cell to see it on your lab.")
+
+    @staticmethod
+    def _run() -> dict:
         server = fresh_lab()
-        try:
-            result = fn(server)
-        except Exception as error:
-            raise _raised("old_cookie_status", error, "on the check's lab server") from None
-        if isinstance(result, requests.Response):
-            raise Incorrect("your function returns the response; return its status code, r.status_code")
-        if isinstance(result, bool) or not isinstance(result, int):
-            raise Incorrect(f"your function returns {result!r}; return the status code, a number such as 200")
-        events = [event["event"] for event in server.audit() if event.get("via", "session") == "session"]
-        stats = server.stats()
-        me = stats.get("GET /session/me", {"requests": 0, "reads": 0, "writes": 0})
-        if "login" not in events:
-            raise Incorrect("the check's server saw no session login: log in with the form at "
-                            "server.url + '/session/login', on the server your function is given")
-        if "logout" not in events:
-            raise Incorrect("the check's server saw no logout of a live session: POST server.url + "
-                            "'/session/logout' with the cookie, for example with the requests.Session that "
-                            "logged in")
-        if not me["requests"]:
-            raise Incorrect("your function never asked GET /session/me: send the copied cookie there")
-        if result == 200:
-            raise Incorrect("200: the cookie you sent still had a live session behind it. Send the copy "
-                            "after the logout")
-        dead_lookups = me["reads"] - me["writes"]  # a live session costs a read and a write; a dead one, a read
-        if not dead_lookups:
-            raise Incorrect(f"{result}, but your request to /session/me carried no session cookie, so the server "
-                            "had nothing to look up. After the logout the client's jar is empty: send the "
-                            "copy by hand, cookies={'session': copied}")
-        if result != 401:
-            raise Incorrect(f"your function returns {result}, but the server answers a dead cookie with 401: "
-                            "return the status code of the /session/me request")
-        return ("the server looked your copy up (a store read), found no row and answered 401. Logout deleted "
-                "the row, so every copy of the cookie died at the same moment.")
+        users = {row["id"]: row["username"] for row in server.table("users")}
+        session_login(server, "bob")
+        browser = session_login(server, "alice")
+        copied = browser.cookies["session"]
+        browser.post(server.url + "/session/logout", timeout=10)
+        r = http_session().get(server.url + "/session/me", cookies={"session": copied}, timeout=10)
+        left = [users[row["user_id"]] for row in server.table("sessions")]
+        return {"status": r.status_code, "error": r.json().get("error", ""), "kept": "alice" in left}
 
 
-q1, q2, q3 = CookieFlags("q1"), MySessionRow("q2"), DeadCookie("q3")
+q1, q2, q3 = CookieFlags("q1"), MySessionRow("q2"), PredictDeadCookie("q3")
