@@ -1,6 +1,5 @@
 """Notebook 02's exercises: every reference solution passes, and typical mistakes get a message that says why."""
 
-
 import pytest
 import requests
 
