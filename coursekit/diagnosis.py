@@ -64,10 +64,11 @@ _lock = threading.Lock()
 _depth = 0  # nested watching() blocks; the patch is in place while it is above 0
 _last: list[LabError | None] = [None]
 _original_send = requests.Session.send
+_outer_send: list[Any] = [_original_send]  # what send was before the outermost watching(), put back after it
 
 
 def _send_and_note(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
-    response = _original_send(self, request, **kw)
+    response = _outer_send[0](self, request, **kw)
     if response.status_code >= 400 and not kw.get("stream"):
         error = LabError.of(response)
         if error is not None:
@@ -82,6 +83,7 @@ def watching() -> Iterator[None]:
     with _lock:
         if _depth == 0:
             _last[0] = None
+            _outer_send[0] = requests.Session.send  # another recorder's, say (coursekit.flows)
             requests.Session.send = _send_and_note  # requests.get/post use a Session too
         _depth += 1
     try:
@@ -90,7 +92,7 @@ def watching() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                requests.Session.send = _original_send
+                requests.Session.send = _outer_send[0]
 
 
 def last_lab_error() -> LabError | None:
