@@ -235,8 +235,14 @@ class Exercise:
         return outcome
 
     def check(self, *answer: Any, **kw: Any) -> None:
-        """Check the answer and display the feedback; a learner's mistake never raises."""
-        _show(self.evaluate(*answer, **kw)._note())
+        """Check the answer and display the feedback; a learner's mistake never raises. A right answer is
+        noted in the learner's progress file (``coursekit.progress``), which nothing displays on its own."""
+        outcome = self.evaluate(*answer, **kw)
+        if outcome.status is Status.CORRECT:
+            from coursekit import progress  # imported here: progress lists exercises, so it imports this module
+
+            progress.record(self)
+        _show(outcome._note())
 
     def assert_correct(self, *answer: Any, **kw: Any) -> None:
         """Check and display like check(), then raise NotCorrect unless the check said Correct (a graded test)."""
