@@ -145,11 +145,11 @@ def raised(fn_name: str, error: BaseException, context: str = "", advice: dict[s
     from coursekit.exercise import Incorrect  # the kit's exception; imported here to keep this module first
 
     message = f"{fn_name}() raised {describe(error)}" if fn_name else f"your code raised {describe(error)}"
-    line = where(error, checker)
-    if line:
-        message += f" at {line}"
     if context:
         message += f" {context}"
+    line = where(error, checker)
+    if line:
+        message += f" (at {line})"
     lab_error = LabError.of(getattr(error, "response", None)) or last_lab_error()
     if lab_error is not None:
         message += f". The lab server had answered {lab_error}"

@@ -135,7 +135,7 @@ def test_any_check_names_the_learners_line_and_the_last_lab_error():
                           '    r = requests.get(url + "/api/me")  # no token: the server says 401\n'
                           '    return r.json()["username"]\n')["fetch"]
     outcome = Fetch("q9").evaluate(fetch)
-    incorrect(outcome, "your answer raised KeyError: 'username' at line 3, in fetch: `return r.json()[\"username\"]`",
+    incorrect(outcome, "your answer raised KeyError: 'username' (at line 3, in fetch: `return r.json()[\"username\"]`)",
               "The lab server had answered GET /api/me with 401 missing_token: this route needs an access token")
 
 
