@@ -1,9 +1,33 @@
-"""For every test run, notebooks included: the learner's progress file (coursekit.progress) is left alone.
+"""nbval and lesson 08's headless-browser cell: skipped, with the reason, on a machine without a browser.
 
-Kernels that nbval and the harness start inherit this environment, so a lesson run with its solutions filled
-in records nothing in anyone's home folder.
+At the repository's root so that it also applies when one notebook is checked alone
+(``pytest notebooks/08-https-and-the-browser.ipynb``); tests/conftest.py holds the tests' fixtures.
+
+The cell tagged ``browser`` runs a real headless Chromium and its stored output is what Chromium showed.
+Where no browser can be used, that one cell is skipped (the reason says how to install one), except under CI,
+where it runs and fails: a CI machine must not pass by lacking the browser.
+
+Every test run, notebooks included, leaves the learner's progress file (coursekit.progress) alone: kernels
+that nbval and the harness start inherit this environment, so a lesson run with its solutions filled in
+records nothing in anyone's home folder.
 """
+
+from __future__ import annotations
 
 import os
 
+import pytest
+
 os.environ["JWT_COURSE_PROGRESS"] = "off"
+
+
+def pytest_collection_modifyitems(config, items):
+    cells = [item for item in items if "browser" in getattr(item, "cell", {}).get("metadata", {}).get("tags", [])]
+    if not cells or os.environ.get("CI"):
+        return
+    from coursekit.browser import find_browser
+
+    executable, reason = find_browser()
+    if executable is None:
+        for item in cells:
+            item.add_marker(pytest.mark.skip(reason=f"lesson 08's browser cell: {reason}"))

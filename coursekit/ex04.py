@@ -6,11 +6,12 @@ labs, so a check leaves the notebook's servers exactly as they were.
 
 from __future__ import annotations
 
+import re
+
 from coursekit.client import bearer, claims, http_session, lab_time, log_in
-from coursekit.exercise import Exercise, Incorrect, require_bearer_request
+from coursekit.exercise import Exercise, Incorrect
 from coursekit.expiry_model import expected_window, lifetime_range, logins_per_day, worst_case_window
 from coursekit.lab import fresh_lab
-from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -68,41 +69,109 @@ class LeewayBoundary(Exercise):
                 "keep it small.")
 
 
+_ROUTE_CLAIM = "roles"
+
+
+def _lab_minute(value, day_of: float) -> float:
+    """A lab time of day written "HH:MM" as a Unix time on the day of ``day_of``."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+        raise Incorrect(f'refused_from should be a lab time of day written "HH:MM", like "09:45", not {value!r}')
+    hours, minutes = map(int, value.strip().split(":"))
+    if hours > 23 or minutes > 59:
+        raise Incorrect(f"{value!r} is not a time of day")
+    midnight = day_of - day_of % 86400
+    return midnight + hours * 3600 + minutes * 60
+
+
 class StaleRole(Exercise):
-    title = "A demoted admin's old token"
+    title = "A demoted admin's old token: predict, then watch"
     _hints = [
-        "The admin route is lab.url + '/api/admin'; the token goes in headers=bearer(...).",
-        "Use the token bob got while he was an admin: bob_admin['access_token'], not a new login.",
+        "Ask what the admin route reads to decide: the store, where bob is now a user, or the token bob holds?",
+        "The route reads nothing from the store: it trusts the signed token, and bob's old token says "
+        "roles ['admin']. Nothing makes a token invalid before its exp.",
+        "200, 'roles', and the old token's exp: it was issued at 09:30 and lives 30 minutes, so \"10:00\".",
     ]
     _solution = """
-        r = requests.get(lab.url + "/api/admin", headers=bearer(bob_admin["access_token"]))
+        predicted_status = 200      # the route trusts the token, which still says admin
+        deciding_claim = "roles"    # read from the token, not from the store
+        refused_from = "10:00"      # the old token's exp: issued 09:30, lives 30 minutes
     """
 
-    def _check(self, lab, response):
-        if not isinstance(lab, LabServer):
-            raise Incorrect("pass the lab server first: q2.check(lab, r)")
-        token = require_bearer_request(response, lab, "/api/admin", server_name="lab", route="the admin route",
-                                       send_token="pass headers=bearer(<the token>)")
+    def _check(self, bob_admin, predicted_status, deciding_claim, refused_from):
+        token = bob_admin.get("access_token") if isinstance(bob_admin, dict) else bob_admin
         try:
-            sent = claims(token)
-        except (ValueError, IndexError):
-            raise Incorrect("what follows 'Bearer ' is not a JWT: send bob's access token") from None
-        roles = {user["username"]: user["role"] for user in lab.table("users")}
-        if roles.get("bob") != "user":
-            raise Incorrect("bob is still an admin on the lab: run the cell that demotes him, "
-                            "then try his old token")
-        if sent.get("username") != "bob":
-            raise Incorrect(f"that is {sent.get('username')}'s token: "
-                            "send the one bob got while he was an admin")
-        if sent.get("roles") != ["admin"]:
-            raise Incorrect(f"that token says roles {sent.get('roles')}: it is from a login after the demotion. "
-                            "Send the one bob got while he was an admin, bob_admin['access_token']")
-        if response.status_code != 200:
-            raise Incorrect(f"the server answered {response.status_code} {response.json()}: if the token has "
-                            "expired, run this section again from the cell that promotes bob")
-        return (f"the store says bob is a plain user, yet his old token opened the admin route: the server reads "
-                f"the role from the token's roles claim, and keeps believing it until exp, "
-                f"{lab_time(sent['exp'])}.")
+            old = claims(token)
+        except (AttributeError, ValueError, IndexError):
+            raise Incorrect("pass bob's token response first: q2.check(bob_admin, ...)") from None
+        if old.get("username") != "bob" or old.get("roles") != ["admin"]:
+            raise Incorrect(f"the first argument is {old.get('username')}'s token with roles {old.get('roles')}: "
+                            "pass bob_admin, the login bob made while he was an admin")
+        if isinstance(predicted_status, bool) or not isinstance(predicted_status, int):
+            raise Incorrect(f"predicted_status should be an HTTP status code such as 200 or 403, "
+                            f"not {predicted_status!r}")
+        if not isinstance(deciding_claim, str):
+            raise Incorrect(f'deciding_claim should be the name of a claim, such as "aud", not {deciding_claim!r}')
+        refused_at = _lab_minute(refused_from, old["iat"])
+
+        # Replay section 3 on a lab of our own, from the lab time bob's old token was issued.
+        lab = fresh_lab()
+        http = http_session()
+        lab.clock.set(old["iat"])
+        admin = bearer(log_in(lab, "admin")["access_token"])
+        http.patch(lab.url + "/admin/users/bob", json={"role": "admin"}, headers=admin, timeout=10)
+        bob_old = log_in(lab, "bob")["access_token"]
+        http.patch(lab.url + "/admin/users/bob", json={"role": "user"}, headers=admin, timeout=10)
+        lab.clear_stats()
+        r = http.get(lab.url + "/api/admin", headers=bearer(bob_old), timeout=10)
+        reads = lab.stats().get("GET /api/admin", {}).get("reads", 0)
+        bob_new = claims(log_in(lab, "bob")["access_token"])
+        exp = claims(bob_old)["exp"]
+
+        def answer_at(moment: float) -> tuple[int, str]:
+            lab.clock.set(moment)
+            got = http.get(lab.url + "/api/admin", headers=bearer(bob_old), timeout=10)
+            return got.status_code, got.json().get("error_description", "")
+
+        wrong = []
+        if predicted_status != r.status_code:
+            why = {403: (f"the store says bob is a user, but the route read the store {reads} times for that "
+                         "request: it never asked, and believed the token"),
+                   401: "the token is still valid: its signature and its exp are fine, and a role change "
+                        "does not make a token invalid"}.get(predicted_status, "")
+            wrong.append(f"you predicted {predicted_status}; the lab answered {r.status_code} {r.json()} to bob's "
+                         f"old token after the demotion{': ' + why if why else ''}")
+        claim = deciding_claim.strip().strip("'\"")
+        if claim != _ROUTE_CLAIM:
+            if claim == "role":
+                why = "close: the claim is a list of roles, and its name is plural"
+            elif claim in ("sub", "username"):
+                why = (f"the route read the store {reads} times, so it did not look bob's role up by {claim}: "
+                       "it decided from a claim that holds the role itself")
+            elif claim in old:
+                why = (f"{claim} is {old[claim]!r} in the old token; it does not say what bob may do. Compare "
+                       f"the claims of his old and new tokens: which one differs besides exp, iat and jti?")
+            else:
+                why = f"bob's token has no {claim} claim; it has {', '.join(sorted(old))}"
+            wrong.append(f"deciding_claim {deciding_claim!r}: {why}")
+        if refused_at <= old["iat"]:
+            wrong.append(f"{refused_from} is not later than {lab_time(old['iat'])[:5]}, when bob got the token and "
+                         f"was demoted, and the lab let the old token in after the demotion ({r.status_code}): "
+                         "when does a token stop working?")
+        else:
+            status, why = answer_at(refused_at)
+            if status == 200:
+                wrong.append(f"at {refused_from} the lab still let bob's old token in (200): it stops later")
+            else:
+                before, why_before = answer_at(refused_at - 60)
+                if before != 200:
+                    wrong.append(f"at {lab_time(refused_at - 60)[:5]}, a minute before {refused_from}, the lab "
+                                 f"already refused the old token ({before}, {why_before}): it stops earlier")
+        if wrong:
+            raise Incorrect("; ".join(wrong))
+        return (f"on a lab of its own the check demoted bob, and his old token still opened the admin route "
+                f"({r.status_code}) with {reads} store reads: the route trusts the token's roles claim, "
+                f"{old['roles']} (a login now says {bob_new['roles']}). The lab refused the old token "
+                f"from {lab_time(exp)[:5]} ({status}, {why}), its exp, not a minute earlier.")
 
 
 _WINDOW_LIMIT, _LOGIN_LIMIT, _ACTIVE_HOURS = 4 * 60, 4, 8

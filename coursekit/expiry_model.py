@@ -89,63 +89,64 @@ def duration_label(minutes: float) -> str:
 # The course material's two examples: a 30-minute access token, and logging in again every two weeks.
 MATERIAL_MARKS = (30, 2 * WEEK)
 _TICKS = (1, 10, HOUR, 8 * HOUR, DAY, WEEK, 30 * DAY)
-_WINDOW_TICKS = (1, 10, HOUR, DAY, WEEK, 30 * DAY)
 _LOGIN_TICKS = (0.1, 1, 10, 100)
 
 
 def plot_tradeoff(marks=MATERIAL_MARKS, *, active_hours: float = 8, max_window: float | None = None,
                   max_logins_per_day: float | None = None, points: int = 200):
-    """Plot both sides of the trade-off against the lifetime (1 minute to 30 days, log scales); return the Figure.
+    """Plot logins per day against the lifetime (1 minute to 30 days, log scales); return the Figure.
 
-    Left: the thief's window (worst case and average). Right: logins per day. ``marks`` are lifetimes
-    drawn as dashed lines; ``max_window`` and ``max_logins_per_day`` draw limits and shade the lifetimes
-    that meet both.
+    A stolen token's worst-case window is the lifetime itself, so the lifetime axis is also the window axis:
+    a limit on the window is a vertical line (the ceiling, L <= max_window), a limit on logins a horizontal
+    one, which meets the curve at the floor. Each limit line is labelled; the lifetimes between floor and
+    ceiling are shaded green, or, when the floor lies above the ceiling, the gap is shaded red.
+    ``marks`` are lifetimes drawn as dashed lines.
     """
     import matplotlib.pyplot as plt  # here, so that the model itself imports nothing heavy
     from matplotlib.ticker import FixedLocator, NullLocator
 
     lo, hi = 1.0, 30.0 * DAY
     xs = [lo * (hi / lo) ** (i / (points - 1)) for i in range(points)]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax.plot(xs, [logins_per_day(x, active_hours) for x in xs], color="#1565c0", label="logins per day")
+    ax.set_title(f"Logins per day ({active_hours:g} h active) against the lifetime")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(0.02, 1000)
+    ax.set_xlabel("access-token lifetime L  =  how long a token stolen as it is issued works")
+    ax.xaxis.set_major_locator(FixedLocator(_TICKS))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([duration_label(t) for t in _TICKS], rotation=45, ha="right")
+    ax.yaxis.set_major_locator(FixedLocator(_LOGIN_TICKS))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_yticklabels([f"{t:g}" for t in _LOGIN_TICKS])
+    ax.grid(True, which="major", alpha=0.3)
 
-    left.plot(xs, [worst_case_window(x) for x in xs], color="#c62828", label="worst case (L)")
-    left.plot(xs, [expected_window(x) for x in xs], color="#ef9a9a", label="average (L/2)")
-    left.set_title("A stolen token works for…")
-    right.plot(xs, [logins_per_day(x, active_hours) for x in xs], color="#1565c0")
-    right.set_title(f"Logins per day ({active_hours:g} h active)")
+    def label_line(x, text, color, top=True):
+        ax.annotate(text, (x, 1 if top else 0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -12 if top else 4), textcoords="offset points", ha="left", fontsize=8, color=color)
 
-    for ax in (left, right):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(lo, hi)
-        ax.set_xlabel("access-token lifetime L")
-        ax.xaxis.set_major_locator(FixedLocator(_TICKS))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([duration_label(t) for t in _TICKS], rotation=45, ha="right")
-        ax.grid(True, which="major", alpha=0.3)
-        for mark in marks:
-            ax.axvline(mark, color="#616161", linestyle="--", linewidth=1)
-            # The label goes inside the plot: right of the line in the left half, left of it in the right half.
-            inside = mark < (lo * hi) ** 0.5
-            ax.annotate(duration_label(mark), (mark, 1), xycoords=("data", "axes fraction"),
-                        xytext=(3 if inside else -3, -12), textcoords="offset points",
-                        ha="left" if inside else "right", fontsize=8, color="#616161")
-    left.yaxis.set_major_locator(FixedLocator(_WINDOW_TICKS))
-    left.yaxis.set_minor_locator(NullLocator())
-    left.set_yticklabels([duration_label(t) for t in _WINDOW_TICKS])
-    right.yaxis.set_major_locator(FixedLocator(_LOGIN_TICKS))
-    right.yaxis.set_minor_locator(NullLocator())
-    right.set_yticklabels([f"{t:g}" for t in _LOGIN_TICKS])
-    left.legend(loc="lower right", fontsize=8)
-
+    for mark in marks:
+        ax.axvline(mark, color="#616161", linestyle="--", linewidth=1)
+        label_line(mark, duration_label(mark), "#616161", top=False)
     if max_window is not None:
-        left.axhline(max_window, color="#2e7d32", linewidth=1)
+        ax.axvline(max_window, color="#c62828", linewidth=1.5)
+        label_line(max_window, f"ceiling: a thief gets at most {duration_label(max_window)}", "#c62828")
     if max_logins_per_day is not None:
-        right.axhline(max_logins_per_day, color="#2e7d32", linewidth=1)
+        ax.axhline(max_logins_per_day, color="#2e7d32", linewidth=1.5)
+        ax.annotate(f"at most {max_logins_per_day:g} logins a day", (hi, max_logins_per_day),
+                    xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=8, color="#2e7d32")
+        floor = (_active_minutes(active_hours) / max_logins_per_day if max_logins_per_day >= 1
+                 else DAY / max_logins_per_day)
+        ax.axvline(floor, color="#2e7d32", linewidth=1.5, linestyle=":")
+        label_line(floor, f"floor: {duration_label(floor)}", "#2e7d32", top=max_window is None)
     if max_window is not None and max_logins_per_day is not None:
         span = lifetime_range(max_window, max_logins_per_day, active_hours)
         if span is not None:
-            for ax in (left, right):
-                ax.axvspan(*span, color="#a5d6a7", alpha=0.4)
+            ax.axvspan(*span, color="#a5d6a7", alpha=0.5, label="lifetimes that meet both limits")
+        else:
+            ax.axvspan(max_window, floor, color="#ef9a9a", alpha=0.5, label="no lifetime meets both limits")
+    ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return fig

@@ -14,13 +14,14 @@ from labserver.clock import LabClock
 from labserver.denylist import Denylist
 from labserver.errors import install_error_handlers
 from labserver.flaws import Flaws
+from labserver.hsts import StrictTransportSecurity
 from labserver.keys import KeyRing
 from labserver.metrics import CountStoreUse
 from labserver.openapi import install_openapi
 from labserver.passwords import Passwords
 from labserver.randomness import Randomness, randomness_for
 from labserver.refresh import RefreshTokens
-from labserver.routes import admin, api, lab, oauth, sessions, wellknown
+from labserver.routes import admin, api, lab, oauth, page, sessions, wellknown
 from labserver.sessions import Sessions
 from labserver.settings import Settings
 from labserver.store import Store
@@ -93,9 +94,12 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     install_error_handlers(app)
     app.add_middleware(CountStoreUse, counters=app.state.lab.store.counters)
     app.add_middleware(LimitBodySize)
+    if settings.uses_tls:
+        app.add_middleware(StrictTransportSecurity)
     for module in (api, sessions, oauth, admin, wellknown):
         app.include_router(module.router)
     if settings.lab_controls:
         app.include_router(lab.router)
+        app.include_router(page.router)  # lab page with a deliberate XSS hole: loopback only, like the controls
     install_openapi(app, app.state.lab.sessions.cookie_name())
     return app

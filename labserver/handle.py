@@ -33,12 +33,16 @@ _running: set["LabServer"] = set()
 
 
 def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = None,
-          ready_timeout: float = 15.0, **settings) -> "LabServer":
+          ready_timeout: float = 15.0, tls=None, **settings) -> "LabServer":
     """Start a lab server on a free loopback port and return its handle once it answers.
 
     ``settings`` are Settings fields (``algorithm="RS256"``, ``access_ttl=60``, ``frozen_at=...``);
     ``share_keys_with`` gives this server another one's signing keys but its own store.
+    ``tls`` serves HTTPS: anything with ``cert``, ``key`` and ``ca`` paths (``coursekit.tls.LocalPKI``);
+    the handle's own requests then verify the server against ``tls.ca``.
     """
+    if tls is not None:
+        settings.update(tls_cert=tls.cert, tls_key=tls.key)
     if isinstance(settings.get("frozen_at"), str):
         settings["frozen_at"] = parse_instant(settings["frozen_at"])
     if "users" in settings:
@@ -76,6 +80,8 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
             shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"lab server did not start (exit code {process.returncode}):\n{tail}")
     server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path)
+    if tls is not None:
+        server.http.verify = tls.ca
     _running.add(server)
     return server
 

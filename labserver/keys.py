@@ -42,11 +42,16 @@ class SigningKey:
             return None
         public = {"RS256": RSAAlgorithm, "ES256": ECAlgorithm, "EdDSA": OKPAlgorithm}[self.alg].to_jwk(
             self.signing_key.public_key(), as_dict=True)
-        return {**public, "kid": self.kid, "alg": self.alg, "use": "sig"}
+        return {**_without_key_ops(public), "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     @staticmethod
     def _bare(jwk: dict) -> dict:
         return {k: v for k, v in jwk.items() if not k.startswith("lab_")}
+
+
+def _without_key_ops(jwk: dict) -> dict:
+    """Drop ``key_ops`` (PyJWT adds it to RSA keys): with ``use`` beside it, RFC 7517 §4.3 says SHOULD NOT."""
+    return {k: v for k, v in jwk.items() if k != "key_ops"}
 
 
 def generate(alg: str, randomness: Randomness, now: float) -> SigningKey:
@@ -65,7 +70,7 @@ def generate(alg: str, randomness: Randomness, now: float) -> SigningKey:
     else:
         raise ValueError(f"unsupported algorithm {alg}")
     kid = randomness.token(8)
-    jwk = {**jwk, "kid": kid, "alg": alg, "use": "sig", "lab_created_at": now, "lab_retired_at": None}
+    jwk = {**_without_key_ops(jwk), "kid": kid, "alg": alg, "use": "sig", "lab_created_at": now, "lab_retired_at": None}
     return SigningKey(kid, alg, jwk, now, None)
 
 

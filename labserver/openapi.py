@@ -51,6 +51,7 @@ STATUSES = {
     ("get", "/lab/store/{table}"): (404,),
     ("post", "/lab/clock/advance"): (400, 409, 413),
     ("post", "/lab/clock/set"): (400, 413),
+    ("put", "/lab/flaws"): (400, 409, 413),
 }
 SECURITY = {
     ("get", "/api/me"): "bearer", ("get", "/api/admin"): "bearer", ("get", "/admin/users"): "bearer",

@@ -13,6 +13,10 @@ from classroom_tools import build_classroom
 from notebook_tools import NOTEBOOKS, answer_cells
 
 LESSONS_WITH_EXERCISES = [p for p in NOTEBOOKS if answer_cells(nbformat.read(p, as_version=4))]
+# Lessons whose exercises are graded per behaviour (the capstone) get one test cell per behaviour instead:
+# tests/test_classroom_capstone.py checks those.
+GRADED_PER_CHECK = [p for p in LESSONS_WITH_EXERCISES if not any(
+    getattr(e, "behaviours", ()) for e in build_classroom.exercises_of(nbformat.read(p, as_version=4)).values())]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,7 @@ def test_every_lesson_with_exercises_becomes_an_assignment_and_nothing_else(cour
     assert (out / "nbgrader_config.py").exists()
 
 
-@pytest.mark.parametrize("lesson", LESSONS_WITH_EXERCISES, ids=[p.stem for p in LESSONS_WITH_EXERCISES])
+@pytest.mark.parametrize("lesson", GRADED_PER_CHECK, ids=[p.stem for p in GRADED_PER_CHECK])
 def test_each_answer_cell_holds_the_reference_solution_and_is_followed_by_its_graded_check(course, lesson):
     out, built = course
     original = nbformat.read(lesson, as_version=4)

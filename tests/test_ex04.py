@@ -59,59 +59,88 @@ def test_q1_checks_do_not_touch_each_other():
 # --- q2: the demoted admin's old token --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demoted():
-    """A lab where bob was promoted, logged in as admin, and was demoted again (notebook 04, section 3)."""
+def bob_admin():
+    """Bob's login as an admin at 09:30 on a lab of its own (notebook 04, section 3): the token the learner predicts about."""
     lab = start_lab("test-ex04-stale-role")
+    lab.clock.advance(minutes=30)
     admin = log_in(lab, "admin")["access_token"]
     set_role(lab, admin, "bob", "admin")
-    bob_admin = log_in(lab, "bob")
+    tokens = log_in(lab, "bob")
     set_role(lab, admin, "bob", "user")
-    yield lab, bob_admin, admin
+    yield tokens
     stop_lab("test-ex04-stale-role")
 
 
-def test_q2_the_solution_is_correct(demoted):
-    lab, bob_admin, _admin = demoted
-    names = solution_names(ex04.q2, lab=lab, bob_admin=bob_admin, bearer=bearer)
-    outcome = ex04.q2.evaluate(lab, names["r"])
+def test_q2_the_solution_is_correct_and_reports_what_the_lab_did(bob_admin):
+    names = solution_names(ex04.q2)
+    outcome = ex04.q2.evaluate(bob_admin, names["predicted_status"], names["deciding_claim"], names["refused_from"])
     assert outcome.status is Status.CORRECT, outcome.text
-    assert "reads the role from the token's roles claim" in outcome.message
-    assert "09:30:00" in outcome.message  # bob's token's exp, by the lab clock
+    for fragment in ("still opened the admin route (200) with 0 store reads", "roles claim, ['admin']",
+                     "a login now says ['user']", "refused the old token from 10:00 (401, token has expired)"):
+        assert fragment in outcome.message, outcome.message
 
 
-def test_q2_a_token_from_a_new_login_is_not_the_old_one(demoted):
-    lab, _bob_admin, _admin = demoted
-    fresh = log_in(lab, "bob")["access_token"]
-    r = requests.get(lab.url + "/api/admin", headers=bearer(fresh))
-    incorrect(ex04.q2.evaluate(lab, r), "roles ['user']", "from a login after the demotion")
+def test_q2_blanks_are_not_answered_yet(bob_admin):
+    assert ex04.q2.evaluate(bob_admin, ____, ____, ____).status is Status.NOT_ANSWERED
 
 
-def test_q2_the_wrong_route(demoted):
-    lab, bob_admin, _admin = demoted
-    r = requests.get(lab.url + "/api/me", headers=bearer(bob_admin["access_token"]))
-    incorrect(ex04.q2.evaluate(lab, r), "went to /api/me", "/api/admin")
+def test_q2_predicting_403_is_answered_with_the_200_and_the_store_reads(bob_admin):
+    incorrect(ex04.q2.evaluate(bob_admin, 403, "roles", "10:00"), "you predicted 403; the lab answered 200",
+              "read the store 0 times", "never asked")
 
 
-def test_q2_someone_elses_token(demoted):
-    lab, _bob_admin, admin = demoted
-    r = requests.get(lab.url + "/api/admin", headers=bearer(admin))
-    incorrect(ex04.q2.evaluate(lab, r), "that is admin's token")
+def test_q2_predicting_401_says_a_role_change_does_not_invalidate(bob_admin):
+    incorrect(ex04.q2.evaluate(bob_admin, 401, "roles", "10:00"), "you predicted 401",
+              "a role change does not make a token invalid")
 
 
-def test_q2_a_status_code_instead_of_the_response(demoted):
-    lab, bob_admin, _admin = demoted
-    r = requests.get(lab.url + "/api/admin", headers=bearer(bob_admin["access_token"]))
-    incorrect(ex04.q2.evaluate(lab, r.status_code), "pass the response", "not int")
+@pytest.mark.parametrize("claim, message", [
+    ("role", "its name is plural"),
+    ("sub", "did not look bob's role up by sub"),
+    ("username", "did not look bob's role up by username"),
+    ("aud", "'lab-api' in the old token; it does not say what bob may do"),
+    ("scope", "bob's token has no scope claim"),
+])
+def test_q2_the_wrong_claim_is_told_why(bob_admin, claim, message):
+    incorrect(ex04.q2.evaluate(bob_admin, 200, claim, "10:00"), f"deciding_claim {claim!r}", message)
 
 
-def test_q2_before_the_demotion_says_to_demote_first(demoted):
-    lab, bob_admin, admin = demoted
-    set_role(lab, admin, "bob", "admin")
-    try:
-        r = requests.get(lab.url + "/api/admin", headers=bearer(bob_admin["access_token"]))
-        incorrect(ex04.q2.evaluate(lab, r), "bob is still an admin")
-    finally:
-        set_role(lab, admin, "bob", "user")
+def test_q2_the_minute_of_the_demotion_is_not_when_the_token_stops(bob_admin):
+    incorrect(ex04.q2.evaluate(bob_admin, 200, "roles", "09:30"), "09:30 is not later than 09:30",
+              "let the old token in after the demotion (200)")
+
+
+def test_q2_a_minute_too_early_the_lab_still_lets_it_in(bob_admin):
+    incorrect(ex04.q2.evaluate(bob_admin, 200, "roles", "09:59"), "at 09:59 the lab still let bob's old token in")
+
+
+def test_q2_too_late_the_lab_had_already_refused_it(bob_admin):
+    incorrect(ex04.q2.evaluate(bob_admin, 200, "roles", "10:30"), "at 10:29, a minute before 10:30",
+              "already refused the old token (401, token has expired)")
+
+
+def test_q2_every_wrong_prediction_is_reported_at_once(bob_admin):
+    incorrect(ex04.q2.evaluate(bob_admin, 403, "sub", "09:59"), "you predicted 403", "deciding_claim 'sub'",
+              "at 09:59")
+
+
+@pytest.mark.parametrize("answer, message", [
+    ((200, "roles", 10), 'written "HH:MM"'),
+    ((200, "roles", "25:00"), "not a time of day"),
+    (("200", "roles", "10:00"), "should be an HTTP status code"),
+    ((200, ["roles"], "10:00"), "should be the name of a claim"),
+])
+def test_q2_answers_of_the_wrong_type(bob_admin, answer, message):
+    incorrect(ex04.q2.evaluate(bob_admin, *answer), message)
+
+
+def test_q2_a_token_from_a_new_login_is_not_the_old_one(bob_admin):
+    lab = start_lab("test-ex04-stale-role")
+    incorrect(ex04.q2.evaluate(log_in(lab, "bob"), 200, "roles", "10:00"), "pass bob_admin")
+
+
+def test_q2_something_else_than_the_token_response(bob_admin):
+    incorrect(ex04.q2.evaluate(200, 200, "roles", "10:00"), "pass bob's token response first")
 
 
 # --- q3: choose a lifetime ----------------------------------------------------------------------------

@@ -85,34 +85,57 @@ def test_duration_labels_use_the_largest_whole_unit(minutes, label):
     assert duration_label(minutes) == label
 
 
-def test_the_plot_has_two_panels_with_the_marks_and_a_fixed_text_form():
+def _span(patch):
+    """The lifetimes an axvspan covers (a Rectangle in recent matplotlib, a Polygon in older ones)."""
+    if hasattr(patch, "get_width"):
+        return patch.get_x(), patch.get_x() + patch.get_width()
+    xs = [x for x, _ in patch.get_xy()]
+    return min(xs), max(xs)
+
+
+def _labels(ax):
+    return {text.get_text() for text in ax.texts}
+
+
+def test_the_plot_is_one_panel_with_the_marks_and_a_fixed_text_form():
     import matplotlib.pyplot as plt
 
     fig = plot_tradeoff()
     try:
-        left, right = fig.axes
-        assert repr(fig) == "<Figure size 800x400 with 2 Axes>"  # what nbval compares
-        assert left.get_xscale() == right.get_xscale() == "log"
-        assert [label.get_text() for label in left.get_xticklabels()][-1] == "30 days"
-        marks = {text.get_text() for text in left.texts}
-        assert marks == {"30 min", "2 weeks"}
-        assert len(left.get_lines()) == 2 + 2  # worst case, average, and the two marks
+        (ax,) = fig.axes
+        assert repr(fig) == "<Figure size 800x420 with 1 Axes>"  # what nbval compares
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+        assert [label.get_text() for label in ax.get_xticklabels()][-1] == "30 days"
+        assert _labels(ax) == {"30 min", "2 weeks"}
+        assert len(ax.get_lines()) == 1 + 2  # the logins curve and the two marks
+        assert not ax.patches
     finally:
         plt.close(fig)
 
 
-def test_the_plot_draws_limits_and_shades_the_lifetimes_that_meet_them():
+def test_the_plot_labels_both_limits_and_shades_the_lifetimes_that_meet_them():
     import matplotlib.pyplot as plt
 
     fig = plot_tradeoff(marks=(), max_window=240, max_logins_per_day=4)
     try:
-        left, right = fig.axes
-        assert len(left.patches) == len(right.patches) == 1  # the shaded range
-        assert left.patches[0].get_x() == pytest.approx(120)
+        (ax,) = fig.axes
+        assert _labels(ax) == {"ceiling: a thief gets at most 4 h", "at most 4 logins a day", "floor: 2 h"}
+        (shade,) = ax.patches
+        assert shade.get_label() == "lifetimes that meet both limits"
+        assert _span(shade) == pytest.approx((120, 240))
     finally:
         plt.close(fig)
+
+
+def test_when_nothing_fits_the_plot_shades_the_gap_between_ceiling_and_floor():
+    import matplotlib.pyplot as plt
+
     fig = plot_tradeoff(marks=(), max_window=60, max_logins_per_day=3)
     try:
-        assert not fig.axes[0].patches  # nothing fits, nothing shaded
+        (ax,) = fig.axes
+        assert _labels(ax) == {"ceiling: a thief gets at most 1 h", "at most 3 logins a day", "floor: 160 min"}
+        (gap,) = ax.patches
+        assert gap.get_label() == "no lifetime meets both limits"
+        assert _span(gap) == pytest.approx((60, 160))
     finally:
         plt.close(fig)

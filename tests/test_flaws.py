@@ -287,7 +287,7 @@ def test_switching_is_audited_validated_and_undone_by_reset(hs_client):
     assert r.status_code == 400
     assert "unknown lab flaw 'no-such-flaw'" in r.json()["error_description"]
     r = hs_client.put("/lab/flaws", json=["alg-confusion"])
-    assert r.status_code == 400
+    assert r.status_code == 409
     assert "needs a public-key server" in r.json()["error_description"]
     assert hs_client.get("/lab/flaws").json()["enabled"] == ["alg-none", "no-exp"]  # a refused change changes nothing
     events = [e for e in hs_client.get("/lab/audit").json() if e["event"] == "flaws_changed"]

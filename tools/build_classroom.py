@@ -11,7 +11,8 @@ Every lesson with exercises (answer cells tagged ``exercise``) becomes an assign
   then the lesson's ``qN.check(...)`` line;
 - after it, a locked, graded test cell worth the exercise's ``points``: the same check, as
   ``qN.assert_correct(...)`` (it raises unless the check says Correct), and, if the exercise has hidden
-  cases, ``qN.assert_correct_hidden(...)`` between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``.
+  cases, ``qN.assert_correct_hidden(...)`` between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``;
+  an exercise graded per behaviour (the capstone's) gets one such cell per behaviour, with its points.
 
 The lessons stay the only copy: the source folder is generated, never committed. Student versions come
 from nbgrader itself (``nbgrader generate_assignment <lesson>``, which replaces each solution region with
@@ -123,12 +124,37 @@ def graded_notebook(nb, lesson: str):
             answer.template, "### BEGIN SOLUTION", solution, "### END SOLUTION", answer.check) if part)
         cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=True, locked=False,
                                               grade_id=f"{answer.name}-answer")
-        cells.append(test_cell(answer, exercise))
+        cells.extend(test_cells(answer, exercise))
         total += exercise.points
     if total:
-        cells.insert(1, intro_cell(lesson, total))
+        per_behaviour = any(getattr(e, "behaviours", ()) for e in exercises.values())
+        cells.insert(1, intro_cell(lesson, total, per_behaviour))
     nb.cells = cells
     return nb, total
+
+
+def test_cells(answer: Answer, exercise) -> list:
+    """The graded test cells after an answer: one for the check, or one per behaviour for an exercise graded
+    per behaviour (``coursekit.capstone``): ``qN.assert_correct(answer, behaviour="race")``, with its points."""
+    behaviours = getattr(exercise, "behaviours", ())
+    if not behaviours:
+        return [test_cell(answer, exercise)]
+    if not answer.check.rstrip().endswith(")"):
+        raise ValueError(f"{answer.name}: a check graded per behaviour must be one call, qN.check(...)")
+    cells = []
+    for b in behaviours:
+        call = answer.check.rstrip()[:-1] + f', behaviour="{b.name}")'
+        lines = [f'"""{answer.name}, {exercise.title}: {b.title} '
+                 f'({b.points} point{"s" if b.points != 1 else ""})."""',
+                 call.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct(", 1),
+                 "### BEGIN HIDDEN TESTS",
+                 call.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct_hidden(", 1),
+                 "### END HIDDEN TESTS"]
+        cell = nbformat.v4.new_code_cell("\n".join(lines))
+        cell.metadata["nbgrader"] = _nbgrader(grade=True, solution=False, locked=True, points=b.points,
+                                              grade_id=f"{answer.name}-{b.name}")
+        cells.append(cell)
+    return cells
 
 
 def test_cell(answer: Answer, exercise) -> nbformat.NotebookNode:
@@ -146,12 +172,15 @@ def test_cell(answer: Answer, exercise) -> nbformat.NotebookNode:
     return cell
 
 
-def intro_cell(lesson: str, total: int) -> nbformat.NotebookNode:
+def intro_cell(lesson: str, total: int, per_behaviour: bool = False) -> nbformat.NotebookNode:
+    below = ("Below each answer cell, locked test cells check one behaviour each, for that behaviour's points; "
+             "they also try cases the notebook does not show. " if per_behaviour else
+             "Below each answer cell, a locked test cell runs the same check and is worth its points; some also "
+             "try cases the lesson does not show. ")
     cell = nbformat.v4.new_markdown_cell(
         f"**Graded assignment** ({total} point{'s' if total != 1 else ''}). This is the lesson `{lesson}`, "
         "handed out with nbgrader. Fill in the `____` in each exercise's answer cell, as in the lesson. "
-        "Below each answer cell, a locked test cell runs the same check and is worth its points; some also "
-        "try cases the lesson does not show. Before you submit, restart the kernel and run all cells: "
+        + below + "Before you submit, restart the kernel and run all cells: "
         "grading runs your notebook top to bottom in a fresh kernel, lab servers included.")
     cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=False, locked=True, grade_id="assignment-intro")
     return cell

