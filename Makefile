@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test test-all-pythons install bench clean
 
+# jupyter-config/ adds the course's JupyterLab settings to the user's own (no "Jupyter news?" prompt).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00-start-here.ipynb
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(BIN)/jupyter lab notebooks/00-start-here.ipynb
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -6,6 +6,10 @@ At the repository's root so that it also applies when one notebook is checked al
 The cell tagged ``browser`` runs a real headless Chromium and its stored output is what Chromium showed.
 Where no browser can be used, that one cell is skipped (the reason says how to install one), except under CI,
 where it runs and fails: a CI machine must not pass by lacking the browser.
+
+Every test run, notebooks included, leaves the learner's progress file (coursekit.progress) alone: kernels
+that nbval and the harness start inherit this environment, so a lesson run with its solutions filled in
+records nothing in anyone's home folder.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import os
 
 import pytest
+
+os.environ["JWT_COURSE_PROGRESS"] = "off"
 
 
 def pytest_collection_modifyitems(config, items):

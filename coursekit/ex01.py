@@ -1,4 +1,4 @@
-"""Exercises of notebook 01, sessions and cookies: read a cookie's flags, find your session row, kill a session.
+"""Exercises of notebook 01, sessions and cookies: read a cookie's flags, find your session row, predict a logout.
 
 The answers are functions (a function with ``____`` left in it is "not answered yet", as the kit decides).
 A check calls them on fresh inputs, or on a lab server of its own (``fresh_lab``, never the notebook's labs),
@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from coursekit.client import http_session
+from coursekit.diagnosis import raised
 from coursekit.exercise import Exercise, Incorrect, require_function
 from coursekit.lab import fresh_lab
 from labserver import LabServer
@@ -32,8 +33,8 @@ def session_login(server: LabServer, username: str) -> requests.Session:
     return client
 
 
-def _raised(fn_name: str, error: Exception, where: str) -> Incorrect:
-    return Incorrect(f"{fn_name}() raised {type(error).__name__}: {error} {where}")
+def _raised(fn_name: str, error: Exception, where: str) -> Exception:
+    return raised(fn_name, error, where)
 
 
 # --- q1: read the cookie's flags ----------------------------------------------------------------------
@@ -72,6 +73,11 @@ def _flag_cases(rng: random.Random, lab_header: str) -> list[tuple[str, str, dic
          {"HttpOnly": False, "Secure": False, "SameSite": "lax"},
          "Those words are in the cookie's value, which is not an attribute: look only at the parts after the "
          "first ';', each one whole (not a substring search)"),
+        ("a cookie NAMED like an attribute",
+         f"secure={_random_id(rng, 12)}; Path=/; SameSite=Lax",
+         {"HttpOnly": False, "Secure": False, "SameSite": "lax"},
+         "The first part is the cookie's own name=value, even when its name is 'secure': skip it, and read "
+         "the attributes after the first ';' only"),
         ("a header with an Expires date and Max-Age",
          f"id={_random_id(rng, 22)}; Expires=Wed, 09 Jun 2032 10:18:14 GMT; Max-Age=3600; Secure; SameSite=None",
          {"HttpOnly": False, "Secure": True, "SameSite": "none"},
@@ -116,8 +122,8 @@ def cookie_flags(set_cookie: str) -> dict:
             raise Incorrect("pass the login response's Set-Cookie header as the second argument: "
                             "q1.check(cookie_flags, set_cookie)") from None
         _judge_flags(fn, _flag_cases(random.Random(), set_cookie))
-        return ("your function reads the lab's header and 4 fresh ones: attributes in any order and case, "
-                "a cookie value that only looks like a flag, an Expires date. The lab's cookie is HttpOnly "
+        return ("your function reads the lab's header and 5 fresh ones: attributes in any order and case, "
+                "a cookie value and a cookie name that only look like flags, an Expires date. The lab's cookie is HttpOnly "
                 "and SameSite=Strict, and not Secure, because the lab speaks plain http.")
 
     def _check_hidden(self, cookie_flags: Any, set_cookie: Any) -> str:
@@ -183,6 +189,11 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+_NOT_THE_ARGUMENT = ("your function did not call server.table('sessions') on the server it was given: the check "
+                     "passes its own lab server, where the notebook's lab has none of these sessions. Use the "
+                     "argument, server.table('sessions'), not lab.table('sessions')")
+
+
 class MySessionRow(Exercise):
     title = "Find your session's row"
     _hints = [
@@ -207,15 +218,10 @@ def my_session_row(server, session_id: str) -> dict:
             watched = _WatchedServer(server)
             try:
                 result = fn(watched, session_id)
-            except StopIteration:
-                raise Incorrect(f"no row matched {name}'s session: next() found no row with the hash you "
-                                "computed. The store keeps hashlib.sha256(session_id.encode()).hexdigest(): "
-                                "the session id as UTF-8 bytes, hashed, in hex") from None
             except Exception as error:
-                raise _raised("my_session_row", error, f"for {name}'s session") from None
+                raise self._why_it_raised(error, name, watched) from None
             if "sessions" not in watched.tables_read:
-                raise Incorrect("your function did not call server.table('sessions') on the server it was "
-                                "given: the check passes its own lab server, so use the argument, not lab")
+                raise Incorrect(_NOT_THE_ARGUMENT)
             expected = rows[_digest(session_id)]
             if result == expected:
                 continue
@@ -236,62 +242,69 @@ def my_session_row(server, session_id: str) -> dict:
                 "cookies. The other way round is impossible: from a row, nobody can recover the cookie.")
 
 
+    @staticmethod
+    def _why_it_raised(error: Exception, name: str, watched: _WatchedServer) -> Exception:
+        if "sessions" not in watched.tables_read:  # first: searching another server's sessions finds nothing
+            return Incorrect(_NOT_THE_ARGUMENT)
+        if isinstance(error, StopIteration):
+            return Incorrect(f"no row matched {name}'s session: next() found no row with the hash you computed. "
+                             "The store keeps hashlib.sha256(session_id.encode()).hexdigest(): the session id as "
+                             "UTF-8 bytes, hashed, in hex")
+        return _raised("my_session_row", error, f"for {name}'s session")
+
+
 # --- q3: the copied cookie after logout -------------------------------------------------------------
 
-class DeadCookie(Exercise):
-    title = "The copied cookie after logout"
+class PredictDeadCookie(Exercise):
+    title = "Predict: the copied cookie after logout"
     _hints = [
-        "Copy the id before logging out: copied = browser.cookies['session']. Then "
-        "browser.post(server.url + '/session/logout') ends the session.",
-        "After the logout the browser's jar is empty (the server told it to delete the cookie), so send the "
-        "copy by hand, as a thief would: requests.get(url, cookies={'session': copied}).",
+        "Logout is a request to the server, not only to the browser: what does the server do with alice's row?",
+        "When a cookie matches no row, the server does not know who is asking: that is 'not authenticated' "
+        "(401), not 'known, but not allowed' (403).",
     ]
-    _solution = '''
-def old_cookie_status(server) -> int:
-    browser = requests.Session()
-    browser.post(server.url + "/session/login", data={"username": "alice", "password": "alice-password"})
-    copied = browser.cookies["session"]
-    browser.post(server.url + "/session/logout")
-    r = requests.get(server.url + "/session/me", cookies={"session": copied})
-    return r.status_code
-'''
+    _solution = """
+prediction = {"status": 401, "alice_row_in_store": False}
+"""
 
-    def _check(self, old_cookie_status: Any) -> str:
-        fn = require_function(old_cookie_status, "old_cookie_status")
+    def _check(self, prediction: Any) -> str:
+        if not isinstance(prediction, dict) or set(prediction) != {"status", "alice_row_in_store"}:
+            raise Incorrect('fill in the dict as given: {"status": ..., "alice_row_in_store": ...}')
+        status, kept = prediction["status"], prediction["alice_row_in_store"]
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise Incorrect(f"status should be a number, such as 200, not {status!r}")
+        if not isinstance(kept, bool):
+            raise Incorrect(f"alice_row_in_store should be True or False, not {kept!r}")
+        seen = self._run()  # what the lab does, on a server of the check's own
+        wrong = []
+        if kept != seen["kept"]:
+            wrong.append("the logout DELETED alice's row: the store keeps only bob's session now" if kept else
+                         "alice's row was still there")
+        if status != seen["status"]:
+            if status == 200:
+                wrong.append(f"the lab answered the copy {seen['status']} {seen['error']}, not 200: the cookie "
+                             "is a key to a row, and the row is gone")
+            elif status == 403:
+                wrong.append(f"the lab answered {seen['status']}, not 403: 403 means 'known, but not allowed'; "
+                             "with no row behind the cookie the server does not know who is asking")
+            else:
+                wrong.append(f"the lab answered the copy {seen['status']} {seen['error']}, not {status}")
+        if wrong:
+            raise Incorrect("you predicted " + repr(prediction) + ", but " + "; ".join(wrong) +
+                            ". The next cell shows the same on the notebook's lab.")
+        return (f"on a lab of its own the check logged alice in, copied her cookie, logged out and sent the copy: "
+                f"{seen['status']} {seen['error']}, and only bob's row left. Run the next cell to see it on your lab.")
+
+    @staticmethod
+    def _run() -> dict:
         server = fresh_lab()
-        try:
-            result = fn(server)
-        except Exception as error:
-            raise _raised("old_cookie_status", error, "on the check's lab server") from None
-        if isinstance(result, requests.Response):
-            raise Incorrect("your function returns the response; return its status code, r.status_code")
-        if isinstance(result, bool) or not isinstance(result, int):
-            raise Incorrect(f"your function returns {result!r}; return the status code, a number such as 200")
-        events = [event["event"] for event in server.audit() if event.get("via", "session") == "session"]
-        stats = server.stats()
-        me = stats.get("GET /session/me", {"requests": 0, "reads": 0, "writes": 0})
-        if "login" not in events:
-            raise Incorrect("the check's server saw no session login: log in with the form at "
-                            "server.url + '/session/login', on the server your function is given")
-        if "logout" not in events:
-            raise Incorrect("the check's server saw no logout of a live session: POST server.url + "
-                            "'/session/logout' with the cookie, for example with the requests.Session that "
-                            "logged in")
-        if not me["requests"]:
-            raise Incorrect("your function never asked GET /session/me: send the copied cookie there")
-        if result == 200:
-            raise Incorrect("200: the cookie you sent still had a live session behind it. Send the copy "
-                            "after the logout")
-        dead_lookups = me["reads"] - me["writes"]  # a live session costs a read and a write; a dead one, a read
-        if not dead_lookups:
-            raise Incorrect(f"{result}, but your request to /session/me carried no session cookie, so the server "
-                            "had nothing to look up. After the logout the client's jar is empty: send the "
-                            "copy by hand, cookies={'session': copied}")
-        if result != 401:
-            raise Incorrect(f"your function returns {result}, but the server answers a dead cookie with 401: "
-                            "return the status code of the /session/me request")
-        return ("the server looked your copy up (a store read), found no row and answered 401. Logout deleted "
-                "the row, so every copy of the cookie died at the same moment.")
+        users = {row["id"]: row["username"] for row in server.table("users")}
+        session_login(server, "bob")
+        browser = session_login(server, "alice")
+        copied = browser.cookies["session"]
+        browser.post(server.url + "/session/logout", timeout=10)
+        r = http_session().get(server.url + "/session/me", cookies={"session": copied}, timeout=10)
+        left = [users[row["user_id"]] for row in server.table("sessions")]
+        return {"status": r.status_code, "error": r.json().get("error", ""), "kept": "alice" in left}
 
 
-q1, q2, q3 = CookieFlags("q1"), MySessionRow("q2"), DeadCookie("q3")
+q1, q2, q3 = CookieFlags("q1"), MySessionRow("q2"), PredictDeadCookie("q3")

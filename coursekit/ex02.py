@@ -1,4 +1,4 @@
-"""Exercises of notebook 02, the JWT flow: log in for a token, time its expiry, use it on another replica.
+"""Exercises of notebook 02, the JWT flow: log in for a token, predict its expiry, predict it on another replica.
 
 The login and the expiry checks run the learner's function against a lab server of their own (``fresh_lab``)
 and let that server judge the result; the replica check reads what the notebook's two servers saw.
@@ -7,15 +7,13 @@ and let that server judge the result; the replica check reads what the notebook'
 from __future__ import annotations
 
 import json
-import random
-import secrets
-import textwrap
 from typing import Any
 
 import requests
 
 from coursekit.client import bearer, http_session, log_in
-from coursekit.exercise import Exercise, Incorrect, require_bearer_request, require_function
+from coursekit.diagnosis import forget_lab_errors, raised
+from coursekit.exercise import Exercise, Incorrect, require_function
 from coursekit.lab import fresh_lab
 from coursekit.tokenview import decode_segment
 from labserver import LabServer
@@ -25,10 +23,6 @@ __all__ = ["q1", "q2", "q3"]
 
 def _me(server: LabServer, token: str) -> requests.Response:
     return http_session().get(server.url + "/api/me", timeout=10, headers=bearer(token))
-
-
-def _went_to(server: LabServer, response: requests.Response) -> bool:
-    return response.url.startswith(server.url + "/")
 
 
 def _claims(token: str) -> dict | None:
@@ -41,6 +35,15 @@ def _claims(token: str) -> dict | None:
 
 
 # --- q1: a login function ---------------------------------------------------------------------------
+
+# What to do about each error the token endpoint answers a password grant with (its description says more).
+_LOGIN_ADVICE = {
+    "unsupported_grant_type": "For a login, grant_type is the string 'password'",
+    "invalid_request": "Send a form, data={'grant_type': 'password', 'username': ..., 'password': ...}",
+    "invalid_grant": "Send the username and password login() is given, not fixed ones",
+    "invalid_client": "Leave client_id out, or send the one the server names",
+    "invalid_scope": "Leave scope out",
+}
 
 class Login(Exercise):
     title = "A login function"
@@ -61,15 +64,11 @@ def login(url: str, username: str, password: str) -> str:
         fn = require_function(login, "login")
         server = fresh_lab()
         for username in ("bob", "admin"):
+            forget_lab_errors()
             try:
                 token = fn(server.url, username, f"{username}-password")
-            except KeyError as error:
-                raise Incorrect(f"login() raised KeyError: {error}: the token endpoint's answer had no "
-                                "access_token, so it was an error (print r.json() to read it). The endpoint "
-                                "takes a form, data={...} and not json={...}, with grant_type='password', "
-                                "username and password") from None
             except Exception as error:
-                raise Incorrect(f"login() raised {type(error).__name__}: {error}") from None
+                raise raised("login", error, advice=_LOGIN_ADVICE) from None
             self._judge(server, username, token)
         return ("your function logged bob and admin in on a lab server of its own, and that server accepted "
                 "both tokens at /api/me.")
@@ -97,122 +96,102 @@ def login(url: str, username: str, password: str) -> str:
             raise Incorrect(f"the server refused the token login() returned: {r.status_code} {r.json()}")
 
 
-# --- q2: seconds left --------------------------------------------------------------------------------
+# --- q2: predict the moment of expiry ------------------------------------------------------------------
 
-def _opaque_response(rng: random.Random) -> tuple[dict, float, float]:
-    """A token response with an opaque access token, when it was received, and a moment before it expires."""
-    expires_in = rng.choice([60, 300, 900, 3600, 86400])
-    received_at = float(rng.randrange(1_900_000_000, 2_000_000_000))
-    response = {"access_token": secrets.token_urlsafe(32), "token_type": "Bearer",
-                "expires_in": expires_in, "refresh_token": secrets.token_urlsafe(32)}
-    return response, received_at, received_at + rng.randrange(0, expires_in + 1)
+def _clock_time(value: Any) -> int | None:
+    """Seconds after midnight of an "HH:MM" or "HH:MM:SS" string, or None."""
+    if not isinstance(value, str):
+        return None
+    parts = value.strip().split(":")
+    if len(parts) not in (2, 3) or not all(part.isdigit() for part in parts):
+        return None
+    hours, minutes, seconds = (int(part) for part in [*parts, "0"][:3])
+    return hours * 3600 + minutes * 60 + seconds if hours < 24 and minutes < 60 and seconds < 60 else None
 
 
-class SecondsLeft(Exercise):
-    title = "Seconds left"
+class PredictExpiry(Exercise):
+    title = "Predict: when is the token refused?"
     _hints = [
-        "expires_in counts from the moment the response arrived: the token expires at received_at + expires_in.",
-        "Seconds left = that moment minus now: received_at + token_response['expires_in'] - now.",
+        "The token response said expires_in 1800, received at 09:00:00; the token view showed exp 09:30:00.",
+        "RFC 7519 §4.1.4: the token must not be accepted ON or after exp. And RFC 6750 §3.1 names the status "
+        "for an expired token: the request is not authenticated.",
     ]
-    _solution = '''
-def seconds_left(token_response: dict, received_at: float, now: float) -> float:
-    return received_at + token_response["expires_in"] - now
-'''
+    _solution = """
+prediction = {"refused_from": "09:30:00", "status": 401}
+"""
 
-    def _check(self, seconds_left: Any) -> str:
-        fn = require_function(seconds_left, "seconds_left")
-        rng = random.Random()
-        for _ in range(5):
-            response, received_at, now = _opaque_response(rng)
-            try:
-                left = fn(response, received_at, now)
-            except Exception as error:
-                if isinstance(error, KeyError) and error.args[:1] == ("expires_in",):
-                    raise Incorrect("seconds_left() raised KeyError: 'expires_in'; is the first argument "
-                                    "the token response, r.json(), a dict?") from None
-                raise Incorrect(
-                    f"seconds_left() raised {type(error).__name__}: {error}, on a token response whose "
-                    "access_token is not a JWT. If your function reads the token's exp claim: a client must "
-                    "not rely on what is inside an access token (RFC 9068 §6), because the server may change "
-                    "its format at any time. Use expires_in, counted from received_at") from None
-            expected = received_at + response["expires_in"] - now
-            if left != expected:
-                raise Incorrect(self._explain(left, response["expires_in"], received_at, now))
-        # Now a real token, checked by the server itself at the moment your answer says it expires.
-        server = fresh_lab()
-        response = log_in(server, "alice")
-        received_at = server.clock.now()
-        elapsed = 60 * rng.randrange(1, response["expires_in"] // 60)
-        now = server.clock.advance(elapsed)["now"]
-        left = fn(response, received_at, now)
-        if left != received_at + response["expires_in"] - now:
-            raise Incorrect(self._explain(left, response["expires_in"], received_at, now))
-        server.clock.set(now + left - 1)
-        before = _me(server, response["access_token"]).status_code
-        server.clock.set(now + left)
-        after = _me(server, response["access_token"])
-        if before != 200 or after.json().get("error_description") != "token has expired":
-            raise Incorrect(f"the server disagrees: {before} one second before your expiry, "
-                            f"{after.status_code} {after.json()} at it")
-        return ("right on 5 made-up responses, and on a real one, minutes after login: the server accepted the "
-                "token 1 s before the moment your function gave, and answered 'token has expired' at that very "
-                "second.")
-
-    @staticmethod
-    def _explain(left: Any, expires_in: int, received_at: float, now: float) -> str:
-        expected = received_at + expires_in - now
-        base = (f"with expires_in={expires_in}, received_at={received_at:.0f} and now={now:.0f}, "
-                f"seconds_left() returns {left!r}, but {expected:g} s are left")
-        if isinstance(left, bool) or not isinstance(left, (int, float)):
-            return f"{base}: return a number of seconds"
-        if left == -expected:
-            return f"{base}: the sign is the wrong way round, subtract now from the moment it expires"
-        if left == expires_in:
-            return f"{base}: expires_in counts from when the response arrived, so subtract the time passed since"
-        if left == received_at + expires_in:
-            return f"{base}: that is the moment it expires, as Unix seconds; subtract now"
-        if left == now - received_at:
-            return f"{base}: that is the time passed since the response; subtract it from expires_in"
-        return base
+    def _check(self, prediction: Any) -> str:
+        if not isinstance(prediction, dict) or set(prediction) != {"refused_from", "status"}:
+            raise Incorrect('fill in the dict as given: {"refused_from": "HH:MM:SS", "status": ...}')
+        moment, status = _clock_time(prediction["refused_from"]), prediction["status"]
+        if moment is None:
+            raise Incorrect(f"refused_from should be a lab time as text, such as \"09:45:00\", not "
+                            f"{prediction['refused_from']!r}")
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise Incorrect(f"status should be a number, such as 200, not {status!r}")
+        server = fresh_lab()  # the experiment, on a lab of the check's own: alice logs in at 09:00
+        token = log_in(server, "alice")["access_token"]
+        midnight = server.clock.now() - 9 * 3600
+        answers = {}
+        for second in (moment - 1, moment):
+            server.clock.set(midnight + second)
+            r = _me(server, token)
+            answers[second] = (r.status_code, r.json().get("error_description", ""))
+        before, at = answers[moment - 1], answers[moment]
+        said = f"{at[0]} {at[1]}".strip()
+        if before[0] != 200:
+            raise Incorrect(f"one second before {prediction['refused_from']} the lab already answered {before[0]} "
+                            f"{before[1]}: the token is refused earlier than you predicted")
+        if at[0] == 200:
+            raise Incorrect(f"at {prediction['refused_from']} the lab still accepted the token: it is refused "
+                            "later than you predicted")
+        if status != at[0]:
+            raise Incorrect(f"the moment is right, but the lab answered {said}, not {status}: an expired "
+                            "token means 'not authenticated'")
+        return (f"the check asked a lab of its own: 200 one second before {prediction['refused_from']}, {said} "
+                "at it. The next cells show it on your lab.")
 
 
 # --- q3: the token on replica B ----------------------------------------------------------------------
 
-class TokenOnReplica(Exercise):
-    title = "Alice's token on replica B"
+class PredictReplica(Exercise):
+    title = "Predict: alice's token on replica B"
     _hints = [
-        "Send the request to b.url + '/api/me', not lab.url: headers={'Authorization': f'Bearer {token}'}.",
-        "Use alice's current token, the one from her second login (token), not a new login on B.",
+        "B has the same signing key as A, and now the same time on its clock.",
+        "To check a JWT, a server needs its key and its clock, nothing from a store (step 3 counted the reads).",
     ]
-    _solution = textwrap.dedent("""
-        r = requests.get(b.url + "/api/me", headers={"Authorization": f"Bearer {token}"})
-    """)
+    _solution = """
+prediction = {"status": 200, "store_reads": 0}
+"""
 
-    def _check(self, lab: Any = None, b: Any = None, response: Any = None) -> str:
-        if not (isinstance(lab, LabServer) and isinstance(b, LabServer)):
-            raise Incorrect("pass both servers, then the response: q3.check(lab, b, r)")
-        if isinstance(response, requests.Response) and _went_to(lab, response):
-            raise Incorrect("that request went to server A, which issued the token: send it to b.url")
-        token = require_bearer_request(response, b, "/api/me", server_name="b",
-                                       send_token="headers={'Authorization': f'Bearer {token}'}")
-        if any(event["event"] == "login" for event in b.audit()):
-            raise Incorrect("B's audit log shows a login on B: the point is a token that B never issued. "
-                            "Send alice's token from server A, token")
-        claims = _claims(token)
-        if claims is None:
-            raise Incorrect("what follows 'Bearer ' is not a JWT: send alice's access token, token")
-        if response.status_code != 200:
-            why = response.json().get("error_description", "")
-            if why == "token has expired":
-                raise Incorrect("B says 'token has expired': that is alice's first token. Send the one from "
-                                "her login after it expired, token")
-            if why == "token was issued in the future":
-                raise Incorrect("B says 'token was issued in the future': B's clock is behind A's. Run the cell "
-                                "that sets b's clock to lab's, then try again")
-            raise Incorrect(f"B answered {response.status_code} {response.json()}")
-        reads = b.stats().get("GET /api/me", {}).get("reads", 0)
-        return (f"B accepted a token it never issued, for {response.json()['username']}, with {reads} store "
-                "reads: it checked the signature with the shared key, and the claims against its own clock.")
+    def _check(self, lab: Any = None, b: Any = None, token: Any = None, prediction: Any = None) -> str:
+        if not (isinstance(lab, LabServer) and isinstance(b, LabServer) and isinstance(token, str)):
+            raise Incorrect("pass both servers, the token, then your prediction: q3.check(lab, b, token, prediction)")
+        if not isinstance(prediction, dict) or set(prediction) != {"status", "store_reads"}:
+            raise Incorrect('fill in the dict as given: {"status": ..., "store_reads": ...}')
+        status, reads = prediction["status"], prediction["store_reads"]
+        for name, value in (("status", status), ("store_reads", reads)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise Incorrect(f"{name} should be a number, not {value!r}")
+        before = b.stats().get("GET /api/me", {}).get("reads", 0)
+        r = _me(b, token)  # the experiment itself, on the notebook's B
+        seen_reads = b.stats().get("GET /api/me", {}).get("reads", 0) - before
+        why = r.json().get("error_description", "")
+        if why == "token was issued in the future":
+            raise Incorrect("B answered 'token was issued in the future': B's clock is behind A's. Run the cell "
+                            "that sets b's clock to lab's, then check again")
+        wrong = []
+        if status != r.status_code:
+            wrong.append(f"B answered {r.status_code}, not {status}" + (
+                ": B never saw alice log in, but it needs no record of her, only the key to check the signature"
+                if r.status_code == 200 else f" ({why})"))
+        if reads != seen_reads:
+            wrong.append(f"B read its store {seen_reads} times, not {reads}"
+                         + (": the token carries all B needs" if seen_reads == 0 else ""))
+        if wrong:
+            raise Incorrect(f"you predicted {prediction!r}, but " + "; ".join(wrong) + ". The next cell shows it.")
+        return (f"the check sent alice's token to B: {r.status_code}, with {seen_reads} store reads. B checked "
+                "the signature with the shared key and the claims against its own clock.")
 
 
-q1, q2, q3 = Login("q1"), SecondsLeft("q2"), TokenOnReplica("q3")
+q1, q2, q3 = Login("q1"), PredictExpiry("q2"), PredictReplica("q3")

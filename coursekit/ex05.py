@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from coursekit.client import bearer, claims, http_session, lab_time, log_in
+from coursekit.diagnosis import forget_lab_errors, raised
 from coursekit.exercise import Exercise, Incorrect
 from coursekit.lab import fresh_lab
 from labserver import LabServer
@@ -79,15 +80,15 @@ class Refresh(Exercise):
     """
 
     def _call(self, refresh, lab: LabServer, refresh_token: str) -> tuple[str, str]:
+        forget_lab_errors()
         try:
             result = refresh(lab.url, refresh_token)
-        except requests.HTTPError as error:
-            advice = {
+        except Exception as error:  # the learner's line, and the server's own error answer if there was one
+            raise raised("refresh", error, advice={
                 "unsupported_grant_type": "grant_type must be the string 'refresh_token'",
-                "invalid_request": "send a form (data={...}, not json=) with grant_type and refresh_token",
-                "invalid_grant": "send the refresh token you were given, as the form field refresh_token",
-            }.get(error.response.json().get("error", ""), "look at the error_description")
-            raise Incorrect(f"{_server_said(error)}: {advice}") from None
+                "invalid_request": "Send a form (data={...}, not json=) with grant_type and refresh_token",
+                "invalid_grant": "Send the refresh token you were given, as the form field refresh_token",
+            }) from None
         if isinstance(result, (dict, requests.Response)):
             raise Incorrect("return a pair (access_token, refresh_token), not the whole answer")
         if not (isinstance(result, (tuple, list)) and len(result) == 2

@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from coursekit import diagnosis
+
 __all__ = ["____", "Blank", "is_blank", "Incorrect", "NotCorrect", "require_function", "require_bearer_request",
            "Status", "Outcome", "Exercise", "numbered"]
 
@@ -220,19 +222,27 @@ class Exercise:
             outcome = Outcome(Status.NOT_ANSWERED, f"{nudge}; {self._ref}.hint() gives a hint.")
         else:
             try:
-                message = check(*answer, **kw)
+                with diagnosis.watching():  # notes the lab's error answers, so that a raise can be explained
+                    message = check(*answer, **kw)
             except Incorrect as wrong:
                 outcome = Outcome(Status.INCORRECT, str(wrong))
             except Exception as error:  # the learner's answer broke the checker: that is feedback too
-                outcome = Outcome(Status.INCORRECT, f"your answer raised {type(error).__name__}: {error}")
+                outcome = Outcome(Status.INCORRECT, str(diagnosis.raised("", error, checker=_source_file(type(self)))).replace(
+                    "your code raised", "your answer raised", 1))
             else:
                 outcome = Outcome(Status.CORRECT, "" if message is None else str(message))
         self.last_outcome = outcome
         return outcome
 
     def check(self, *answer: Any, **kw: Any) -> None:
-        """Check the answer and display the feedback; a learner's mistake never raises."""
-        _show(self.evaluate(*answer, **kw)._note())
+        """Check the answer and display the feedback; a learner's mistake never raises. A right answer is
+        noted in the learner's progress file (``coursekit.progress``), which nothing displays on its own."""
+        outcome = self.evaluate(*answer, **kw)
+        if outcome.status is Status.CORRECT:
+            from coursekit import progress  # imported here: progress lists exercises, so it imports this module
+
+            progress.record(self)
+        _show(outcome._note())
 
     def assert_correct(self, *answer: Any, **kw: Any) -> None:
         """Check and display like check(), then raise NotCorrect unless the check said Correct (a graded test)."""
@@ -272,6 +282,14 @@ class Exercise:
         # A fence longer than any run of backticks in the code, so the code cannot end the block.
         fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
         _show(_Note(f"Solution:\n{code}", markdown=f"**Solution:**\n\n{fence}python\n{code}\n{fence}\n"))
+
+
+def _source_file(cls: type) -> str:
+    """The file an exercise class is written in: a raise in its own check is not a line of the learner's."""
+    try:
+        return inspect.getfile(cls)
+    except (TypeError, OSError):
+        return ""
 
 
 def numbered(*exercises: Exercise, prefix: str = "q") -> tuple[Exercise, ...]:

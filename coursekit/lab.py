@@ -7,6 +7,8 @@ Exercise checks use ``fresh_lab``: servers of their own, so a check never change
 
 from __future__ import annotations
 
+import re
+import sys
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,12 +34,29 @@ def start_lab(name: str = "lab", *, share_keys_with: LabServer | None = None, **
     stop_lab(name)
     settings.setdefault("frozen_at", COURSE_START)
     # LAB ONLY: predictable secrets make every token in the notebook reproducible; see labserver.randomness.
-    settings.setdefault("seed", zlib.crc32(name.encode()))
+    settings.setdefault("seed", lab_seed(name))
     if share_keys_with is None:
         # A real issuer is the server's public HTTPS URL; a fixed name keeps the port out of the tokens.
         settings.setdefault("issuer", f"https://{name}.jwt-course.test")
     _labs[name] = labserver.start(share_keys_with=share_keys_with, **settings)
     return _labs[name]
+
+
+def lesson() -> str:
+    """The lesson this Python process runs, named by the exercises it imported: ``"ex02"`` after
+    ``from coursekit.ex02 import q1``; ``""`` before any (notebook 00 starts its lab first).
+
+    Every lesson imports its own exercises in its setup cell, so each gets secrets of its own (see lab_seed).
+    Where several are imported (a test process), the last one in course order counts.
+    """
+    numbers = [name.rsplit(".", 1)[1] for name in sys.modules if re.fullmatch(r"coursekit\.ex\d\d", name)]
+    return max(numbers, default="")
+
+
+def lab_seed(name: str, lesson_name: str | None = None) -> int:
+    """The seed of the lab called ``name`` in a lesson: derived from both, so that no two labs of the course,
+    in one notebook or in two, draw the same session ids, refresh tokens or keys."""
+    return zlib.crc32(f"{lesson() if lesson_name is None else lesson_name}/{name}".encode())
 
 
 def start_labs(**named_settings: dict) -> dict[str, LabServer]:

@@ -34,9 +34,9 @@ def fill_solutions(nb, exercises_module: str) -> int:
 
 
 def sanitizers() -> list[tuple[re.Pattern, str]]:
-    """The regex/replace pairs of notebooks/sanitize.cfg, the same ones nbval applies."""
+    """The regex/replace pairs of tests/nbval-sanitize.cfg, the same ones nbval applies."""
     config = configparser.ConfigParser()
-    config.read(ROOT / "notebooks" / "sanitize.cfg")
+    config.read(ROOT / "tests" / "nbval-sanitize.cfg")
     return [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
 
 

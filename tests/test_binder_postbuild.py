@@ -7,9 +7,11 @@ already installed) it makes labserver and coursekit importable.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 import venv
 from pathlib import Path
@@ -55,3 +57,26 @@ def test_postbuild_installs_the_course_packages_into_an_environment_that_has_the
 
     after = subprocess.run(where, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
     assert after.stdout.split() == [str(repo / package / "__init__.py") for package in ("coursekit", "labserver")]
+
+
+def test_postbuild_turns_the_news_prompt_off_and_keeps_the_environments_page_config(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "jupyter-config", repo / "jupyter-config")
+    shutil.copy2(ROOT / "postBuild", repo / "postBuild")
+    prefix = tmp_path / "env"
+    target = prefix / "etc" / "jupyter" / "labconfig" / "page_config.json"
+    target.parent.mkdir(parents=True)
+    target.write_text('{"disabledExtensions": {"some-extension": true}, "other": 1}')
+    fake_pip = tmp_path / "bin"
+    fake_pip.mkdir()
+    # The script's other steps (pip install, matplotlib) are not what this test is about: a python that runs
+    # only the page-config step, with sys.prefix pointing at the environment above.
+    (fake_pip / "python").write_text(f"#!/bin/bash\n[ \"$1\" = - ] || exit 0\n"
+                                     f"exec {sys.executable} -c \"import sys; sys.prefix = '{prefix}'; "
+                                     f"exec(sys.stdin.read())\"\n")
+    (fake_pip / "python").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake_pip}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["bash", "postBuild"], cwd=repo, env=env, check=True, capture_output=True, timeout=60)
+    assert json.loads(target.read_text()) == {
+        "disabledExtensions": {"some-extension": True, "@jupyterlab/apputils-extension:announcements": True},
+        "other": 1}

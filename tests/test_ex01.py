@@ -43,7 +43,9 @@ def test_q1_the_solution_is_correct_on_the_lab_header():
 
 
 def test_q1_the_expected_flags_agree_with_the_standard_library_parser():
-    for _what, header, expected, _advice in ex01._flag_cases(random.Random(1), LAB_HEADER):
+    for what, header, expected, _advice in ex01._flag_cases(random.Random(1), LAB_HEADER):
+        if "NAMED like an attribute" in what:  # SimpleCookie refuses a cookie named like a reserved attribute
+            continue
         assert ex01._stdlib_flags(header) == expected, header
 
 
@@ -120,51 +122,27 @@ def test_q2_returning_the_hash_or_none():
     incorrect(ex01.q2.evaluate(nothing), "returns None", "no row matched")
 
 
-# --- q3: the copied cookie after logout ------------------------------------------------------------------
+# --- q3: predict the copied cookie after logout --------------------------------------------------------
 
-def _log_in(server):
-    browser = requests.Session()
-    browser.post(server.url + "/session/login", data={"username": "alice", "password": "alice-password"})
-    return browser
+def test_q3_the_prediction_the_lab_bears_out():
+    assert ex01.q3.evaluate({"status": 401, "alice_row_in_store": False}).status is Status.CORRECT
 
 
-def test_q3_asking_with_the_emptied_jar_is_not_the_experiment():
-    def old_cookie_status(server):
-        browser = _log_in(server)
-        browser.post(server.url + "/session/logout")
-        return browser.get(server.url + "/session/me").status_code  # the jar is empty by now
-
-    incorrect(ex01.q3.evaluate(old_cookie_status), "carried no session cookie", "cookies={'session': copied}")
+def test_q3_predicting_the_copy_still_works():
+    incorrect(ex01.q3.evaluate({"status": 200, "alice_row_in_store": True}),
+              "the logout DELETED alice's row", "answered the copy 401 login_required, not 200", "next cell")
 
 
-def test_q3_sending_the_copy_before_the_logout():
-    def old_cookie_status(server):
-        browser = _log_in(server)
-        copied = browser.cookies["session"]
-        status = requests.get(server.url + "/session/me", cookies={"session": copied}).status_code
-        browser.post(server.url + "/session/logout")
-        return status
-
-    incorrect(ex01.q3.evaluate(old_cookie_status), "200", "after the logout")
+def test_q3_predicting_403():
+    incorrect(ex01.q3.evaluate({"status": 403, "alice_row_in_store": False}), "not 403", "does not know who")
 
 
-def test_q3_no_logout_at_all():
-    def old_cookie_status(server):
-        _log_in(server)
-        return requests.get(server.url + "/session/me", cookies={"session": "made-up"}).status_code
-
-    incorrect(ex01.q3.evaluate(old_cookie_status), "saw no logout")
+def test_q3_the_right_status_for_the_wrong_reason():
+    incorrect(ex01.q3.evaluate({"status": 401, "alice_row_in_store": True}), "DELETED alice's row")
 
 
-def test_q3_no_login_on_the_given_server():
-    incorrect(ex01.q3.evaluate(lambda server: 401), "saw no session login")
-
-
-def test_q3_returning_the_response_instead_of_its_status_code():
-    def old_cookie_status(server):
-        browser = _log_in(server)
-        copied = browser.cookies["session"]
-        browser.post(server.url + "/session/logout")
-        return requests.get(server.url + "/session/me", cookies={"session": copied})
-
-    incorrect(ex01.q3.evaluate(old_cookie_status), "returns the response", "r.status_code")
+def test_q3_a_prediction_of_the_wrong_shape():
+    incorrect(ex01.q3.evaluate({"status": "401", "alice_row_in_store": False}), "a number")
+    incorrect(ex01.q3.evaluate({"status": 401, "alice_row_in_store": "no"}), "True or False")
+    incorrect(ex01.q3.evaluate(401), "fill in the dict")
+    assert ex01.q3.evaluate({"status": ____, "alice_row_in_store": ____}).status is Status.NOT_ANSWERED

@@ -1,15 +1,11 @@
 """Notebook 02's exercises: every reference solution passes, and typical mistakes get a message that says why."""
 
-import json
-
 import pytest
 import requests
 
 from coursekit import ex02
-from coursekit.client import bearer
 from coursekit.exercise import Status, ____
 from coursekit.lab import start_lab, stop_lab
-from coursekit.tokenview import decode_segment
 from exercise_helpers import incorrect, solution_names
 
 
@@ -18,8 +14,8 @@ def password_grant(url, username, password):
                          data={"grant_type": "password", "username": username, "password": password})
 
 
-@pytest.mark.parametrize("exercise, name", [(ex02.q1, "login"), (ex02.q2, "seconds_left")], ids=["q1", "q2"])
-def test_reference_functions_are_correct(exercise, name):
+@pytest.mark.parametrize("exercise, name", [(ex02.q1, "login"), (ex02.q2, "prediction")], ids=["q1", "q2"])
+def test_reference_solutions_are_correct(exercise, name):
     outcome = exercise.evaluate(solution_names(exercise)[name])
     assert outcome.status is Status.CORRECT, outcome.text
 
@@ -30,7 +26,7 @@ def test_functions_that_still_use_the_blank_are_not_answered_yet():
         return r
 
     assert ex02.q1.evaluate(login).status is Status.NOT_ANSWERED
-    assert ex02.q2.evaluate(lambda response, received_at, now: ____).status is Status.NOT_ANSWERED
+    assert ex02.q2.evaluate({"refused_from": ____, "status": ____}).status is Status.NOT_ANSWERED
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +55,7 @@ def test_q1_a_json_body_instead_of_a_form():
                           json={"grant_type": "password", "username": username, "password": password})
         return r.json()["access_token"]
 
-    incorrect(ex02.q1.evaluate(login), "KeyError", "had no access_token", "data={...} and not json={...}")
+    incorrect(ex02.q1.evaluate(login), "KeyError", "400 invalid_request", "Send a form, data=")
 
 
 def test_q1_hard_coding_alice():
@@ -83,83 +79,72 @@ def test_q1_a_token_from_another_server(replicas):
     incorrect(ex02.q1.evaluate(login), "token from another server", "not to lab.url")
 
 
-# --- q2: seconds left ---------------------------------------------------------------------------------
+# --- q2: predict when the token is refused ---------------------------------------------------------------
 
-def test_q2_reading_exp_from_the_token_is_caught_with_an_opaque_token():
-    def seconds_left(token_response, received_at, now):
-        claims = json.loads(decode_segment(token_response["access_token"].split(".")[1]))
-        return claims["exp"] - now
-
-    incorrect(ex02.q2.evaluate(seconds_left), "RFC 9068 §6", "expires_in")
+def test_q2_a_second_after_exp_is_too_late():
+    incorrect(ex02.q2.evaluate({"refused_from": "09:30:01", "status": 401}),
+              "one second before 09:30:01 the lab already answered 401 token has expired", "earlier")
 
 
-def test_q2_forgetting_the_time_that_has_passed():
-    # Right by chance where a made-up case has now == received_at, never on the real token (minutes later).
-    incorrect(ex02.q2.evaluate(lambda response, received_at, now: response["expires_in"]),
-              "subtract the time passed")
+def test_q2_a_minute_early():
+    incorrect(ex02.q2.evaluate({"refused_from": "09:29", "status": 401}), "at 09:29 the lab still accepted", "later")
 
 
-def test_q2_the_sign_the_wrong_way_round():
-    outcome = ex02.q2.evaluate(lambda response, received_at, now: now - received_at - response["expires_in"])
-    incorrect(outcome, "wrong way round")
+def test_q2_the_material_two_weeks():
+    incorrect(ex02.q2.evaluate({"refused_from": "09:00:00", "status": 401}), "already answered", "earlier")
 
 
-def test_q2_the_moment_of_expiry_instead_of_the_seconds_left():
-    outcome = ex02.q2.evaluate(lambda response, received_at, now: received_at + response["expires_in"])
-    incorrect(outcome, "the moment it expires", "subtract now")
+def test_q2_the_right_moment_with_403():
+    incorrect(ex02.q2.evaluate({"refused_from": "09:30:00", "status": 403}),
+              "the moment is right, but the lab answered 401 token has expired, not 403")
 
 
-def test_q2_a_swapped_argument_order_is_explained():
-    outcome = ex02.q2.evaluate(lambda received_at, now, response: received_at + response["expires_in"] - now)
-    incorrect(outcome, "raised TypeError")
+def test_q2_a_prediction_of_the_wrong_shape():
+    incorrect(ex02.q2.evaluate({"refused_from": 1800, "status": 401}), "lab time as text")
+    incorrect(ex02.q2.evaluate({"refused_from": "09:30", "status": "401"}), "a number")
+    incorrect(ex02.q2.evaluate({"exp": "09:30"}), "fill in the dict")
 
 
-# --- q3: the token on replica B -----------------------------------------------------------------------------
+# --- q3: predict alice's token on replica B -----------------------------------------------------------------
 
 def test_q3_the_solution_is_correct(replicas):
     lab, b, token, _old = replicas
-    r = solution_names(ex02.q3, lab=lab, b=b, token=token)["r"]
-    outcome = ex02.q3.evaluate(lab, b, r)
+    prediction = solution_names(ex02.q3)["prediction"]
+    outcome = ex02.q3.evaluate(lab, b, token, prediction)
     assert outcome.status is Status.CORRECT, outcome.text
-    assert "never issued" in outcome.message and "0 store reads" in outcome.message
+    assert "200, with 0 store reads" in outcome.message
 
 
-def test_q3_the_request_went_to_a(replicas):
+def test_q3_predicting_a_refusal(replicas):
     lab, b, token, _old = replicas
-    r = requests.get(lab.url + "/api/me", headers=bearer(token))
-    incorrect(ex02.q3.evaluate(lab, b, r), "went to server A", "b.url")
+    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 401, "store_reads": 1}),
+              "B answered 200, not 401", "needs no record of her", "B read its store 0 times, not 1")
 
 
-def test_q3_the_expired_first_token(replicas):
-    lab, b, _token, old = replicas
-    r = requests.get(b.url + "/api/me", headers=bearer(old))
-    incorrect(ex02.q3.evaluate(lab, b, r), "token has expired", "alice's first token")
+def test_q3_predicting_a_store_read(replicas):
+    lab, b, token, _old = replicas
+    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": 1}), "0 times, not 1",
+              "the token carries all B needs")
 
 
 def test_q3_b_behind_a(replicas):
     lab, b, token, _old = replicas
     b.clock.advance(minutes=-30)
     try:
-        r = requests.get(b.url + "/api/me", headers=bearer(token))
+        outcome = ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": 0})
     finally:
         b.clock.set(lab.clock.now())
-    incorrect(ex02.q3.evaluate(lab, b, r), "issued in the future", "sets b's clock")
+    incorrect(outcome, "issued in the future", "sets b's clock")
 
 
-def test_q3_no_token_and_wrong_arguments(replicas):
-    lab, b, _token, _old = replicas
-    r = requests.get(b.url + "/api/me")
-    incorrect(ex02.q3.evaluate(lab, b, r), "carries no bearer token")
-    incorrect(ex02.q3.evaluate(lab, b, r.status_code), "pass the response", "not int")
-    incorrect(ex02.q3.evaluate(b, r), "pass both servers")
-    incorrect(ex02.q3.evaluate(lab, b, requests.get(b.url + "/api/hello")), "went to /api/hello")
+def test_q3_the_expired_first_token_is_named(replicas):
+    lab, b, _token, old = replicas
+    incorrect(ex02.q3.evaluate(lab, b, old, {"status": 200, "store_reads": 0}), "B answered 401, not 200",
+              "token has expired")
 
 
-def test_q3_a_token_from_a_login_on_b_misses_the_point(replicas):
-    lab, b, _token, _old = replicas
-    own = password_grant(b.url, "alice", "alice-password").json()["access_token"]
-    try:
-        r = requests.get(b.url + "/api/me", headers=bearer(own))
-        incorrect(ex02.q3.evaluate(lab, b, r), "a login on B", "B never issued")
-    finally:
-        b.reset()  # forget that login, for the other tests
+def test_q3_wrong_arguments(replicas):
+    lab, b, token, _old = replicas
+    incorrect(ex02.q3.evaluate(b, {"status": 200, "store_reads": 0}), "pass both servers")
+    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200}), "fill in the dict")
+    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": "none"}), "store_reads should be a number")

@@ -63,7 +63,7 @@ def test_q1_the_wrong_grant_type_shows_what_the_server_said():
         r = requests.post(url + "/oauth/token", data={"grant_type": "refresh", "refresh_token": refresh_token})
         r.raise_for_status()
 
-    incorrect(ex05.q1.evaluate(refresh), "/oauth/token answered 400", "unsupported_grant_type",
+    incorrect(ex05.q1.evaluate(refresh), "POST /oauth/token with 400", "unsupported_grant_type",
               "grant_type must be the string 'refresh_token'")
 
 

@@ -18,7 +18,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parent.parent
-SANITIZE = ROOT / "notebooks" / "sanitize.cfg"
+SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
 LESSON = ROOT / "notebooks" / "02-the-jwt-flow.ipynb"
 
 

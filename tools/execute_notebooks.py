@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,10 @@ import nbformat
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+# Executing the lessons solves nothing for anyone: keep the progress file (coursekit.progress) out of it.
+os.environ["JWT_COURSE_PROGRESS"] = "off"
 
 
 def execute(path: Path) -> None:
