@@ -52,8 +52,8 @@ def authenticate(request: Request, role: str | None = None) -> AccessToken:
 def require_role(role: str):
     """Return a dependency that lets through only tokens carrying ``role``.
 
-    For routes that take a body or parameters: FastAPI solves dependencies before it validates those, so a
-    request without a valid token is answered 401 (or 403), never 422 telling it what the body should be.
+    For routes that take a body or parameters: FastAPI runs dependencies before it validates those, so a
+    request without a valid token is answered 401 (or 403), not told by a 422 what the body should be.
     """
 
     async def check(request: Request) -> AccessToken:
