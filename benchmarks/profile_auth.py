@@ -4,10 +4,10 @@
     .venv/bin/python benchmarks/profile_auth.py --cprofile # and the top functions of /api/me under cProfile
 
 Each line is the fastest of many batches (the least disturbed by the rest of the machine), in microseconds
-per call. "/api/me" is the full route: FastAPI resolving the bearer dependency, ``bearer_token`` reading the
-header, ``AccessTokens.verify`` (remembered or from scratch), the denylist switch, the answer. The steps
-below it are parts of ``verify`` timed alone; "the route without verify()" is /api/me with ``verify`` answering
-the same verified token at once: FastAPI resolving the dependency, reading the header, the larger answer.
+per call. "/api/me" is the full route: ``authenticate`` reading the header, ``AccessTokens.verify``
+(remembered or from scratch), the denylist switch, the answer. The steps below it are parts of ``verify``
+timed alone; "the route without verify()" is /api/me with ``verify`` answering the same verified token at
+once: reading the header, the larger answer.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import jwt  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from labserver import Settings, create_app, tokens  # noqa: E402
-from labserver.routes import deps  # noqa: E402
 
 
 def scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict:

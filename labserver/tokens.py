@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -204,8 +205,15 @@ def unverified_header(token: str) -> dict:
     jwt.decode parses and checks the whole token again, header included. jwt.get_unverified_header
     would decode all three segments, doubling PyJWT's parsing cost on every authenticated request.
     """
-    segment = token.partition(".")[0]
-    if token.count(".") != 2 or not _SEGMENT.fullmatch(segment):
+    if token.count(".") != 2:
+        raise InvalidToken("token is malformed")
+    return dict(_parsed_header(token.partition(".")[0]))  # a copy: the remembered one stays as parsed
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_header(segment: str) -> dict:
+    """Parse a header segment; remembered, since every token signed with one key has the same header."""
+    if not _SEGMENT.fullmatch(segment):
         raise InvalidToken("token is malformed")
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
