@@ -22,6 +22,21 @@ SANITIZE = ROOT / "tests" / "nbval-sanitize.cfg"
 LESSON = ROOT / "notebooks" / "02-the-jwt-flow.ipynb"
 
 
+def planted_server(tmp_path: Path, module: str, old: str, new: str) -> Path:
+    """Copy labserver/ with ``old`` replaced by ``new`` in ``module``; return the folder to put on PYTHONPATH.
+
+    The kernel and the lab servers it starts import labserver from PYTHONPATH first: the planted copy.
+    """
+    planted = tmp_path / "planted"
+    shutil.copytree(ROOT / "labserver", planted / "labserver", ignore=shutil.ignore_patterns("__pycache__"))
+    path = planted / "labserver" / module
+    original = path.read_text()
+    changed = original.replace(old, new, 1)
+    assert changed != original, f"the plant no longer applies: update this test with labserver/{module}"
+    path.write_text(changed)
+    return planted
+
+
 def run_nbval(tmp_path: Path, *paths: Path, env: dict | None = None) -> tuple[dict[str, str], str]:
     """Run nbval strictly on the notebooks in a fresh pytest; return ({test id: PASSED or FAILED}, the report)."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the project's settings: only what is given here
@@ -57,15 +72,8 @@ def test_sanitize_masks_the_port_and_nothing_else(tmp_path):
 
 
 def test_a_planted_change_to_the_server_fails_the_lesson(tmp_path):
-    planted = tmp_path / "planted"
-    shutil.copytree(ROOT / "labserver", planted / "labserver", ignore=shutil.ignore_patterns("__pycache__"))
-    settings = planted / "labserver" / "settings.py"
-    original = settings.read_text()
-    changed = original.replace("access_ttl: float = 30 * MINUTE", "access_ttl: float = 31 * MINUTE")
-    assert changed != original, "the plant no longer applies: update this test with the settings"
-    settings.write_text(changed)
-
-    # The kernel and the lab servers it starts import labserver from PYTHONPATH first: the planted copy.
+    planted = planted_server(tmp_path, "settings.py",
+                             "access_ttl: float = 30 * MINUTE", "access_ttl: float = 31 * MINUTE")
     outcomes, report = run_nbval(tmp_path, LESSON, env={"PYTHONPATH": str(planted)})
 
     assert "FAILED" in outcomes.values(), report
@@ -74,14 +82,7 @@ def test_a_planted_change_to_the_server_fails_the_lesson(tmp_path):
 
 def test_a_flaw_that_no_longer_works_fails_the_attack_lesson(tmp_path):
     """Lesson 06 shows each flaw accepting a forgery: a server whose alg-none flaw stopped working must fail it."""
-    planted = tmp_path / "planted"
-    shutil.copytree(ROOT / "labserver", planted / "labserver", ignore=shutil.ignore_patterns("__pycache__"))
-    tokens = planted / "labserver" / "tokens.py"
-    original = tokens.read_text()
-    changed = original.replace('unsigned = flaw("alg-none") and', 'unsigned = False and')
-    assert changed != original, "the plant no longer applies: update this test with labserver/tokens.py"
-    tokens.write_text(changed)
-
+    planted = planted_server(tmp_path, "tokens.py", 'unsigned = flaw("alg-none") and', 'unsigned = False and')
     outcomes, report = run_nbval(tmp_path, ROOT / "notebooks" / "06-attacks-and-defences.ipynb",
                                  env={"PYTHONPATH": str(planted)})
 

@@ -167,19 +167,10 @@ def test_emergency_rotation_also_drops_the_cracked_weak_secret():
 
 def test_an_emergency_rotation_that_keeps_the_old_key_fails_lesson_07(tmp_path):
     """The harness has teeth here too: a rotate-now that kept the leaked key would let lesson 07's outputs change."""
-    import shutil
+    from test_harness_teeth import ROOT, planted_server, run_nbval
 
-    from test_harness_teeth import ROOT, run_nbval
-
-    planted = tmp_path / "planted"
-    shutil.copytree(ROOT / "labserver", planted / "labserver", ignore=shutil.ignore_patterns("__pycache__"))
-    keys = planted / "labserver" / "keys.py"
-    original = keys.read_text()
-    changed = original.replace("self._keys = [generate(self.alg, self._random, now)]",
-                               "self._keys = [*self._usable(now), generate(self.alg, self._random, now)]")
-    assert changed != original, "the plant no longer applies: update this test with labserver/keys.py"
-    keys.write_text(changed)
-
+    planted = planted_server(tmp_path, "keys.py", "self._keys = [generate(self.alg, self._random, now)]",
+                             "self._keys = [*self._usable(now), generate(self.alg, self._random, now)]")
     outcomes, report = run_nbval(tmp_path, ROOT / "notebooks" / "07-signing-keys.ipynb",
                                  env={"PYTHONPATH": str(planted)})
 
