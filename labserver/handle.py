@@ -201,17 +201,20 @@ class LabServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the server (closing its lifeline pipe) and remove its files if start() made them."""
-        if self.process.stdin and not self.process.stdin.closed:
-            self.process.stdin.close()
+        self._cut_lifeline()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.http.close()
         _running.discard(self)
         if self._owns_folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _cut_lifeline(self) -> None:
+        self.http.close()
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
 
     def __enter__(self) -> "LabServer":
         return self
@@ -278,5 +281,9 @@ class RemoteFlaws:
 
 @atexit.register
 def _stop_all() -> None:
-    for server in list(_running):
+    # Tell every server first, then wait: they exit side by side, not one after another.
+    servers = list(_running)
+    for server in servers:
+        server._cut_lifeline()
+    for server in servers:
         server.stop()
