@@ -12,6 +12,7 @@ as soon as it exists. Each lesson and its floor are measured in turns, so a busy
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -36,7 +37,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each lesson and of its floor (3)")
     repeats = parser.parse_args().repeats
     empty = new_notebook(cells=[new_code_cell("")])
-    print(f"Python {sys.version.split()[0]}, {len(NOTEBOOKS)} lessons, median of {repeats} runs each\n")
+    print(f"Python {sys.version.split()[0]}, {len(NOTEBOOKS)} lessons, median of {repeats} runs each, "
+          f"load average {os.getloadavg()[0]:.1f} at the start\n")
     floor_total = lessons_total = 0.0
     for path in NOTEBOOKS:
         floors, lessons = [], []
@@ -46,11 +48,13 @@ def main() -> None:
         floor, lesson = statistics.median(floors), statistics.median(lessons)
         floor_total += floor
         lessons_total += lesson
-        print(f"{path.stem:32} {lesson:6.2f} s   (kernel + empty notebook {floor:4.2f} s)")
+        print(f"{path.stem:32} {lesson:6.2f} s   (kernel + empty notebook {floor:4.2f} s)  {lesson / floor:5.2f} x"
+              f"  {'met' if lesson <= TARGET * floor else 'MISSED'}")
     ratio = lessons_total / floor_total
     print(f"\n{'all lessons':32} {lessons_total:6.2f} s")
     print(f"{'floor: N x empty notebook':32} {floor_total:6.2f} s")
     print(f"{'lessons / floor':32} {ratio:6.2f}   target <= {TARGET}  {'met' if ratio <= TARGET else 'MISSED'}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
