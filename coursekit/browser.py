@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 __all__ = ["find_browser", "Chromium", "Attacker", "start_attacker", "page_link", "run_scenario", "print_scenario",
-           "run_tls_login", "print_tls_login", "INSTALL_HINT", "CHROMIUM_FLAGS"]
+           "print_tls_login", "INSTALL_HINT", "CHROMIUM_FLAGS"]
 
 INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
                 "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
@@ -372,12 +372,6 @@ def spki_pin(cert_path: str) -> str:
     key = x509.load_pem_x509_certificate(Path(cert_path).read_bytes()).public_key()
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
-
-
-def run_tls_login(lab, cert_path: str | None, executable: str | None = None, timeout: float = 15.0) -> dict:
-    """The HTTPS login in a browser of its own (``Chromium.tls_login``, launched and closed for this one run)."""
-    with Chromium(executable, timeout) as chromium:
-        return chromium.tls_login(lab, cert_path)
 
 
 def _drive_tls(browser, port: int, timeout: float) -> dict:

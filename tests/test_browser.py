@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from coursekit.browser import Attacker, Chromium, find_browser, run_scenario
+from coursekit.browser import Attacker, Chromium, find_browser
 from coursekit.tls import make_local_pki
 from coursekit.lab import start_lab
 
