@@ -31,8 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-__all__ = ["find_browser", "Chromium", "Attacker", "start_attacker", "page_link", "run_scenario", "print_scenario",
-           "print_tls_login", "INSTALL_HINT", "CHROMIUM_FLAGS"]
+__all__ = ["find_browser", "Chromium", "Attacker", "start_attacker", "page_link", "print_scenario", "print_tls_login",
+           "INSTALL_HINT", "CHROMIUM_FLAGS"]
 
 INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
                 "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
@@ -242,12 +242,6 @@ class Chromium:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def run_scenario(lab, attacker: Attacker, executable: str | None = None, timeout: float = 15.0) -> dict:
-    """The scenario in a browser of its own (``Chromium.scenario``, launched and closed for this one run)."""
-    with Chromium(executable, timeout) as chromium:
-        return chromium.scenario(lab, attacker)
 
 
 def _drive(browser, lab, attacker: Attacker, timeout: float) -> dict:

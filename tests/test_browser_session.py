@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.browser import Attacker, Chromium, find_browser, run_scenario
+from coursekit.browser import Attacker, Chromium, find_browser
 from coursekit.lab import start_lab
 from coursekit.tls import make_local_pki
 
@@ -87,15 +87,3 @@ def test_a_closed_chromium_refuses_to_run(chromium):
     browser.close()  # closing twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         browser.scenario(None, None)
-
-
-def test_run_scenario_alone_launches_and_closes_its_own_browser(chromium):
-    lab = start_lab("browser-alone-test")
-    before = descendants()
-    try:
-        with Attacker() as attacker:
-            results = run_scenario(lab, attacker, executable=chromium)
-    finally:
-        lab.stop()
-    assert results["localStorage"]["token sent at once"] is True
-    assert descendants() - before == set()
