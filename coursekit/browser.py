@@ -1,7 +1,8 @@
 """Lesson 08's browser scenario in a real headless Chromium: what an injected script reaches, what SameSite stops.
 
-    with Attacker() as attacker:                            # the attacker's own server, another site
-        results = run_scenario(lab, attacker)               # Chromium, the lab page, three login modes
+    with Attacker() as attacker, Chromium() as chromium:   # the attacker's own server, another site
+        results = chromium.scenario(lab, attacker)          # the lab page, three login modes
+        trusted = chromium.tls_login(tls_lab, pki.cert)     # the page over HTTPS, its key pinned
     print_scenario(results)
 
 The lab page is opened as ``http://localhost:<lab port>/app/``; the attacker's server answers on 127.0.0.1,
@@ -11,7 +12,10 @@ collects what it sends, and serves a page with a form that posts to the lab.
 
 Chromium comes from the system's packages (Debian: ``apt-get install chromium chromium-driver``) and is
 driven by Playwright, pointed at that executable: nothing is downloaded, ``playwright install`` is never
-needed. Playwright gives every launch a fresh, temporary profile (user data directory).
+needed. One ``Chromium`` starts Playwright's driver once and launches a browser per set of command-line
+flags, when first needed; every run gets a fresh browser context, Chromium's own clean profile (no cookies,
+no storage, no history, no certificate decisions), so runs cannot see each other, and launching is paid
+once per lesson instead of once per run. Everything closes when the ``with`` block ends.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-__all__ = ["find_browser", "Attacker", "start_attacker", "page_link", "run_scenario", "print_scenario",
-           "run_tls_login", "print_tls_login", "INSTALL_HINT", "CHROMIUM_FLAGS"]
+__all__ = ["find_browser", "Chromium", "Attacker", "start_attacker", "page_link", "print_scenario", "print_tls_login",
+           "INSTALL_HINT", "CHROMIUM_FLAGS"]
 
 INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
                 "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
@@ -108,7 +112,9 @@ class Attacker:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="attacker").start()
+        # Polled every 50 ms for close(), not every 500 ms (the default): closing takes no noticeable time.
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                         name="attacker").start()
 
     def url(self, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}"
@@ -161,60 +167,116 @@ def _form_page(query: dict) -> str:
 MODES = {"cookie": "#login-cookie", "localStorage": "#login-storage", "memory": "#login-memory"}
 
 
-def run_scenario(lab, attacker: Attacker, executable: str | None = None, timeout: float = 15.0) -> dict:
-    """Run every part of the scenario in a fresh headless Chromium; return what happened, part by part.
+class Chromium:
+    """A headless Chromium for several runs: ``with Chromium() as chromium: chromium.scenario(lab, attacker)``.
 
     Playwright's synchronous API refuses to run where an event loop is running (a Jupyter kernel), so the
-    browser is driven from a thread of its own.
+    browser is driven from a thread of its own, the same thread for every call.
     """
-    if executable is None:
-        executable, reason = find_browser()
+
+    def __init__(self, executable: str | None = None, timeout: float = 15.0) -> None:
         if executable is None:
-            raise RuntimeError(reason)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_drive, lab, attacker, executable, timeout).result()
+            executable, reason = find_browser()
+            if executable is None:
+                raise RuntimeError(reason)
+        self.executable, self.timeout = executable, timeout
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
+        self._playwright = None
+        self._browsers: dict[tuple[str, ...], object] = {}
+        self.launches = 0  # browsers launched so far: one per set of extra flags, however many runs
+
+    def scenario(self, lab, attacker: Attacker) -> dict:
+        """Run every part of the scenario, one fresh context per login mode; return what happened, part by part."""
+        return self._run(lambda: _drive(self._browser(), lab, attacker, self.timeout))
+
+    def tls_login(self, lab, cert_path: str | None) -> dict:
+        """Open the lab page over HTTPS, log in with the session cookie, and return what the browser stored.
+
+        A fresh profile knows only the system's CAs, not the course CA. ``cert_path`` makes Chromium accept
+        exactly that server certificate's public key (``--ignore-certificate-errors-spki-list``, a flag of the
+        browser's command line: any other certificate error still fails); with ``None`` the run happens in a
+        browser without that flag, which must refuse the page.
+        """
+        pin = [f"--ignore-certificate-errors-spki-list={spki_pin(cert_path)}"] if cert_path else []
+        return self._run(lambda: _drive_tls(self._browser(*pin), lab.port, self.timeout))
+
+    def _run(self, work):
+        if self._thread is None:
+            raise RuntimeError("this Chromium is closed")
+        return self._thread.submit(work).result()
+
+    def _browser(self, *flags: str):
+        """The browser launched with these extra flags (launched now if it is the first run that needs them)."""
+        if flags not in self._browsers:
+            if self._playwright is None:
+                from playwright.sync_api import sync_playwright
+
+                self._playwright = sync_playwright().start()
+            self._browsers[flags] = self._playwright.chromium.launch(
+                executable_path=self.executable, args=CHROMIUM_FLAGS + list(flags), timeout=self.timeout * 1000)
+            self.launches += 1
+        return self._browsers[flags]
+
+    def close(self) -> None:
+        """Close every browser and the driver, and end the thread."""
+        if self._thread is None:
+            return
+        try:
+            self._thread.submit(self._close_all).result()
+        finally:
+            self._thread.shutdown()
+            self._thread = None
+
+    def _close_all(self) -> None:
+        try:
+            for browser in self._browsers.values():
+                browser.close()
+        finally:
+            self._browsers.clear()
+            if self._playwright is not None:
+                self._playwright.stop()
+                self._playwright = None
+
+    def __enter__(self) -> "Chromium":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def _drive(lab, attacker: Attacker, executable: str, timeout: float) -> dict:
-    from playwright.sync_api import sync_playwright
-
+def _drive(browser, lab, attacker: Attacker, timeout: float) -> dict:
     lab_origin = f"http://localhost:{lab.port}"
     page_url = page_link(lab, attacker)
     results: dict = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, timeout=timeout * 1000)
-        try:
-            for mode, button in MODES.items():
-                context = browser.new_context()
-                context.set_default_timeout(timeout * 1000)
-                page = context.new_page()
-                page.goto(page_url)
-                attacker.take()
-                login = _click(page, button)
-                token = (login["body"] or {}).get("access_token")
-                outcome = {"logged in": login["status"] == 200, "page's API call": _click(page, "#call")["status"],
-                           "token the page got": token}
-                page.click("#inject")
-                page.wait_for_function("document.body.dataset.injected === 'sent'")
-                (found,) = [m for m in attacker.take() if "page" in m]
-                outcome["script read document.cookie"] = found["document.cookie"]
-                outcome["script read localStorage"] = found["localStorage"]
-                outcome["script's own GET /session/me"] = found["GET /session/me from the script"]
-                outcome["token sent at once"] = bool(token) and token in json.dumps(found)
-                _click(page, "#call")  # the page's own next call, watched by the injected script
-                later = attacker.take()
-                outcome["token sent on the page's next call"] = bool(token) and token in json.dumps(later)
-                outcome["cookies as stored"] = [
-                    {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
-                    for c in context.cookies()]
-                if mode == "cookie":
-                    results["cross-site"] = _cross_site(page, lab, lab_origin, attacker)
-                if mode == "localStorage":
-                    results["bearer"] = _bearer_form(context, lab_origin, attacker)
-                results[mode] = outcome
-                context.close()
-        finally:
-            browser.close()
+    for mode, button in MODES.items():
+        context = browser.new_context()
+        context.set_default_timeout(timeout * 1000)
+        page = context.new_page()
+        page.goto(page_url)
+        attacker.take()
+        login = _click(page, button)
+        token = (login["body"] or {}).get("access_token")
+        outcome = {"logged in": login["status"] == 200, "page's API call": _click(page, "#call")["status"],
+                   "token the page got": token}
+        page.click("#inject")
+        page.wait_for_function("document.body.dataset.injected === 'sent'")
+        (found,) = [m for m in attacker.take() if "page" in m]
+        outcome["script read document.cookie"] = found["document.cookie"]
+        outcome["script read localStorage"] = found["localStorage"]
+        outcome["script's own GET /session/me"] = found["GET /session/me from the script"]
+        outcome["token sent at once"] = bool(token) and token in json.dumps(found)
+        _click(page, "#call")  # the page's own next call, watched by the injected script
+        later = attacker.take()
+        outcome["token sent on the page's next call"] = bool(token) and token in json.dumps(later)
+        outcome["cookies as stored"] = [
+            {k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
+            for c in context.cookies()]
+        if mode == "cookie":
+            results["cross-site"] = _cross_site(page, lab, lab_origin, attacker)
+        if mode == "localStorage":
+            results["bearer"] = _bearer_form(context, lab_origin, attacker)
+        results[mode] = outcome
+        context.close()
     return results
 
 
@@ -306,44 +368,26 @@ def spki_pin(cert_path: str) -> str:
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def run_tls_login(lab, cert_path: str | None, executable: str | None = None, timeout: float = 15.0) -> dict:
-    """Open the lab page over HTTPS, log in with the session cookie, and return what the browser stored.
+def _drive_tls(browser, port: int, timeout: float) -> dict:
+    from playwright.sync_api import Error
 
-    A fresh browser profile knows only the system's CAs, not the course CA. ``cert_path`` makes Chromium accept
-    exactly that server certificate's public key (``--ignore-certificate-errors-spki-list``: any other
-    certificate error still fails); with ``None`` the browser gets no such help and must refuse the page.
-    """
-    if executable is None:
-        executable, reason = find_browser()
-        if executable is None:
-            raise RuntimeError(reason)
-    args = CHROMIUM_FLAGS + ([f"--ignore-certificate-errors-spki-list={spki_pin(cert_path)}"] if cert_path else [])
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_drive_tls, lab.port, args, executable, timeout).result()
-
-
-def _drive_tls(port: int, args: list[str], executable: str, timeout: float) -> dict:
-    from playwright.sync_api import Error, sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=args, timeout=timeout * 1000)
+    context = browser.new_context()
+    try:
+        context.set_default_timeout(timeout * 1000)
+        page = context.new_page()
         try:
-            context = browser.new_context()
-            context.set_default_timeout(timeout * 1000)
-            page = context.new_page()
-            try:
-                response = page.goto(f"https://localhost:{port}/app/")
-            except Error as error:
-                refused = re.search(r"net::(ERR_[A-Z_]+)", str(error))
-                return {"loaded": False, "error": refused.group(1) if refused else str(error)}
-            login = _click(page, "#login-cookie")
-            return {"loaded": True, "login": login["status"],
-                    "hsts": response.headers.get("strict-transport-security"),
-                    "document.cookie": page.evaluate("document.cookie"),
-                    "cookies as stored": [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
-                                          for c in context.cookies()]}
-        finally:
-            browser.close()
+            response = page.goto(f"https://localhost:{port}/app/")
+        except Error as error:
+            refused = re.search(r"net::(ERR_[A-Z_]+)", str(error))
+            return {"loaded": False, "error": refused.group(1) if refused else str(error)}
+        login = _click(page, "#login-cookie")
+        return {"loaded": True, "login": login["status"],
+                "hsts": response.headers.get("strict-transport-security"),
+                "document.cookie": page.evaluate("document.cookie"),
+                "cookies as stored": [{k: c[k] for k in ("name", "httpOnly", "secure", "sameSite", "path")}
+                                      for c in context.cookies()]}
+    finally:
+        context.close()
 
 
 def print_tls_login(trusted: dict, untrusted: dict) -> None:

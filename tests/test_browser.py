@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from coursekit.browser import Attacker, find_browser, run_scenario, run_tls_login
+from coursekit.browser import Attacker, Chromium, find_browser
 from coursekit.tls import make_local_pki
 from coursekit.lab import start_lab
 
@@ -26,11 +26,18 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def scenario(chromium):
+def browser(chromium):
+    """One browser session for the module's runs, as lesson 08 uses it."""
+    with Chromium(chromium) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def scenario(browser):
     lab = start_lab("browser-test")
     try:
         with Attacker() as attacker:
-            results = run_scenario(lab, attacker, executable=chromium)
+            results = browser.scenario(lab, attacker)
         # What a stolen token is worth: it works from anywhere, without the browser.
         token = results["localStorage"]["token the page got"]
         results["stolen token used elsewhere"] = lab.http.get(
@@ -99,12 +106,12 @@ def test_without_a_browser_the_reason_says_how_to_install_one(monkeypatch):
 
 
 def test_over_https_the_browser_stores_a_host_prefixed_secure_cookie_and_refuses_an_unknown_certificate(
-        chromium, tmp_path):
+        browser, tmp_path):
     pki = make_local_pki(tmp_path)
     lab = start_lab("browser-tls-test", tls=pki)
     try:
-        trusted = run_tls_login(lab, pki.cert, chromium)
-        untrusted = run_tls_login(lab, None, chromium)
+        trusted = browser.tls_login(lab, pki.cert)
+        untrusted = browser.tls_login(lab, None)
     finally:
         lab.stop()
     assert trusted["loaded"] and trusted["login"] == 200
