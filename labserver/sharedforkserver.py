@@ -184,6 +184,7 @@ def _start(path: Path, where: Path) -> subprocess.Popen:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         listener.bind(str(path))
+        os.chmod(path, 0o600)  # connecting takes write permission: ours alone, even in a folder opened by mistake
         listener.listen(64)
         fd = listener.fileno()
         return subprocess.Popen(
