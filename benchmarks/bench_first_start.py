@@ -83,7 +83,8 @@ def main() -> None:
         times = [r["first_start"] for r in reports]
         later = times[1:] or times
         servers = len({r["fork_server"] for r in reports})
-        print(f"{mode:8} first program {times[0] * 1000:5.0f} ms; later programs median {statistics.median(later) * 1000:4.0f} ms "
+        print(f"{mode:8} first program {times[0] * 1000:5.0f} ms; "
+              f"later programs median {statistics.median(later) * 1000:4.0f} ms "
               f"(min {min(later) * 1000:.0f}, max {max(later) * 1000:.0f}); fork servers started: "
               f"{sum(r['started_it'] for r in reports)} ({servers} distinct); CPU of everything {cpu:.2f} s")
 

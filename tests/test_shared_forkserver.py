@@ -80,8 +80,8 @@ class Runtime:
             except OSError:
                 return b""
 
-        ours = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
-                and b"labserver.forkserver" in cmdline(int(e.name)) and str(self.folder).encode() in cmdline(int(e.name))]
+        ours = [pid for pid in (int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit())
+                if b"labserver.forkserver" in cmdline(pid) and str(self.folder).encode() in cmdline(pid)]
         found = []
         for pid in ours:
             try:
