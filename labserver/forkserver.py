@@ -209,11 +209,17 @@ class ForkServer:
                 if not self.shared or self.owner != os.getpid():
                     raise
             # The shared fork server has gone (killed, or it retired just as we connected): whatever it had
-            # forked for this request has lost its lifeline already. Ask a new one, once.
+            # forked for this request has lost its lifeline already. Ask a new one, once; should that fail
+            # too, this process keeps to a fork server of its own from now on.
             self._sock.close()
-            fresh = ForkServer.shared_one()
-            self._sock, self.process, self.pid, self._greeted = fresh._sock, fresh.process, fresh.pid, False
-            return self._spawn(argv, log_fd)
+            try:
+                fresh = ForkServer.shared_one()
+                self._sock, self.process, self.pid, self._greeted = fresh._sock, fresh.process, fresh.pid, False
+                return self._spawn(argv, log_fd)
+            except OSError as exc:
+                self._sock.close()
+                _refuse_sharing(exc)
+                raise
 
     def _spawn(self, argv: list[str], log_fd: int) -> ForkedProcess:
         if not self._greeted:
@@ -292,15 +298,19 @@ def fork_server() -> ForkServer:
 
 
 def _connect() -> ForkServer:
-    global sharing_refused
     if os.environ.get(MODE_ENV, "shared") == "private":
         return ForkServer.private()
     if sharing_refused is None:
         try:
             return ForkServer.shared_one()
         except OSError as exc:  # unsafe or impossible here: remember why, and keep to a fork server of our own
-            sharing_refused = f"{type(exc).__name__}: {exc}"
+            _refuse_sharing(exc)
     return ForkServer.private()
+
+
+def _refuse_sharing(exc: OSError) -> None:
+    global sharing_refused
+    sharing_refused = f"{type(exc).__name__}: {exc}"
 
 
 @atexit.register

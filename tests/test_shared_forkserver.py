@@ -359,3 +359,23 @@ def first_message(path: Path, uid: int | None) -> bytes:
     os.waitpid(pid, 0)
     assert said.startswith(b"said:"), said
     return said[len(b"said:"):]
+
+
+def test_a_fork_server_that_will_not_serve_our_code_makes_start_fall_back_to_one_of_our_own(runtime, monkeypatch):
+    rt = runtime()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(rt.path))
+    monkeypatch.setattr(forkserver, "_server", None)
+    monkeypatch.setattr(forkserver, "sharing_refused", None)
+    # The name we ask for does not match the code on disk: each fork server started under it leaves at once.
+    monkeypatch.setattr(sharedforkserver, "fingerprint", lambda: "0" * 24)
+    try:
+        with labserver.start() as first:
+            assert isinstance(first.process, subprocess.Popen)  # run as a command, this once
+            assert first.http.get(first.url + "/api/hello", timeout=10).status_code == 200
+        assert forkserver.sharing_refused.startswith("ConnectionResetError")
+        with labserver.start() as second:
+            ours = forkserver.fork_server()
+            assert not ours.shared and parent_pid(second.process.pid) == ours.process.pid
+    finally:
+        forkserver.fork_server().close()
+    assert rt.fork_servers() == []
