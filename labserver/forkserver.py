@@ -236,7 +236,7 @@ class ForkServer:
         status_r, status_w = os.pipe()
         try:
             socket.send_fds(self._sock, [json.dumps(request).encode()], [lifeline_r, ready_w, log_fd, status_w])
-            for fd in (lifeline_r, ready_w, status_w):  # the server holds them now (the fork server: none)
+            for fd in (lifeline_r, ready_w, status_w):  # sent: the fork server passes them on, then closes them
                 os.close(fd)
             lifeline_r = ready_w = status_w = None
             reply, pidfd = self._receive()
