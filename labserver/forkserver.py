@@ -484,7 +484,13 @@ class _Serving:
             return True
         lifeline, ready, log, status = fds
         assert threading.active_count() == 1, "never fork with threads running"
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # out of processes or memory: this caller falls back; the others are still served
+            for fd in fds:
+                os.close(fd)
+            self._answer(client, {"error": f"fork failed: {exc}"}, [])
+            return True
         if pid == 0:
             _serve_child(request, lifeline, ready, log)
         # The lifeline's read end goes at once: only the caller's write end keeps the server alive.
