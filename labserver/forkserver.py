@@ -526,15 +526,27 @@ class _Serving:
         A client that connected just before the socket went is still served; the next idle period ends it.
         """
         with sharedforkserver.locked_for_retirement(Path(self.path)):
-            try:
-                if os.stat(self.path).st_ino == self.inode:  # still ours, not a successor's
-                    os.unlink(self.path)
-            except FileNotFoundError:
-                pass
+            _unlink_if_ours(self.path, self.inode)
             if _readable(self.listener, 0):
                 self._accept()
                 return not self.clients
         return True
+
+
+def _unlink_if_ours(path: str | None, inode: int | None) -> None:
+    """Remove our socket file, unless a successor's has replaced it."""
+    try:
+        if path is not None and os.stat(path).st_ino == inode:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _leave_unserved(options: argparse.Namespace) -> None:
+    """Started for other code than ours: take our name away, serve no one (clients fall back)."""
+    if options.socket is not None:
+        with sharedforkserver.locked_for_retirement(Path(options.socket)):
+            _unlink_if_ours(options.socket, options.inode)
 
 
 def _arguments(args: list[str]) -> argparse.Namespace:
@@ -551,10 +563,10 @@ def _arguments(args: list[str]) -> argparse.Namespace:
 def main(args: list[str]) -> None:
     options = _arguments(args)
     if options.key is not None and sharedforkserver.code_fingerprint_now() != options.key:
-        return  # started for other code than ours: the starter falls back to a fork server of its own
+        return _leave_unserved(options)  # the starter's code is not the code on disk
     _preload()
     if options.key is not None and sharedforkserver.code_fingerprint_now() != options.key:
-        return  # the code changed while we imported it
+        return _leave_unserved(options)  # the code changed while we imported it
     # Keep the garbage collector off what is already loaded: it would write to every object's header in
     # each forked server, turning shared memory pages into copies (slower starts, more memory).
     gc.freeze()

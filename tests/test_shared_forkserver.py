@@ -379,3 +379,4 @@ def test_a_fork_server_that_will_not_serve_our_code_makes_start_fall_back_to_one
     finally:
         forkserver.fork_server().close()
     assert rt.fork_servers() == []
+    assert not list(rt.folder.glob("*.sock"))  # each one took its name away as it left
