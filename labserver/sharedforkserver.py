@@ -8,12 +8,14 @@ What a process must be able to trust before it asks a shared process to fork its
 - **Only this user reaches it.** The socket lives in a directory that is ours alone: ``$XDG_RUNTIME_DIR/
   jwt-course-labserver`` or, without one, ``<temp dir>/jwt-course-labserver-<uid>``, created 0700 and checked
   (a real directory, owned by us, no access for group or others, in a parent nobody else can swap it out of)
-  every time; anything else is refused. Both ends check the other's uid with ``SO_PEERCRED`` as well.
+  every time; anything else is refused. The socket file is 0600, and both ends check the other's uid with
+  ``SO_PEERCRED`` as well.
 - **It runs the same code.** The socket's name is a fingerprint of the interpreter (path, prefix, version),
   the installed packages (the site-packages folders' modification times) and every file of the labserver
   package (path, size, modification time). A changed checkout or another venv has another name, so it
   never gets forks of stale code; the fork server checks the fingerprint itself before and after its
-  imports and leaves if it does not match the name it was started under.
+  imports and leaves if it does not match the name it was started under. A process computes the fingerprint
+  once, on first use, close to when it imported labserver itself: its fork server runs the code it runs.
 - **One at a time.** Starting one happens under an exclusive ``flock`` on the directory's lock file: two
   kernels starting at once end up with one fork server. A socket file nobody listens on (its fork server was
   killed) is replaced under the same lock.

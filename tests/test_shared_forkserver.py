@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(not forkserver.SUPPORTED, reason="the fork serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# A program that starts labs, says what it got, and waits for a line on stdin ("exit", or "start": one more).
+# A program that starts labs (and a replica of the first if asked), says what it got, and waits for "exit".
 STARTER = """
 import json, os, sys
 import labserver
