@@ -50,6 +50,7 @@ classroom: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
 	$(BIN)/python benchmarks/profile_auth.py
+	$(BIN)/python benchmarks/bench_first_start.py
 	$(BIN)/python benchmarks/bench_notebooks.py 2>/dev/null
 
 clean:

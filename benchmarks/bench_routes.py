@@ -14,8 +14,9 @@ measured in the same rounds, which cancels out most machine noise. Beside it, th
 request (from /proc, over the same windows), whose ratio is the throughput ratio a dedicated core would
 give: it moves much less when other programs share the machine.
 
-Start times: the first ``labserver.start()`` in this process (it starts the fork server), then the median
-of ``--starts`` more, one at a time, each stopped before the next; then four started side by side.
+Start times: the first ``labserver.start()`` in this process (it connects to the fork server, or starts
+it), then the median of ``--starts`` more, one at a time, each stopped before the next; then four started
+side by side.
 """
 
 from __future__ import annotations
@@ -196,7 +197,8 @@ def main() -> None:
     if not args.auth_only:
         first, times, side_by_side, cpu, stops = start_times(args.starts)
         median = statistics.median(times)
-        print(f"\nlabserver.start() to ready: first in this process {first:.3f} s (starts the fork server); "
+        print(f"\nlabserver.start() to ready: first in this process {first:.3f} s "
+              "(connects to the fork server, or starts it); "
               f"then median {median * 1000:.0f} ms of {len(times)} (min {min(times) * 1000:.0f}, "
               f"max {max(times) * 1000:.0f}); 4 side by side {side_by_side * 1000:.0f} ms; "
               f"CPU a server spends to get ready: median {cpu * 1000:.0f} ms")

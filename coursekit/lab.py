@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import labserver
 from labserver import LabServer, forkserver
 
-# Lab servers are forked from a process that has imported the server once (labserver.forkserver). Start
-# that process now, so that it imports while the notebook goes on importing, not when the first lab starts.
+# Lab servers are forked from a process that has imported the server once (labserver.forkserver), shared by
+# the user's kernels. Connect to it now (starting it if no other kernel has), so that a new one imports
+# while the notebook goes on importing, not when the first lab starts.
 forkserver.prestart()
 
 # Monday morning, 09:00 UTC: "now" in every lesson until a lesson moves the clock.

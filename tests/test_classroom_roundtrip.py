@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -107,8 +109,13 @@ def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str,
         nbformat.write(_answered(release, answers), folder / f"{lesson}.ipynb")
 
     run = secrets.token_hex(8)
+    # Lab servers are forked from a fork server shared by the user's programs, and /proc shows them with the
+    # environment of the program that started it: this run gets a fork server of its own (its own runtime
+    # folder), started by a tagged kernel and gone with the last one (no idle period), so it is seen too.
+    runtime = tempfile.mkdtemp(prefix="fs-")
+    env = {**_env(course), TAG: run, "XDG_RUNTIME_DIR": runtime, "LABSERVER_FORKSERVER_IDLE": "0"}
     started = time.monotonic()
-    grading = subprocess.Popen([*NBGRADER, "autograde", lesson], cwd=course, env={**_env(course), TAG: run},
+    grading = subprocess.Popen([*NBGRADER, "autograde", lesson], cwd=course, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen: dict[int, str] = {}
     try:
@@ -126,6 +133,7 @@ def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str,
     while _processes_tagged(run) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_tagged(run) == {}, "processes started while grading are still running"
+    shutil.rmtree(runtime, ignore_errors=True)
 
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
     with open(course / "grades.csv", newline="") as table:

@@ -2,15 +2,21 @@
 
 Own process and session, own store, several at once, replicas, an exit status, and no orphans: neither the
 servers nor the fork server outlive the program that started them, even when it is killed with SIGKILL.
+
+Every test runs twice: with a fork server of the test process alone, and with a shared one (in a runtime
+folder of the test's own, with an idle period of 0, so that it too ends with the last program using it).
+tests/test_shared_forkserver.py tests what sharing adds.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,6 +26,26 @@ from labserver import forkserver
 from test_orphans import DEADLINE, alive, answers, wait_until_gone
 
 pytestmark = pytest.mark.skipif(not forkserver.SUPPORTED, reason="the fork server needs Linux")
+
+
+@pytest.fixture(autouse=True, params=["private", "shared"])
+def fork_server_mode(request, monkeypatch):
+    """This test's own fork server, of this process alone or shared, instead of the test run's."""
+    runtime = tempfile.mkdtemp(prefix="fs-")  # short: a socket path has at most 107 bytes
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    monkeypatch.setenv("LABSERVER_FORKSERVER", request.param)
+    monkeypatch.setenv("LABSERVER_FORKSERVER_IDLE", "0")
+    monkeypatch.setattr(forkserver, "_server", None)
+    monkeypatch.setattr(forkserver, "sharing_refused", None)
+    yield request.param
+    ours = forkserver._server
+    if ours is not None:
+        assert ours.shared == (request.param == "shared")
+        ours.close()
+        if ours.process is not None:
+            ours.process.wait(DEADLINE)  # idle period 0: a shared one leaves with its last client too
+    assert forkserver.sharing_refused is None, forkserver.sharing_refused
+    shutil.rmtree(runtime, ignore_errors=True)
 
 PARENT = """
 import json, time
