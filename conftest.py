@@ -10,6 +10,9 @@ where it runs and fails: a CI machine must not pass by lacking the browser.
 Every test run, notebooks included, leaves the learner's progress file (coursekit.progress) alone: kernels
 that nbval and the harness start inherit this environment, so a lesson run with its solutions filled in
 records nothing in anyone's home folder.
+
+The lab servers' shared fork server (labserver.sharedforkserver) waits 10 s for more work, not the learner's
+5 minutes: a test run, including the copies of the server the teeth tests plant, leaves nothing running for long.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import pytest
 
 os.environ["JWT_COURSE_PROGRESS"] = "off"
+os.environ.setdefault("LABSERVER_FORKSERVER_IDLE", "10")
 
 
 def pytest_collection_modifyitems(config, items):
