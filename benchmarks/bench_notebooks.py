@@ -7,8 +7,9 @@ Floor: for each of the N lessons, start a fresh kernel and run an empty notebook
 fresh kernel and run the lesson top to bottom (as nbval does). Target: lessons <= 2 x floor.
 The lessons are found, not listed: every ``notebooks/NN-*.ipynb`` counts, so a new lesson is measured
 as soon as it exists. Each lesson and its floor are measured in turns, so a busy moment hits both, and each
-is the fastest of its runs: now and then jupyter_client's kernel shutdown waits ~3 s for a kernel that has already answered (an
-empty notebook took 0.8 s ten times in twelve and 4.1 s twice), and a median of three does not hide that.
+is the fastest of its runs: now and then jupyter_client's kernel shutdown waits ~3 s for a kernel that has
+already answered (an empty notebook took 0.8 s ten times in twelve and 4.1 s twice), and a median of three
+does not hide that.
 """
 
 from __future__ import annotations
