@@ -328,37 +328,31 @@ def test_a_connection_from_another_uid_is_refused(runtime):
     assert json.loads(first_message(path, uid=None))["pid"] == parent_pid(report["labs"][0]["pid"])
 
 
+_PROBE = """
+import os, socket, sys
+if sys.argv[3] != "ours":  # become the other user first, then try the socket
+    os.setgroups([])
+    os.setgid(int(sys.argv[3]))
+    os.setuid(int(sys.argv[3]))
+probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+probe.settimeout(float(sys.argv[2]))
+probe.connect(sys.argv[1])
+try:
+    said = probe.recv(4096)
+except ConnectionResetError:
+    said = b""
+sys.stdout.write(said.hex())
+"""
+
+
 def first_message(path: Path, uid: int | None) -> bytes:
     """What the socket says first to a process of this uid (None: ours) that connects to it."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # a child that becomes the other user: nothing of pytest's runs in it
-        code = 1
-        try:
-            os.close(read)
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            probe.settimeout(DEADLINE)
-            probe.connect(str(path))
-            try:
-                said = probe.recv(4096)
-            except ConnectionResetError:
-                said = b""
-            os.write(write, b"said:" + said)
-            code = 0
-        except BaseException as exc:  # noqa: BLE001 - tell the test what went wrong
-            os.write(write, repr(exc).encode())
-        finally:
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read, "rb") as answer:
-        said = answer.read()
-    os.waitpid(pid, 0)
-    assert said.startswith(b"said:"), said
-    return said[len(b"said:"):]
+    # A new program (not a fork of this multi-threaded one) that becomes the other user itself, after it started.
+    who = "ours" if uid is None else str(uid)
+    probe = subprocess.run([sys.executable, "-c", _PROBE, str(path), str(DEADLINE), who],
+                           capture_output=True, text=True, timeout=DEADLINE + 10)
+    assert probe.returncode == 0, probe.stderr
+    return bytes.fromhex(probe.stdout)
 
 
 def test_a_fork_server_that_will_not_serve_our_code_makes_start_fall_back_to_one_of_our_own(runtime, monkeypatch):
