@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from starlette.testclient import TestClient
 
+from coursekit.browser import find_browser
 from coursekit.lab import stop_fresh_labs
 from labserver import Settings, create_app
 
@@ -38,6 +41,17 @@ def make_client(**settings) -> TestClient:
     app = create_app(Settings(**settings))
     # Addressed as a browser or requests would address the server (the lab controls check the Host).
     return TestClient(app, base_url=app.state.lab.settings.base_url)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The Chromium to run browser tests in: a skip where there is none, a failure under CI (which must have one)."""
+    executable, reason = find_browser()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and no browser can be used: {reason}")
+        pytest.skip(reason)
+    return executable
 
 
 @pytest.fixture

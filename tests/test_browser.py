@@ -6,23 +6,11 @@ machine without Chromium cannot pass by skipping them.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from coursekit.browser import Attacker, Chromium, find_browser
 from coursekit.tls import make_local_pki
 from coursekit.lab import start_lab
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    executable, reason = find_browser()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and no browser can be used: {reason}")
-        pytest.skip(reason)
-    return executable
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.browser import Attacker, Chromium, find_browser
+from coursekit.browser import Attacker, Chromium
 from coursekit.lab import start_lab
 from coursekit.tls import make_local_pki
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    executable, reason = find_browser()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and no browser can be used: {reason}")
-        pytest.skip(reason)
-    return executable
 
 
 def descendants() -> set[int]:
