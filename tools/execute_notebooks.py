@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -24,6 +25,9 @@ def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(path.parent)}}).execute()
     nb.metadata.pop("widgets", None)
+    # One stream output per cell and stream, however the kernel happened to flush: the file changes only when
+    # the text does.
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, path)
 
 
