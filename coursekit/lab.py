@@ -7,7 +7,6 @@ Exercise checks use ``fresh_lab``: servers of their own, so a check never change
 
 from __future__ import annotations
 
-import atexit
 import re
 import sys
 import threading
@@ -75,24 +74,15 @@ def start_labs(**named_settings: dict) -> dict[str, LabServer]:
 def stop_labs(*names: str) -> None:
     """Stop these lab servers (all of this notebook's if none is named) side by side, in about the time of one.
 
-    Each stop waits for its server to exit. Plain threads, not a pool: this also runs while Python exits,
-    when pools take no more work.
+    Each stop waits for its server to exit. (When Python exits, labserver stops whatever still runs, side by
+    side as well.)
     """
-    started = []
-    for name in names or list(_labs):
-        thread = threading.Thread(target=stop_lab, args=(name,))
-        try:
-            thread.start()
-            started.append(thread)
-        except RuntimeError:  # no new threads this late in Python's exit: stop this one here and now
-            stop_lab(name)
-    for thread in started:
+    threads = [threading.Thread(target=stop_lab, args=(name,)) for name in names or list(_labs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
         thread.join()
 
-
-# When Python exits, the notebook's servers stop side by side. (Registered after labserver's own exit handler,
-# so it runs first and leaves that one nothing to stop, one server after another.)
-atexit.register(stop_labs)
 
 
 def stop_lab(name: str | None = None) -> None:
