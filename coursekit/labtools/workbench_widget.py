@@ -91,7 +91,7 @@ class Workbench:
             self.header_box.value = json.dumps(self.parts.header, indent=2, ensure_ascii=False)
             self.claims_box.value = json.dumps(self.parts.claims, indent=2, ensure_ascii=False)
         names = wb.choices(self.lab, self.original if self.parts else None, secret=self.secret)
-        chosen = self.sign_choice.value
+        chosen = "keep" if self.parts else self.sign_choice.value  # a new token starts as it came
         self.sign_choice.options = [(label, name) for name, label in names.items()]
         self.sign_choice.value = chosen if chosen in names else next(iter(names))
         self._render()
