@@ -133,19 +133,19 @@ def test_a_wrong_key_is_refused_by_the_secure_lab_and_accepted_with_the_flaw_on(
             parts = wb.read_token(alice(lab))
             token = wb.build({**parts.header, "jku": url}, {**parts.claims, "roles": ["admin"]}, signer)
             secure = wb.send(lab, "GET /api/admin", token)
-            with lab.flaw(flaw):
-                flawed = wb.send(lab, "GET /api/admin", token)
+            flawed = wb.send(lab, "GET /api/admin", token, flaws=(flaw,))
     else:
         token = forge(lab, how)
         secure = wb.send(lab, "GET /api/admin", token)
-        with lab.flaw(flaw):
-            flawed = wb.send(lab, "GET /api/admin", token)
+        flawed = wb.send(lab, "GET /api/admin", token, flaws=(flaw,))
     assert secure.status == 401
     assert secure.body == {"error": "invalid_token", "error_description": refusal}
     assert secure.challenge == {"realm": "labserver", "error": "invalid_token", "error_description": refusal}
     assert [(e["event"], e["reason"]) for e in secure.audit] == [("verification_failed", refusal)]
     assert (flawed.status, flawed.body) == (200, {"message": "welcome to the admin area", "username": "alice"})
     assert flawed.audit == [] and flawed.accepted and not secure.accepted
+    assert str(flawed).startswith(f"GET /api/admin with lab flaw {flaw} on -> 200 (ACCEPTED)")
+    assert lab.flaws.enabled() == []  # on for that one request only
 
 
 def test_routes_are_the_bearer_operations_of_the_openapi_document(labs):

@@ -111,3 +111,16 @@ def test_the_text_view_is_the_outputs_text_and_repeats_exactly(lab, alice):
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert repr(first).splitlines()[-1] == ("Send to: GET /api/me | GET /api/admin | GET /admin/users "
                                             "(chosen: GET /api/me)")
+
+
+def test_a_flaw_offered_beside_an_attack_is_on_only_while_its_box_is_ticked(lab, alice):
+    bench = workbench(lab, alice, route="GET /api/admin", flaws=("alg-none",))
+    bench.sign_choice.value = "none"
+    bench.claims_box.value = bench.claims_box.value.replace('"user"', '"admin"')
+    bench.send_button.click()
+    assert (bench.reply.status, bench.reply.body["error_description"]) == (401, "algorithm must be HS256")
+    assert 'Lab flaw "alg-none" (DELIBERATELY VULNERABLE): off for sending' in repr(bench)
+    bench.flaw_boxes["alg-none"].value = True
+    bench.send_button.click()
+    assert (bench.reply.status, bench.reply.flaws) == (200, ("alg-none",)) and lab.flaws.enabled() == []
+    assert "with lab flaw alg-none on -> 200 (ACCEPTED)" in bench.reply_view.value

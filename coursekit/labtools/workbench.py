@@ -12,6 +12,7 @@ but offline: nothing here talks to anything but the lab server it is given, on t
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -154,10 +155,13 @@ def keep_signature(token: str) -> Signer:
 
 
 def hs256(secret: bytes, label: str = "HS256 with a given secret") -> Signer:
-    """HS256 (HMAC-SHA-256) with this secret, through PyJWT's algorithm."""
+    """HS256 (HMAC-SHA-256) with this secret, through PyJWT's algorithm.
+
+    Its bare ``sign``, without ``prepare_key``: an attacker's secrets are often ones PyJWT rightly refuses
+    or warns about (empty, a public key's PEM, a short password), and the workbench must sign with them.
+    """
     algorithm = get_default_algorithms()["HS256"]
-    key = algorithm.prepare_key(secret)
-    return Signer("lab-secret", label, "HS256", lambda data: algorithm.sign(data, key))
+    return Signer("lab-secret", label, "HS256", lambda data: algorithm.sign(data, bytes(secret)))
 
 
 def unsigned() -> Signer:
@@ -191,14 +195,13 @@ def _thumbprint(jwk: dict) -> str:
 def public_key_as_hmac(public_jwk: dict) -> Signer:
     """HS256 keyed with a server's public key in PEM form: algorithm confusion (RFC 8725 §2.1).
 
-    PyJWT's HMAC refuses a PEM key as a secret (rightly); its bare ``sign`` does not check, and that is the
-    attack: anyone can build these bytes from the server's published JWK Set.
+    Anyone can build these bytes from the server's published JWK Set.
     """
     pem = jwt.PyJWK(public_jwk).key.public_bytes(serialization.Encoding.PEM,
                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-    algorithm = get_default_algorithms()["HS256"]
-    return Signer("public-hmac", "HS256 keyed with the server's public key (PEM)", "HS256",
-                  lambda data: algorithm.sign(data, pem), kid=public_jwk.get("kid"))
+    signer = hs256(pem, "HS256 keyed with the server's public key (PEM)")
+    signer.name, signer.kid = "public-hmac", public_jwk.get("kid")
+    return signer
 
 
 def choices(lab=None, token: str | None = None, *, secret: bytes | None = None) -> dict[str, str]:
@@ -282,6 +285,7 @@ class Reply:
     body: object
     challenge: dict
     audit: list[dict]
+    flaws: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -292,7 +296,8 @@ class Reply:
         return self.challenge.get("error") or (self.body.get("error") if isinstance(self.body, dict) else None)
 
     def __str__(self) -> str:
-        lines = [f"{self.route} -> {self.status} ({'ACCEPTED' if self.accepted else 'REFUSED'})",
+        flawed = f" with lab flaw {', '.join(self.flaws)} on" if self.flaws else ""
+        lines = [f"{self.route}{flawed} -> {self.status} ({'ACCEPTED' if self.accepted else 'REFUSED'})",
                  f"body: {json.dumps(self.body, ensure_ascii=False)}"]
         if self.challenge:
             lines.append("WWW-Authenticate: " + ", ".join(f'{k}="{v}"' for k, v in self.challenge.items()))
@@ -305,18 +310,23 @@ def _event(event: dict) -> str:
     return f"{event['at']} {event['event']}" + (f" ({details})" if details else "")
 
 
-def send(lab, route: str, token: str) -> Reply:
-    """Send ``token`` as a bearer token to ``route`` ("GET /api/me") on the lab; return what happened."""
+def send(lab, route: str, token: str, *, flaws: tuple[str, ...] = ()) -> Reply:
+    """Send ``token`` as a bearer token to ``route`` ("GET /api/me") on the lab; return what happened.
+
+    ``flaws`` are DELIBERATELY VULNERABLE lab flaws (lesson 06) switched on for this one request only.
+    """
     method, _, path = route.partition(" ")
-    before = lab.audit()
-    since = before[-1]["id"] if before else 0
-    r = lab.http.request(method, lab.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    with lab.flaw(*flaws) if flaws else contextlib.nullcontext():
+        before = lab.audit()
+        since = before[-1]["id"] if before else 0
+        r = lab.http.request(method, lab.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        events = lab.audit(since)
     try:
         body = r.json()
     except ValueError:
         body = r.text
-    return Reply(route, r.status_code, body, parse_challenge(r.headers.get("WWW-Authenticate", "")),
-                 lab.audit(since))
+    return Reply(route, r.status_code, body, parse_challenge(r.headers.get("WWW-Authenticate", "")), events,
+                 tuple(flaws))
 
 
 def parse_challenge(value: str) -> dict:

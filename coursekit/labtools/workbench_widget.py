@@ -33,7 +33,7 @@ class Workbench:
     """Decode, edit, re-sign and send a token to one lab server; shows as widgets, or as text without them."""
 
     def __init__(self, lab, token: str | None = None, *, secret: bytes | None = None,
-                 route: str | None = None) -> None:
+                 route: str | None = None, flaws: tuple[str, ...] = ()) -> None:
         self.lab, self.secret = lab, secret
         self.original = token  # the token whose signature "keep" reuses
         self.parts: wb.Parts | None = None
@@ -59,6 +59,8 @@ class Workbench:
         self.route = box("jwt-wb-route", w.Dropdown(options=routes, description="Send to",
                                                     style={"description_width": "6em"},
                                                     value=route if route in routes else routes[0]))
+        self.flaw_boxes = {name: box("jwt-wb-flaw", w.Checkbox(False, indent=False, layout=wide, description=(
+            f'send with the DELIBERATELY VULNERABLE lab flaw "{name}" switched on'))) for name in flaws}
         self.decode_button = box("jwt-wb-decode", w.Button(description="Decode the token above"))
         self.sign_button = box("jwt-wb-sign-button", w.Button(description="Sign"))
         self.send_button = box("jwt-wb-send", w.Button(description="Sign and send", button_style="primary"))
@@ -72,7 +74,8 @@ class Workbench:
             w.HTML(f"<b>Token workbench</b> · {html.escape(wb.OFFLINE_NOTICE)} Lab: {html.escape(lab.url)}"),
             self.token_box, self.decode_button, self.segments_view, self.times_view,
             w.HTML("<b>Header</b> (JSON)"), self.header_box, w.HTML("<b>Claims</b> (JSON)"), self.claims_box,
-            self.sign_choice, self.embed, self.key_view, w.HBox([self.sign_button, self.route, self.send_button]),
+            self.sign_choice, self.embed, self.key_view, *self.flaw_boxes.values(),
+            w.HBox([self.sign_button, self.route, self.send_button]),
             self.reply_view]))
         self.decode(self.token)
 
@@ -109,7 +112,8 @@ class Workbench:
 
     def send(self) -> wb.Reply:
         """Sign, then send the token to the chosen route; show and return the lab's answer."""
-        self.reply = wb.send(self.lab, self.route.value, self.sign())
+        flaws = tuple(name for name, checkbox in self.flaw_boxes.items() if checkbox.value)
+        self.reply = wb.send(self.lab, self.route.value, self.sign(), flaws=flaws)
         self._render()
         return self.reply
 
@@ -187,6 +191,8 @@ class Workbench:
                       "Times by the lab clock:"]
             lines += [f"  {n.claim}: {n.text} ({'valid' if n.ok else 'INVALID'})" for n in self._times()]
         lines.append("Sign with: " + " | ".join(label for label, _ in self.sign_choice.options))
+        lines += [f'Lab flaw "{name}" (DELIBERATELY VULNERABLE): {"on" if box.value else "off"} for sending'
+                  for name, box in self.flaw_boxes.items()]
         lines.append("Send to: " + " | ".join(self.route.options) + f" (chosen: {self.route.value})")
         if self.reply:
             lines.append(str(self.reply))
@@ -198,7 +204,8 @@ class Workbench:
         return {**bundle, "text/plain": repr(self)}
 
 
-def workbench(lab, token: str | None = None, *, secret: bytes | None = None, route: str | None = None) -> Workbench:
+def workbench(lab, token: str | None = None, *, secret: bytes | None = None, route: str | None = None,
+              flaws: tuple[str, ...] = ()) -> Workbench:
     """A token workbench on ``lab``: ``token`` to start from, the lab's HS256 ``secret`` if the lesson knows it,
-    the ``route`` to send to first ("GET /api/admin")."""
-    return Workbench(lab, token, secret=secret, route=route)
+    the ``route`` to send to first ("GET /api/admin"), lab ``flaws`` the learner may switch on for a request."""
+    return Workbench(lab, token, secret=secret, route=route, flaws=tuple(flaws))
