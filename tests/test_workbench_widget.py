@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -123,4 +124,4 @@ def test_a_flaw_offered_beside_an_attack_is_on_only_while_its_box_is_ticked(lab,
     bench.flaw_boxes["alg-none"].value = True
     bench.send_button.click()
     assert (bench.reply.status, bench.reply.flaws) == (200, ("alg-none",)) and lab.flaws.enabled() == []
-    assert "with lab flaw alg-none on -> 200 (ACCEPTED)" in bench.reply_view.value
+    assert "with lab flaw alg-none on -> 200 (ACCEPTED)" in html.unescape(bench.reply_view.value)
