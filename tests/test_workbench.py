@@ -11,8 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 import labserver
-from coursekit.attacks import serve_jwks
+from coursekit.labtools.attacks import serve_jwks
 from coursekit.labtools import workbench as wb
+from coursekit.pictures.tokenview import decode_segment
 
 START = "2030-01-07T09:00:00Z"
 NOW = 1894006800  # START as Unix time
@@ -38,7 +39,7 @@ def alice(lab) -> str:
 def hs_secret(lab) -> bytes:
     """The HS256 lab's secret, read from its key file (a lab lets you; lesson 03 does the same)."""
     with open(lab.keys_path) as f:
-        return wb.unb64url(json.load(f)["keys"][0]["k"])
+        return decode_segment(json.load(f)["keys"][0]["k"])
 
 
 def test_read_token_gives_header_claims_and_signature_and_build_puts_them_back(labs):
@@ -51,7 +52,7 @@ def test_read_token_gives_header_claims_and_signature_and_build_puts_them_back(l
 
 
 @pytest.mark.parametrize("token, message", [
-    ("a.b", "a signed JWT has 3 dot-separated segments; this has 2"),
+    ("a.b", "expected 3 dot-separated segments (header.payload.signature), found 2"),
     ("e30.bm90IGpzb24.", "the payload is not base64url-encoded JSON"),
     ("WzFd.e30.", "the header is JSON but not an object"),
     ("e30.e30.a", "the signature is not base64url"),
@@ -102,7 +103,7 @@ def test_the_public_key_as_hmac_secret_is_the_pem_of_the_published_key(labs):
     pem = jwt.PyJWK(published).key.public_bytes(serialization.Encoding.PEM,
                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
     signing_input, _, signature = forged.rpartition(".")
-    assert wb.unb64url(signature) == hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+    assert decode_segment(signature) == hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
     assert jwt.get_unverified_header(forged) == {"alg": "HS256", "kid": published["kid"], "typ": "at+jwt"}
 
 

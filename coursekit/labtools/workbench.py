@@ -11,7 +11,6 @@ but offline: nothing here talks to anything but the lab server it is given, on t
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -24,6 +23,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm, get_default_algorithms
+
+from coursekit.labtools.attacks import b64url, b64url_json
+from coursekit.labtools.client import bearer
+from coursekit.pictures.tokenview import decode_segment, split_token
 
 OFFLINE_NOTICE = ("Offline: this workbench runs in your notebook's kernel. No token leaves this machine; "
                   "a token goes only to the lab server you send it to.")
@@ -40,16 +43,6 @@ COLOURS = {
 TIME_CLAIMS = ("iat", "nbf", "exp")
 
 
-def b64url(data: bytes) -> str:
-    """base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64url(segment: str) -> bytes:
-    """Decode a base64url segment, putting back the padding JWTs leave out."""
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
 @dataclass(frozen=True)
 class Parts:
     """A compact JWS taken apart, nothing verified: its segments, its header and claims, its signature bytes."""
@@ -62,23 +55,21 @@ class Parts:
 
 def read_token(token: str) -> Parts:
     """Split and decode a token; ValueError saying what is wrong if it is not three segments of JSON."""
-    segments = token.strip().split(".")
-    if len(segments) != 3:
-        raise ValueError(f"a signed JWT has 3 dot-separated segments; this has {len(segments)}")
+    segments = split_token(token)
     decoded = []
     for name, segment in zip(("header", "payload"), segments):
         try:
-            value = json.loads(unb64url(segment))
+            value = json.loads(decode_segment(segment))
         except (ValueError, UnicodeDecodeError):
             raise ValueError(f"the {name} is not base64url-encoded JSON") from None
         if not isinstance(value, dict):
             raise ValueError(f"the {name} is JSON but not an object")
         decoded.append(value)
     try:
-        signature = unb64url(segments[2])
+        signature = decode_segment(segments[2])
     except ValueError:
         raise ValueError("the signature is not base64url") from None
-    return Parts(tuple(segments), decoded[0], decoded[1], signature)
+    return Parts(segments, decoded[0], decoded[1], signature)
 
 
 def utc(seconds: float) -> str:
@@ -249,12 +240,8 @@ def build(header: dict, claims: dict, how: Signer, *, embed_jwk: bool = False) -
         if how.public_jwk is None:
             raise ValueError(f"{how.label}: no public key to embed (only a key generated here has one)")
         header["jwk"] = how.public_jwk
-    signing_input = b64url(_compact(header)) + "." + b64url(_compact(claims))
+    signing_input = b64url_json(header) + "." + b64url_json(claims)  # compact JSON, as PyJWT writes it
     return signing_input + "." + b64url(how.sign(signing_input.encode("ascii")))
-
-
-def _compact(value: dict) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # --- the lab ------------------------------------------------------------------------------------------
@@ -319,7 +306,7 @@ def send(lab, route: str, token: str, *, flaws: tuple[str, ...] = ()) -> Reply:
     with lab.flaw(*flaws) if flaws else contextlib.nullcontext():
         before = lab.audit()
         since = before[-1]["id"] if before else 0
-        r = lab.http.request(method, lab.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        r = lab.http.request(method, lab.url + path, headers=bearer(token), timeout=10)
         events = lab.audit(since)
     try:
         body = r.json()
