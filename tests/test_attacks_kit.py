@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from coursekit.attacks import FLAW_MODULES, flaw_blocks, hs256_by_hand, serve_jwks, show_flaw, wordlist
-from labserver.flaws import FLAWS
+from labserver.control.flaws import FLAWS
 
 LABSERVER = Path(__file__).resolve().parent.parent / "labserver"
 MARKER = re.compile(r'# DELIBERATELY VULNERABLE \(lab flaw "([a-z-]+)"\):')

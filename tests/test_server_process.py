@@ -133,8 +133,8 @@ def test_start_with_bad_settings_raises_value_error_before_making_a_folder_or_a_
     def no_process(*args, **kwargs):
         raise AssertionError("start() spawned a process for settings it should have refused")
 
-    monkeypatch.setattr(labserver.handle.subprocess, "Popen", no_process)
-    monkeypatch.setattr(labserver.handle.tempfile, "tempdir", str(tmp_path))  # where mkdtemp would make one
+    monkeypatch.setattr(labserver.launch.handle.subprocess, "Popen", no_process)
+    monkeypatch.setattr(labserver.launch.handle.tempfile, "tempdir", str(tmp_path))  # where mkdtemp would make one
 
     with pytest.raises(ValueError, match=re.escape(message)):
         labserver.start(**settings)
