@@ -224,6 +224,31 @@ def test_code_with_another_fingerprint_gets_a_fork_server_of_its_own(runtime, tm
     assert all(r["started_it"] for r in (a, b, c))
 
 
+def test_the_fingerprint_changes_with_any_file_of_the_package_in_any_of_its_folders(tmp_path, monkeypatch):
+    copy = tmp_path / "labserver"
+    shutil.copytree(ROOT / "labserver", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    files = sorted(path for path in copy.rglob("*") if path.is_file())
+    assert {copy / "launch", copy / "web" / "routes", copy / "data", copy / "static"} <= {p.parent for p in files}
+    monkeypatch.setattr(sharedforkserver, "PACKAGE", copy)
+    try:
+        before = sharedforkserver.code_fingerprint_now()
+        for path in files:
+            path.write_bytes(path.read_bytes() + b"\n")
+            after = sharedforkserver.code_fingerprint_now()
+            assert after != before, f"changing {path.relative_to(copy)} went unnoticed"
+            before = after
+    finally:
+        sharedforkserver.fingerprint.cache_clear()  # this process's own code, from now on
+
+
+def test_the_boot_line_of_the_shared_fork_server_runs_its_main(tmp_path):
+    """The shared fork server starts as ``python -c <boot line> <folder of labserver> ARGS``."""
+    result = subprocess.run([sys.executable, "-c", sharedforkserver._BOOT, str(sharedforkserver.PACKAGE.parent),
+                             "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=DEADLINE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: labserver.launch.forkserver") and "--listen-fd" in result.stdout
+
+
 def test_the_fork_server_refuses_to_serve_code_other_than_its_name_says(runtime):
     rt = runtime()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
