@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from conftest import T0
 from labserver import Settings, create_app
-from labserver.routes.page import STATIC
+from labserver.web.routes.page import STATIC
 
 
 def test_the_page_and_its_files_are_served_by_the_lab_server():

@@ -1,0 +1,93 @@
+"""Run a lab server with uvicorn on a socket we bind first, so port 0 works and the issuer knows its URL."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import sys
+import threading
+
+import uvicorn
+
+from labserver.accounts.initial import login_lines
+from labserver.app import create_app
+from labserver.control.settings import Settings
+from labserver.launch.ready import ready_line as announce
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that calls back once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_ready()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP. Without it every
+    # response after the first on a keep-alive connection waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, *, ready_line: bool = False, watch_stdin: bool = False) -> None:
+    """Serve until interrupted; with ready_line, announce the port on stdout for the process that started us."""
+    sock = bind(settings.host, settings.port)
+    settings = settings.replace(port=sock.getsockname()[1])
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off",
+        # Without it, shutdown waits for clients that keep connections alive (forever, over TLS).
+        timeout_graceful_shutdown=1,
+        ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
+
+    def on_ready() -> None:
+        banner(settings, file=sys.stderr if ready_line else sys.stdout, lab=app.state.lab)
+        if ready_line:
+            print(announce({"url": settings.base_url, "port": settings.port}), flush=True)
+            # Everything printed from now on goes to the log (stderr), not to a pipe nobody reads.
+            os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    server = _Server(config, on_ready)
+    if watch_stdin:
+        threading.Thread(target=_exit_when_stdin_closes, args=(app.state.lab,), daemon=True).start()
+    server.run(sockets=[sock])
+
+
+def _exit_when_stdin_closes(lab) -> None:
+    # Our parent holds the other end of stdin. When it exits, even by SIGKILL, the pipe closes.
+    while sys.stdin.buffer.read(1024):
+        pass
+    # The program that started this lab is done with it: leave now. uvicorn's graceful shutdown would take
+    # 0.1-0.2 s (it polls and sleeps in steps of 0.1 s), and a notebook stops many labs. Nothing is lost:
+    # every change is a committed SQLite transaction, closing the store waits for one in progress, and key
+    # files are replaced atomically. Then the exit handlers (e.g. removing the lab's temporary folder).
+    lab.store.close()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def banner(settings: Settings, file=sys.stdout, *, lab) -> None:
+    """Print where the server is and every account that can log in (demo passwords are public; others are not shown)."""
+    lines = [f"JWT course lab server on {settings.base_url}  ({settings.algorithm}, "
+             f"access tokens {settings.access_ttl:g} s)"]
+    lines += login_lines(lab.users, lab.seeded, lab.demo)
+    if settings.lab_controls:
+        lines.append(f"  lab controls: {settings.base_url}/lab/clock")
+    if settings.seed is not None:
+        lines.append("  WARNING: seeded randomness (lab only): every secret is predictable")
+    if settings.flaws:
+        lines.append(f"  WARNING: DELIBERATELY VULNERABLE lab flaws on: {', '.join(settings.flaws)}")
+    print("\n".join(lines), file=file, flush=True)
