@@ -195,13 +195,14 @@ def public_key_as_hmac(public_jwk: dict) -> Signer:
     return signer
 
 
-def choices(lab=None, token: str | None = None, *, secret: bytes | None = None) -> dict[str, str]:
+def choices(lab=None, token: str | None = None, *, secret: bytes | None = None,
+            secret_name: str = "the lab's secret") -> dict[str, str]:
     """The signing choices available, name -> label: what ``signer(name, ...)`` can make here."""
     found = {}
     if token:
         found["keep"] = "keep the original signature (tampering)"
     if secret is not None:
-        found["lab-secret"] = "HS256 with the lab's secret"
+        found["lab-secret"] = f"HS256 with {secret_name}"
     found["rsa"] = "RS256 with a key generated here (its JWK can go in jwk/jku)"
     found["ec"] = "ES256 with a key generated here (its JWK can go in jwk/jku)"
     found["none"] = "alg none, no signature"
@@ -210,12 +211,13 @@ def choices(lab=None, token: str | None = None, *, secret: bytes | None = None) 
     return found
 
 
-def signer(name: str, lab=None, token: str | None = None, *, secret: bytes | None = None) -> Signer:
+def signer(name: str, lab=None, token: str | None = None, *, secret: bytes | None = None,
+           secret_name: str = "the lab's secret") -> Signer:
     """Make the signer called ``name`` (one of ``choices()``); RSA and EC keys are generated on each call."""
     if name == "keep":
         return keep_signature(token)
     if name == "lab-secret":
-        return hs256(secret, "HS256 with the lab's secret")
+        return hs256(secret, f"HS256 with {secret_name}")
     if name in ("rsa", "ec"):
         return generated(name)
     if name == "none":

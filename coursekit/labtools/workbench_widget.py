@@ -33,8 +33,9 @@ class Workbench:
     """Decode, edit, re-sign and send a token to one lab server; shows as widgets, or as text without them."""
 
     def __init__(self, lab, token: str | None = None, *, secret: bytes | None = None,
-                 route: str | None = None, flaws: tuple[str, ...] = ()) -> None:
-        self.lab, self.secret = lab, secret
+                 secret_name: str = "the lab's secret", route: str | None = None,
+                 flaws: tuple[str, ...] = ()) -> None:
+        self.lab, self.secret, self.secret_name = lab, secret, secret_name
         self.original = token  # the token whose signature "keep" reuses
         self.parts: wb.Parts | None = None
         self.token = token or ""
@@ -93,7 +94,8 @@ class Workbench:
             self.original = self.token
             self.header_box.value = json.dumps(self.parts.header, indent=2, ensure_ascii=False)
             self.claims_box.value = json.dumps(self.parts.claims, indent=2, ensure_ascii=False)
-        names = wb.choices(self.lab, self.original if self.parts else None, secret=self.secret)
+        names = wb.choices(self.lab, self.original if self.parts else None, secret=self.secret,
+                           secret_name=self.secret_name)
         chosen = "keep" if self.parts else self.sign_choice.value  # a new token starts as it came
         self.sign_choice.options = [(label, name) for name, label in names.items()]
         self.sign_choice.value = chosen if chosen in names else next(iter(names))
@@ -137,7 +139,8 @@ class Workbench:
     def _signer(self) -> wb.Signer:
         name = self.sign_choice.value
         if name not in self._signers or name == "keep":
-            self._signers[name] = wb.signer(name, self.lab, self.original, secret=self.secret)
+            self._signers[name] = wb.signer(name, self.lab, self.original, secret=self.secret,
+                                            secret_name=self.secret_name)
         return self._signers[name]
 
     def _show_key(self) -> None:
@@ -186,10 +189,10 @@ class Workbench:
             for label, (kind, segment) in zip(("HEADER", "PAYLOAD", "SIGNATURE"),
                                                zip(("header", "payload", "signature"), self.parts.segments)):
                 lines.append(f"{label} [{wb.COLOURS[kind][1]}]: {segment or '(empty)'}")
-            lines += ["Header:", json.dumps(self.parts.header, indent=2, ensure_ascii=False),
-                      "Claims:", json.dumps(self.parts.claims, indent=2, ensure_ascii=False),
-                      "Times by the lab clock:"]
-            lines += [f"  {n.claim}: {n.text} ({'valid' if n.ok else 'INVALID'})" for n in self._times()]
+            lines += [f"Header: {json.dumps(self.parts.header, ensure_ascii=False)}",
+                      f"Claims: {json.dumps(self.parts.claims, ensure_ascii=False)}"]
+            times = "; ".join(f"{n.claim} {n.text} ({'valid' if n.ok else 'INVALID'})" for n in self._times())
+            lines += [f"Times by the lab clock: {times}"] if times else []
         lines.append("Sign with: " + " | ".join(label for label, _ in self.sign_choice.options))
         lines += [f'Lab flaw "{name}" (DELIBERATELY VULNERABLE): {"on" if box.value else "off"} for sending'
                   for name, box in self.flaw_boxes.items()]
@@ -204,8 +207,9 @@ class Workbench:
         return {**bundle, "text/plain": repr(self)}
 
 
-def workbench(lab, token: str | None = None, *, secret: bytes | None = None, route: str | None = None,
-              flaws: tuple[str, ...] = ()) -> Workbench:
-    """A token workbench on ``lab``: ``token`` to start from, the lab's HS256 ``secret`` if the lesson knows it,
-    the ``route`` to send to first ("GET /api/admin"), lab ``flaws`` the learner may switch on for a request."""
-    return Workbench(lab, token, secret=secret, route=route, flaws=tuple(flaws))
+def workbench(lab, token: str | None = None, *, secret: bytes | None = None,
+              secret_name: str = "the lab's secret", route: str | None = None, flaws=()) -> Workbench:
+    """A token workbench on ``lab``: ``token`` to start from; an HS256 ``secret`` the lesson knows (the lab's
+    own, or a cracked or chosen one, called ``secret_name``); the ``route`` to send to first
+    ("GET /api/admin"); lab ``flaws`` the learner may switch on for a request."""
+    return Workbench(lab, token, secret=secret, secret_name=secret_name, route=route, flaws=tuple(flaws))
