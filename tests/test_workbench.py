@@ -149,6 +149,21 @@ def test_a_wrong_key_is_refused_by_the_secure_lab_and_accepted_with_the_flaw_on(
     assert lab.flaws.enabled() == []  # on for that one request only
 
 
+@pytest.mark.parametrize("kid, secret, flaw", [
+    ("../" * 12 + "dev/null", b"", "kid-path"),
+    ("x' UNION SELECT 'attacker-secret' --", b"attacker-secret", "kid-sql"),
+])
+def test_a_chosen_secret_with_an_edited_kid_gets_in_only_with_the_kid_flaw(labs, kid, secret, flaw):
+    lab = labs["HS256"]
+    parts = wb.read_token(alice(lab))
+    token = wb.build({**parts.header, "kid": kid}, {**parts.claims, "roles": ["admin"]},
+                     wb.signer("lab-secret", secret=secret, secret_name="a chosen secret"))
+    secure = wb.send(lab, "GET /api/admin", token)
+    assert (secure.status, secure.body) == (401, {"error": "invalid_token", "error_description": "unknown key id"})
+    flawed = wb.send(lab, "GET /api/admin", token, flaws=(flaw,))
+    assert (flawed.status, flawed.body) == (200, {"message": "welcome to the admin area", "username": "alice"})
+
+
 def test_routes_are_the_bearer_operations_of_the_openapi_document(labs):
     assert wb.routes(labs["HS256"]) == ["GET /api/me", "GET /api/admin", "GET /admin/users"]
 
