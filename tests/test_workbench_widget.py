@@ -126,3 +126,11 @@ def test_a_flaw_offered_beside_an_attack_is_on_only_while_its_box_is_ticked(lab,
     bench.send_button.click()
     assert (bench.reply.status, bench.reply.flaws) == (200, ("alg-none",)) and lab.flaws.enabled() == []
     assert "with lab flaw alg-none on -> 200 (ACCEPTED)" in html.unescape(bench.reply_view.value)
+
+
+def test_the_text_view_leaves_out_what_differs_from_run_to_run(lab, alice):
+    """ECDSA signs with fresh randomness: two signatures of the same token differ, their text views do not."""
+    parts, how = wb.read_token(alice), wb.signer("ec")
+    one, two = (workbench(lab, wb.build(parts.header, parts.claims, how)) for _ in range(2))
+    assert one.token != two.token and repr(one) == repr(two)
+    assert "SIGNATURE [green]: 64 bytes" in repr(one)

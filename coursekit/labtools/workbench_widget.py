@@ -186,11 +186,10 @@ class Workbench:
         if self.problem:
             lines.append(f"PROBLEM: {self.problem}")
         if self.parts:
-            for label, (kind, segment) in zip(("HEADER", "PAYLOAD", "SIGNATURE"),
-                                               zip(("header", "payload", "signature"), self.parts.segments)):
-                lines.append(f"{label} [{wb.COLOURS[kind][1]}]: {segment or '(empty)'}")
-            lines += [f"Header: {json.dumps(self.parts.header, ensure_ascii=False)}",
-                      f"Claims: {json.dumps(self.parts.claims, ensure_ascii=False)}"]
+            # Decoded, not the raw segments: an RS256 or ES256 signature differs on every run, its size does not.
+            lines += [f"HEADER [{wb.COLOURS['header'][1]}]: {json.dumps(self.parts.header, ensure_ascii=False)}",
+                      f"PAYLOAD [{wb.COLOURS['payload'][1]}]: {json.dumps(self.parts.claims, ensure_ascii=False)}",
+                      f"SIGNATURE [{wb.COLOURS['signature'][1]}]: {len(self.parts.signature)} bytes"]
             times = "; ".join(f"{n.claim} {n.text} ({'valid' if n.ok else 'INVALID'})" for n in self._times())
             lines += [f"Times by the lab clock: {times}"] if times else []
         lines.append("Sign with: " + " | ".join(label for label, _ in self.sign_choice.options))
