@@ -164,6 +164,14 @@ def test_a_chosen_secret_with_an_edited_kid_gets_in_only_with_the_kid_flaw(labs,
     assert (flawed.status, flawed.body) == (200, {"message": "welcome to the admin area", "username": "alice"})
 
 
+def test_a_lab_without_lab_controls_still_answers_and_the_reply_says_its_audit_log_is_closed(labs):
+    with labserver.start(frozen_at=START, seed=23, lab_controls=False, share_keys_with=labs["HS256"]) as lab:
+        token = alice(lab)
+        reply = wb.send(lab, "GET /api/me", token[:-4] + "AAAA")
+    assert (reply.status, reply.error, reply.audit) == (401, "invalid_token", None)
+    assert str(reply).endswith("audit log: not readable on this lab (its lab controls are off)")
+
+
 def test_routes_are_the_bearer_operations_of_the_openapi_document(labs):
     assert wb.routes(labs["HS256"]) == ["GET /api/me", "GET /api/admin", "GET /admin/users"]
 
