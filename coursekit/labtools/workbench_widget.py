@@ -56,15 +56,17 @@ class Workbench:
         self.sign_choice = box("jwt-wb-sign", w.Dropdown(description="Sign with", layout=wide,
                                                          style={"description_width": "6em"}))
         self.embed = box("jwt-wb-embed", w.Checkbox(False, description="put the generated key's public JWK in "
-                                                                       "the header (jwk)", indent=False))
+                                                                       "the header (jwk)", indent=False, layout=wide))
         self.route = box("jwt-wb-route", w.Dropdown(options=routes, description="Send to",
                                                     style={"description_width": "6em"},
                                                     value=route if route in routes else routes[0]))
         self.flaw_boxes = {name: box("jwt-wb-flaw", w.Checkbox(False, indent=False, layout=wide, description=(
             f'send with the DELIBERATELY VULNERABLE lab flaw "{name}" switched on'))) for name in flaws}
-        self.decode_button = box("jwt-wb-decode", w.Button(description="Decode the token above"))
-        self.sign_button = box("jwt-wb-sign-button", w.Button(description="Sign"))
-        self.send_button = box("jwt-wb-send", w.Button(description="Sign and send", button_style="primary"))
+        fit = w.Layout(width="auto")  # the whole label, not cut at a button's default width
+        self.decode_button = box("jwt-wb-decode", w.Button(description="Decode the token above", layout=fit))
+        self.sign_button = box("jwt-wb-sign-button", w.Button(description="Sign", layout=fit))
+        self.send_button = box("jwt-wb-send", w.Button(description="Sign and send", button_style="primary",
+                                                       layout=fit))
         self.segments_view, self.times_view, self.key_view = w.HTML(), w.HTML(), w.HTML()
         self.reply_view = box("jwt-wb-reply", w.HTML())
         self.decode_button.on_click(lambda _: self.decode(self.token_box.value))
@@ -73,7 +75,7 @@ class Workbench:
         self.sign_choice.observe(lambda _: self._show_key(), names="value")
         self.widget = box("jwt-workbench", w.VBox([
             w.HTML(f"<b>Token workbench</b> · {html.escape(wb.OFFLINE_NOTICE)} Lab: {html.escape(lab.url)}"),
-            self.token_box, self.decode_button, self.segments_view, self.times_view,
+            self.token_box, w.HBox([self.decode_button]), self.segments_view, self.times_view,
             w.HTML("<b>Header</b> (JSON)"), self.header_box, w.HTML("<b>Claims</b> (JSON)"), self.claims_box,
             self.sign_choice, self.embed, self.key_view, *self.flaw_boxes.values(),
             w.HBox([self.sign_button, self.route, self.send_button]),
