@@ -134,3 +134,10 @@ def test_the_text_view_leaves_out_what_differs_from_run_to_run(lab, alice):
     one, two = (workbench(lab, wb.build(parts.header, parts.claims, how)) for _ in range(2))
     assert one.token != two.token and repr(one) == repr(two)
     assert "SIGNATURE [green]: 64 bytes" in repr(one)
+
+
+def test_a_stopped_lab_is_a_message_not_a_traceback(alice):
+    with labserver.start(frozen_at="2030-01-07T09:00:00Z", seed=23) as gone:
+        bench = workbench(gone, alice)
+    bench.send_button.click()
+    assert bench.problem == "the lab server did not answer (ConnectionError): is it still running?"

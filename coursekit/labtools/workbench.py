@@ -1,8 +1,8 @@
 """The token workbench: decode a JWT, edit it, re-sign it a chosen way, send it to the lab, read the answer.
 
     parts = read_token(token)                                  # header, claims, signature (nothing verified)
-    signer = choices(lab, secret=secret)["lab-secret"]         # or "keep", "rsa", "ec", "none", "public-hmac"
-    forged = build({**parts.header}, {**parts.claims, "roles": ["admin"]}, signer)
+    how = signer("lab-secret", lab, secret=secret)             # or "keep", "rsa", "ec", "none", "public-hmac"
+    forged = build(parts.header, {**parts.claims, "roles": ["admin"]}, how)
     reply = send(lab, "GET /api/admin", forged)                # status, RFC 6750 error, new audit events
 
 The widget (coursekit.labtools.workbench_widget) is a view over these functions. Like the jwt.io debugger,
@@ -73,7 +73,11 @@ def read_token(token: str) -> Parts:
 
 
 def utc(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A NumericDate as ISO 8601 UTC; ValueError for one no calendar holds (an edited claim may be 1e20)."""
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError) as error:
+        raise ValueError(str(error)) from None
 
 
 def _span(seconds: float) -> str:
@@ -106,7 +110,11 @@ def time_notes(claims: dict, now: float) -> list[TimeNote]:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             notes.append(TimeNote(name, value, "not a number: a verifier refuses the token", False))
             continue
-        when, delta = utc(value), value - now
+        try:
+            when, delta = utc(value), value - now
+        except ValueError:
+            notes.append(TimeNote(name, value, f"{value}: not a time any calendar holds", False))
+            continue
         if name == "exp":
             text, ok = (f"{when}, expires in {_span(delta)}", True) if delta > 0 else (
                 f"{when}, expired {_span(delta)} ago", False)

@@ -13,6 +13,7 @@ import html
 import json
 
 import ipywidgets as w
+import requests
 
 from coursekit.labtools import workbench as wb
 
@@ -122,11 +123,14 @@ class Workbench:
         return self.reply
 
     def _guarded(self, action) -> None:
-        """Run a button's action; a mistake in the editors shows as a message, not as a traceback."""
+        """Run a button's action; a mistake in the editors, or a lab that is gone, shows as a message."""
         try:
             action()
         except ValueError as error:
             self.problem = str(error)
+            self._render()
+        except requests.RequestException as error:
+            self.problem = f"the lab server did not answer ({type(error).__name__}): is it still running?"
             self._render()
 
     def _json(self, box: w.Textarea, name: str) -> dict:
