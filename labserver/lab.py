@@ -11,6 +11,7 @@ from labserver.accounts.sessions import Sessions
 from labserver.accounts.throttle import LoginThrottle
 from labserver.accounts.users import Users
 from labserver.control.audit import AuditLog
+from labserver.control.challenge import Challenge, draw, read_seed_file
 from labserver.control.clock import LabClock
 from labserver.control.flaws import Flaws
 from labserver.control.randomness import Randomness, randomness_for
@@ -42,6 +43,8 @@ class Lab:
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False
+    # A black-box challenge lab's answers (labserver.control.challenge); None on any other lab.
+    challenge: Challenge | None = None
 
     def now(self) -> float:
         return self.clock.now()
@@ -55,6 +58,11 @@ def keys_path(settings: Settings) -> str | None:
 
 def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     clock = clock or LabClock(frozen_at=settings.frozen_at)
+    challenge, hidden = None, ()
+    if settings.challenge_file:  # LAB ONLY: one flaw, drawn from a seed, named nowhere (labserver.control.challenge)
+        flaw, algorithm = draw(read_seed_file(settings.challenge_file))
+        settings = settings.replace(algorithm=algorithm, challenge_file="(read and deleted)")
+        challenge, hidden = Challenge(flaw), (flaw,)
     randomness = randomness_for(settings.seed)
     store = Store(settings.db)
     audit = AuditLog(clock.now)
@@ -64,14 +72,14 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
     denylist = Denylist(store, settings.denylist)
-    flaws = Flaws(settings.algorithm, settings.flaws)  # LAB ONLY: all off unless asked for, loopback only
+    flaws = Flaws(settings.algorithm, hidden or settings.flaws)  # LAB ONLY: all off unless asked, loopback only
     tokens = AccessTokens(settings, keys, randomness, flaws)
     # A remembered signature check must not outlive a change in how tokens are verified.
     flaws.listeners.append(tokens.forget_verified)
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
                sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens,
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
-               denylist=denylist, flaws=flaws, seeded=seeded, demo=demo,
+               denylist=denylist, flaws=flaws, seeded=seeded, demo=demo, challenge=challenge,
                throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
                                       settings.login_window))
 

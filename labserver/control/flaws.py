@@ -24,13 +24,21 @@ FLAWS = {
     "kid-path": "kid is used as a file path to read the HMAC secret (path traversal)",
     "kid-sql": "kid is pasted into the SQL that looks the HMAC secret up (SQL injection)",
     "alg-confusion": "a public-key server also accepts HS256, with its public key (PEM) as the HMAC secret",
+    "alg-confusion-hidden-key": "as alg-confusion, with an RSA key the server never publishes (it signs with "
+                                "e = 3): rebuild the key from two of its tokens",
+    "x5c-header": "a certificate carried in the token's x5c header is trusted without chaining it to a root",
+    "x5u-header": "a certificate fetched from the URL in the token's x5u header is trusted without chaining it "
+                  "to a root (loopback URLs only)",
+    "refresh-subject": "a refresh renews access for the user an expired access token sent with it names, "
+                       "not for the refresh token's owner",
     "no-exp": "exp is not checked: expired tokens are accepted",
     "no-aud-iss": "aud and iss are not checked: tokens minted for another service are accepted",
 }
 
 # Flaws that only make sense with one kind of key.
 HMAC_ONLY = ("weak-secret", "kid-path", "kid-sql")
-PUBLIC_KEY_ONLY = ("alg-confusion",)
+PUBLIC_KEY_ONLY = ("alg-confusion", "x5c-header", "x5u-header")
+RSA_ONLY = ("alg-confusion-hidden-key",)
 
 
 def check_flaws(names: Iterable[str], algorithm: str) -> tuple[str, ...]:
@@ -43,6 +51,8 @@ def check_flaws(names: Iterable[str], algorithm: str) -> tuple[str, ...]:
             raise ValueError(f"lab flaw {name!r} needs an HS256 server (this one signs with {algorithm})")
         if name in PUBLIC_KEY_ONLY and algorithm == "HS256":
             raise ValueError(f"lab flaw {name!r} needs a public-key server (RS256, ES256 or EdDSA)")
+        if name in RSA_ONLY and algorithm != "RS256":
+            raise ValueError(f"lab flaw {name!r} needs an RS256 server (this one signs with {algorithm})")
     return names
 
 

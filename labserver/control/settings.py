@@ -77,6 +77,9 @@ class Settings:
     lab_controls: bool = True
     # LAB ONLY, DELIBERATELY VULNERABLE: flaws switched on at start (see labserver.control.flaws). Loopback only.
     flaws: tuple[str, ...] = ()
+    # LAB ONLY, DELIBERATELY VULNERABLE: a black-box challenge (labserver.control.challenge). A private file
+    # holding its seed (empty: the server draws one); read and deleted at start. Loopback only.
+    challenge_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -95,8 +98,10 @@ class Settings:
             if role not in ROLES:
                 raise ValueError(f"user {name!r}: role must be one of {', '.join(ROLES)}")
         check_flaws(self.flaws, self.algorithm)
+        if self.challenge_file and self.flaws:
+            raise ValueError("a challenge lab hides its one flaw: start it without flaws")
         if not self.is_loopback:
-            if self.flaws:
+            if self.flaws or self.challenge_file:
                 raise ValueError("lab flaws make the server accept forged tokens: they are allowed on a loopback "
                                  "address only")
             if self.seed is not None:

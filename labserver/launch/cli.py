@@ -49,6 +49,9 @@ OPTIONS = (
     ("lab_controls", "--no-lab-controls", None, "do not serve the /lab/ controls"),
     ("flaws", "--flaw", None, "LAB ONLY, DELIBERATELY VULNERABLE: start with this flaw on (loopback only); "
                               f"repeatable; one of {', '.join(FLAWS)}"),
+    ("challenge_file", "--challenge-file", str, "LAB ONLY, DELIBERATELY VULNERABLE: a black-box challenge, one "
+                                                "hidden flaw drawn from the seed in this file (read, then deleted; "
+                                                "empty: a seed drawn by the server)"),
 )
 
 

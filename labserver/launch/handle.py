@@ -33,13 +33,15 @@ _running: set["LabServer"] = set()
 
 
 def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = None,
-          ready_timeout: float = 15.0, tls=None, **settings) -> "LabServer":
+          ready_timeout: float = 15.0, tls=None, challenge: bool | str = False, **settings) -> "LabServer":
     """Start a lab server on a free loopback port and return its handle once it answers.
 
     ``settings`` are Settings fields (``algorithm="RS256"``, ``access_ttl=60``, ``frozen_at=...``);
     ``share_keys_with`` gives this server another one's signing keys but its own store.
     ``tls`` serves HTTPS: anything with ``cert``, ``key`` and ``ca`` paths (``coursekit.labtools.tls.LocalPKI``);
     the handle's own requests then verify the server against ``tls.ca``.
+    ``challenge`` starts a black-box challenge (labserver.control.challenge): True for a seed the server
+    draws and keeps, or a seed of your own (an instructor's, the same challenge for a whole class).
     """
     if tls is not None:
         settings.update(tls_cert=tls.cert, tls_key=tls.key)
@@ -60,6 +62,12 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     config = config.replace(
         db=settings.get("db", str(folder / "store.sqlite3")),
         keys=settings.get("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json")))
+    if challenge is not False:
+        # The seed goes in a private file the server deletes: never on a command line or in an environment.
+        seed = "" if challenge is True else str(challenge)
+        path = folder / "challenge"
+        write_private(path, seed)
+        config = config.replace(challenge_file=str(path))
     if config.users:
         # Passwords on a command line are visible to every local user (ps): hand them over in a private file.
         config = config.replace(users=(), users_file=_users_file(folder, configured(config)))
@@ -82,6 +90,8 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path)
     if tls is not None:
         server.http.verify = tls.ca
+    if challenge is not False:  # the server chose the algorithm its hidden flaw needs
+        server.settings = server.settings.replace(algorithm=server.call("GET", "/lab/settings")["algorithm"])
     _running.add(server)
     return server
 
@@ -184,6 +194,14 @@ class LabServer:
     def rotate_keys_now(self) -> dict:
         """Emergency rotation: a new signing key, every old one dropped at once (their tokens die)."""
         return self.call("POST", "/lab/keys/rotate-now")
+
+    def challenge(self) -> dict:
+        """A challenge lab's state: the flaws it may have, answers left, whether it is solved."""
+        return self.call("GET", "/lab/challenge")
+
+    def answer_challenge(self, flaw: str, token: str) -> dict:
+        """Name the hidden flaw and give a forged admin token proving it: {"correct": ..., "attempts_left": ...}."""
+        return self.call("POST", "/lab/challenge", json={"flaw": flaw, "token": token})
 
     def reset(self) -> None:
         """Forget sessions, tokens, audit and counters; users and flaws back as the server started."""

@@ -81,7 +81,7 @@ def _exit_when_stdin_closes(lab) -> None:
 
 def banner(settings: Settings, file=sys.stdout, *, lab) -> None:
     """Print where the server is and every account that can log in (demo passwords are public; others are not shown)."""
-    lines = [f"JWT course lab server on {settings.base_url}  ({settings.algorithm}, "
+    lines = [f"JWT course lab server on {settings.base_url}  ({lab.settings.algorithm}, "
              f"access tokens {settings.access_ttl:g} s)"]
     lines += login_lines(lab.users, lab.seeded, lab.demo)
     if settings.lab_controls:
@@ -90,4 +90,6 @@ def banner(settings: Settings, file=sys.stdout, *, lab) -> None:
         lines.append("  WARNING: seeded randomness (lab only): every secret is predictable")
     if settings.flaws:
         lines.append(f"  WARNING: DELIBERATELY VULNERABLE lab flaws on: {', '.join(settings.flaws)}")
+    if lab.challenge is not None:
+        lines.append("  WARNING: a black-box challenge: one DELIBERATELY VULNERABLE lab flaw is on, and hidden")
     print("\n".join(lines), file=file, flush=True)

@@ -29,7 +29,7 @@ from labserver.accounts.users import User
 from labserver.control.flaws import Flaws
 from labserver.control.randomness import Randomness
 from labserver.control.settings import Settings
-from labserver.tokens import keysources
+from labserver.tokens import certificates, keysources
 from labserver.tokens.keys import KeyRing
 from labserver.tokens.verified import VerifiedTokens
 from labserver.web.errors import InvalidToken
@@ -90,6 +90,8 @@ class AccessTokens:
         # DELIBERATELY VULNERABLE (lab flaw "weak-secret"): sign with a common password instead of our key.
         if self._flaws.on("weak-secret"):
             key = self._keys.weak(now)
+        if self._flaws.on("alg-confusion-hidden-key"):  # the setting of that flaw: a key the JWK Set never shows
+            key = self._keys.unpublished(now)
         with warnings.catch_warnings():
             # PyJWT warns about the weak secret's length; the lab means it, and its log is no place for noise.
             warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
@@ -97,8 +99,11 @@ class AccessTokens:
                                headers={"typ": TOKEN_TYPE, "kid": key.kid})
         return token, claims
 
-    def verify(self, token: str, now: float) -> AccessToken:
-        """Return the token's claims, or raise InvalidToken saying what is wrong with it."""
+    def verify(self, token: str, now: float, *, allow_expired: bool = False) -> AccessToken:
+        """Return the token's claims, or raise InvalidToken saying what is wrong with it.
+
+        ``allow_expired`` exists for the lab flaw "refresh-subject" only.
+        """
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token is too long")
         if "=" in token:  # RFC 7515 §2: base64url without padding; PyJWT would accept a padded segment
@@ -112,6 +117,9 @@ class AccessTokens:
         # DELIBERATELY VULNERABLE (lab flaw "alg-confusion"): HS256 is accepted too, keyed with our public key
         # (further down, public_pem(key) becomes the HMAC secret). The fix is the pin below: one algorithm.
         confused = flaw("alg-confusion") and alg == "HS256"
+        # DELIBERATELY VULNERABLE (lab flaw "alg-confusion-hidden-key"): the same confusion, keyed with a public key
+        # the server never publishes. Two tokens it signed are enough to rebuild that key. The fix: the same pin.
+        confused = confused or (flaw("alg-confusion-hidden-key") and alg == "HS256")
         if header.get("alg") != self._keys.alg and not (unsigned or confused):
             # Pinned: never let the token choose (alg "none", HS256 with a public key, ...).
             raise InvalidToken(f"algorithm must be {self._keys.alg}")
@@ -149,7 +157,7 @@ class AccessTokens:
             raise InvalidToken("token is malformed") from None
         # DELIBERATELY VULNERABLE (lab flaw "no-exp"): check_times is told to let an expired token through.
         # The fix: always compare exp with the clock (here the lab clock; in PyJWT, verify_exp stays on).
-        check_times(claims, now, self._settings.leeway, check_exp=not flaw("no-exp"))
+        check_times(claims, now, self._settings.leeway, check_exp=not (flaw("no-exp") or allow_expired))
         for name in ("username", "client_id"):
             if not isinstance(claims.get(name), str):
                 raise InvalidToken(f"claim {name} must be a string")
@@ -167,6 +175,10 @@ class AccessTokens:
             return keysources.from_jwk(header["jwk"], self._keys.alg), None
         if flaw("jku-header") and "jku" in header:
             return keysources.from_jku(header["jku"], kid, self._keys.alg), None
+        if flaw("x5c-header") and "x5c" in header:
+            return certificates.from_x5c(header["x5c"], self._keys.alg), None
+        if flaw("x5u-header") and "x5u" in header:
+            return certificates.from_x5u(header["x5u"], self._keys.alg), None
         if not isinstance(kid, str):
             raise InvalidToken("unknown key id")
         # Raw secrets from a file or a table are checked by hand: PyJWT refuses an empty one, rightly.
@@ -174,6 +186,8 @@ class AccessTokens:
             return None, self._key_files.secret(kid, self._keys.hmac_secrets(now))
         if flaw("kid-sql"):
             return None, self._key_table.secret(kid, self._keys.hmac_secrets(now), flawed=True)
+        if flaw("alg-confusion-hidden-key") and kid == self._keys.unpublished(now).kid:
+            return self._keys.unpublished(now).verifying_key, None
         if flaw("weak-secret") and kid == self._keys.weak(now).kid:
             return None, self._keys.weak(now).signing_key  # by hand: PyJWT would warn about its length
         key = self._keys.find(kid, now)

@@ -88,6 +88,19 @@ def weak_key(randomness: Randomness, now: float) -> SigningKey:
     return SigningKey(kid, "HS256", jwk, now, None)
 
 
+def unpublished_key(now: float) -> SigningKey:
+    """An RS256 key that is never published, for lab flaw "alg-confusion-hidden-key" (the key to recover).
+
+    Its public exponent is 3, not the usual 65537: rebuilding the modulus from two signatures then takes
+    well under a second instead of about forty (the gcd works on numbers of 3 x 2048 bits, not 65537 x 2048).
+    The method is the same for either exponent. PKCS#1 v1.5 padding keeps e = 3 signatures safe to make.
+    """
+    jwk = RSAAlgorithm.to_jwk(rsa.generate_private_key(3, 2048), as_dict=True)
+    kid = "unpublished-" + os.urandom(4).hex()  # never in the JWK Set; seeded randomness stays untouched
+    jwk = {**_without_key_ops(jwk), "kid": kid, "alg": "RS256", "use": "sig"}
+    return SigningKey(kid, "RS256", jwk, now, None)
+
+
 class KeyRing:
     """The active signing key plus retired keys kept until the tokens they signed have expired.
 
@@ -103,6 +116,7 @@ class KeyRing:
         self._mtime = None
         self._keys: list[SigningKey] = []
         self._weak: SigningKey | None = None
+        self._unpublished: SigningKey | None = None
         if self._path and self._path.exists():
             warn_if_readable_by_others(self._path, "keys file")
             self._load()
@@ -122,6 +136,13 @@ class KeyRing:
             if self._weak is None:
                 self._weak = weak_key(self._random, now)
             return self._weak
+
+    def unpublished(self, now: float) -> SigningKey:
+        """The key of lab flaw "alg-confusion-hidden-key": made on first use, kept out of the JWK Set."""
+        with self._lock:
+            if self._unpublished is None:
+                self._unpublished = unpublished_key(now)
+            return self._unpublished
 
     def hmac_secrets(self, now: float) -> dict[str, bytes]:
         """The raw secrets of the usable HS256 keys by kid, for the lab flaws' key files and key table."""
@@ -168,6 +189,7 @@ class KeyRing:
             dropped = [k.kid for k in self._usable(now)]
             self._keys = [generate(self.alg, self._random, now)]
             self._weak = None  # lab flaw "weak-secret": a cracked word goes too (a new one is drawn if still on)
+            self._unpublished = None  # and a recovered key
             self._save()
             return self.active, dropped
 

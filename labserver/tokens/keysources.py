@@ -71,6 +71,18 @@ def _is_loopback_http(url: str) -> bool:
         return False
 
 
+def fetch_loopback(url, header: str) -> bytes:
+    """The body at a URL a token's header names (x5u), from a loopback address only, at most 64 KB."""
+    if not isinstance(url, str) or not _is_loopback_http(url):
+        raise InvalidToken(f"{header} must be an http URL on a loopback address")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxies
+    try:
+        with opener.open(url, timeout=2) as response:
+            return response.read(_MAX_FETCH)
+    except Exception:  # unreachable, refused, an HTTP error: one answer
+        raise InvalidToken(f"nothing usable at the {header} URL") from None
+
+
 class KeyFiles:
     """HMAC secrets kept as files in a folder, one per key, each named by its kid."""
 

@@ -52,6 +52,8 @@ STATUSES = {
     ("post", "/lab/clock/advance"): (400, 409, 413),
     ("post", "/lab/clock/set"): (400, 413),
     ("put", "/lab/flaws"): (400, 409, 413),
+    ("get", "/lab/challenge"): (404,),
+    ("post", "/lab/challenge"): (400, 404, 413),
 }
 SECURITY = {
     ("get", "/api/me"): "bearer", ("get", "/api/admin"): "bearer", ("get", "/admin/users"): "bearer",

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.storage.store import TABLES
-from labserver.web.errors import Conflict, InvalidRequest, NotFound
+from labserver.control.challenge import FORGEABLE
+from labserver.tokens.access import AccessTokens
+from labserver.web.errors import Conflict, Forbidden, InvalidRequest, InvalidToken, NotFound
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.sameorigin import own_pages_only
 
@@ -175,10 +177,16 @@ async def rotate_keys_now(request: Request) -> dict:
     return {"kid": new.kid, "dropped_kids": dropped}
 
 
+HIDDEN = "this lab is a black-box challenge: its flaw is for you to find (POST /lab/challenge to answer)"
+
+
 @router.get("/flaws")
 async def flaws(request: Request) -> dict:
     """The DELIBERATELY VULNERABLE flaws switched on now, and every flaw there is (lesson 06)."""
-    return {"enabled": lab_of(request).flaws.enabled, "available": FLAWS}
+    lab = lab_of(request)
+    if lab.challenge is not None:
+        raise Forbidden(HIDDEN)
+    return {"enabled": lab.flaws.enabled, "available": FLAWS}
 
 
 FlawName = Annotated[StrictStr, WithJsonSchema({"type": "string", "enum": list(FLAWS)})]
@@ -191,6 +199,8 @@ async def set_flaws(names: list[FlawName], request: Request) -> dict:
     An unknown name is a bad request (400); a flaw this lab's algorithm cannot have is a conflict (409).
     """
     lab = lab_of(request)
+    if lab.challenge is not None:
+        raise Forbidden(HIDDEN)
     unknown = [name for name in names if name not in FLAWS]
     if unknown:
         raise InvalidRequest(f"unknown lab flaw {unknown[0]!r}; the flaws are: {', '.join(FLAWS)}")
@@ -206,7 +216,8 @@ async def set_flaws(names: list[FlawName], request: Request) -> dict:
 async def reset(request: Request) -> dict:
     """Forget sessions, refresh families, denylist, login failures, audit and counters; seeded users and flaws back as started."""
     lab = lab_of(request)
-    lab.flaws.set(lab.settings.flaws)
+    if lab.challenge is None:  # a challenge keeps its hidden flaw, and its count of answers
+        lab.flaws.set(lab.settings.flaws)
     lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
     lab.users.reset(lab.seeded)
     lab.throttle.clear()
@@ -214,3 +225,54 @@ async def reset(request: Request) -> dict:
     lab.store.counters.clear()
     lab.audit.record("reset")
     return {"reset": True}
+
+
+class ChallengeAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flaw: Annotated[StrictStr, Field(max_length=64)]
+    token: Annotated[StrictStr, Field(max_length=8192)]
+
+
+@router.get("/challenge")
+async def challenge(request: Request) -> dict:
+    """A black-box challenge: the flaws it may have, the answers left, and whether it is solved."""
+    lab = _challenge_lab(request)
+    return {"candidates": sorted(FORGEABLE), "attempts_left": lab.challenge.attempts_left,
+            "solved": lab.challenge.solved}
+
+
+@router.post("/challenge")
+async def answer_challenge(answer: ChallengeAnswer, request: Request) -> dict:
+    """Name the hidden flaw and prove it with a forged admin token; the reply says right or wrong, nothing more.
+
+    Each answer counts (three per challenge); after the last, 403 until a new challenge (a new lab).
+    """
+    lab = _challenge_lab(request)
+    secure = AccessTokens(lab.settings, lab.keys, lab.randomness)  # no flaws: what the fix would say
+
+    def proves() -> bool:
+        now = lab.now()
+        try:
+            claims = lab.tokens.verify(answer.token, now).claims
+        except InvalidToken:
+            return False
+        if "admin" not in claims.get("roles", []):
+            return False
+        try:
+            secure.verify(answer.token, now)
+        except InvalidToken:
+            return True
+        return False  # a genuine admin token proves nothing
+
+    right = lab.challenge.answer(answer.flaw, proves)
+    if right is None:
+        raise Forbidden("no attempts left: this challenge is over; start a new one")
+    lab.audit.record("challenge_answered")
+    return {"correct": right, "attempts_left": lab.challenge.attempts_left}
+
+
+def _challenge_lab(request: Request):
+    lab = lab_of(request)
+    if lab.challenge is None:
+        raise NotFound("this lab is not a challenge: start one with labserver.start(challenge=...)")
+    return lab

@@ -93,6 +93,11 @@ async def token(request: Request) -> JSONResponse:
             lab.audit.record("refresh_denied", reason=exc.description)
             raise
         user, refresh_token, family_id = rotation.user, rotation.refresh_token, rotation.family_id
+        # DELIBERATELY VULNERABLE (lab flaw "refresh-subject"): an expired access token sent beside the refresh
+        # token decides whom the new access token is for, so bob's refresh token renews alice's access.
+        # The fix: the refresh token alone decides; its family belongs to one user (rotation.user), full stop.
+        if lab.flaws.on("refresh-subject"):
+            user = _subject_of_expired(lab, request) or user
         lab.audit.record("refresh", username=user.username, family=rotation.family_id, role=user.role)
     else:
         raise UnsupportedGrantType("grant_type must be password or refresh_token")
@@ -101,6 +106,18 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse({"access_token": access_token, "token_type": "Bearer",
                          "expires_in": int(lab.settings.access_ttl), "refresh_token": refresh_token},
                         headers=NO_STORE)
+
+
+def _subject_of_expired(lab, request: Request):
+    """The user named by a signed (possibly expired) bearer access token on this request, or None (flaw only)."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer ":
+        return None
+    try:
+        claims = lab.tokens.verify(header[7:].strip(), lab.now(), allow_expired=True).claims
+    except InvalidToken:
+        return None
+    return lab.users.by_name(claims["username"])
 
 
 @router.post("/revoke", openapi_extra=REVOKE_FORM)
