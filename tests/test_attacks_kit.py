@@ -13,7 +13,7 @@ from coursekit.labtools.attacks import FLAW_MODULES, flaw_blocks, hs256_by_hand,
 from labserver.control.flaws import FLAWS
 
 LABSERVER = Path(__file__).resolve().parent.parent / "labserver"
-MARKER = re.compile(r'# DELIBERATELY VULNERABLE \(lab flaw "([a-z-]+)"\):')
+MARKER = re.compile(r'# DELIBERATELY VULNERABLE \(lab flaw "([a-z0-9-]+)"\):')
 
 
 @pytest.mark.parametrize("name", FLAWS)
