@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -50,9 +51,16 @@ class Lab:
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False
+    # What every /lab/ request must send (labserver.routes.lab): the OS's randomness, never the lab's seed.
+    lab_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def now(self) -> float:
         return self.clock.now()
+
+    def close(self) -> None:
+        """Close the store and remove the files a flaw made (its key folder); called once serving ends."""
+        self.tokens.close()
+        self.store.close()
 
 
 def keys_path(settings: Settings) -> str | None:

@@ -50,6 +50,9 @@ OPTIONS = (
     ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
     ("seed", "--seed", int, "LAB ONLY: derive every secret and id from this seed (predictable; loopback only)"),
     ("lab_controls", "--no-lab-controls", None, "do not serve the /lab/ controls"),
+    ("lab_secret_file", "--lab-secret-file", str, "write the lab secret, which every /lab/ request must send in "
+                                                  "its Lab-Secret header, to this file (mode 0600; default: a file "
+                                                  "in your private runtime folder, named in the banner)"),
     ("flaws", "--flaw", None, "LAB ONLY, DELIBERATELY VULNERABLE: start with this flaw on (loopback only); "
                               f"repeatable; one of {', '.join(FLAWS)}"),
 )

@@ -168,6 +168,17 @@ class CrossSiteRequest(Forbidden):
         return {"Cache-Control": "no-store"}
 
 
+class LabSecretRequired(LabError):
+    """A lab control was asked for without this lab's secret, or with another one."""
+
+    status = 401
+    error = "invalid_lab_secret"
+
+    def headers(self) -> dict[str, str]:
+        # No registered scheme either: this names the header the client must send.
+        return {"WWW-Authenticate": f'Lab-Secret realm="{REALM}"', "Cache-Control": "no-store"}
+
+
 class Conflict(LabError):
     """The change would leave the server in a state nobody can undo (no admin left)."""
 

@@ -88,6 +88,12 @@ class KeyFiles:
         except (OSError, ValueError):  # no such file, a folder, a NUL byte in the name, ...
             raise InvalidToken("unknown key id") from None
 
+    def close(self) -> None:
+        """Remove the folder and the secrets in it (explicitly: a forked server's exit skips finalizers)."""
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
     def _write(self, secrets: dict[str, bytes]) -> Path:
         if self._folder is None:
             self._folder = tempfile.TemporaryDirectory(prefix="labserver-keyfiles-")

@@ -74,6 +74,9 @@ class Settings:
     seed: int | None = None
     # The /lab/ controls (clock, store views, reset). Refused on anything but loopback.
     lab_controls: bool = True
+    # Where the server writes its lab secret (which every /lab/ request must send, labserver.labsecret):
+    # None is the owner's private runtime folder, "" is nowhere (only the program that started it gets it).
+    lab_secret_file: str | None = None
     # LAB ONLY, DELIBERATELY VULNERABLE: flaws switched on at start (see labserver.flaws). Loopback only.
     flaws: tuple[str, ...] = ()
 

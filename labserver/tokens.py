@@ -68,6 +68,10 @@ class AccessTokens:
         # the denylist are still decided on every request.
         self._verified = VerifiedTokens(settings.remember_tokens)
 
+    def close(self) -> None:
+        """Remove the key files of lab flaw "kid-path", if it ever made any."""
+        self._key_files.close()
+
     def forget_verified(self) -> None:
         """Verify every token from scratch again: call this whenever keys or verification settings change."""
         self._verified.clear()

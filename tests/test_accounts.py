@@ -47,7 +47,8 @@ def test_a_class_database_never_gains_the_demo_accounts_on_a_later_start(tmp_pat
     assert r.json() == INCORRECT
     assert [u.username for u in again.app.state.lab.users.all()] == ["teacher"]
     # The banner lists the teacher, who can log in, though this start named nobody.
-    assert banner_of(again) == ["  account teacher (admin)", "  lab controls: http://127.0.0.1:8000/lab/clock"]
+    assert banner_of(again) == ["  account teacher (admin)", "  lab controls: http://127.0.0.1:8000/lab/clock, with "
+                                "header Lab-Secret: held by the program that started this server"]
 
 
 def test_the_banner_lists_every_account_that_can_log_in_and_no_password_but_the_demo_ones(tmp_path):

@@ -47,7 +47,7 @@ EVERY_OPTION = [
     "--audience", "orders", "--client-id", "spa", "--user", "carol:pw:admin", "--user", "dave:p:w:user",
     "--users-file", "users.txt",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
-    "--no-lab-controls", "--flaw", "no-exp", "--flaw", "alg-none",
+    "--no-lab-controls", "--lab-secret-file", "lab.secret", "--flaw", "no-exp", "--flaw", "alg-none",
     "--remember-tokens", "256",  # its default: that it reaches its setting is tested beside the cache
 ]
 
@@ -60,7 +60,7 @@ def test_every_option_reaches_its_setting():
         leeway=30, login_failures_per_account=3, login_failures_per_address=7, login_window=120, denylist=True, db="lab.sqlite3", keys="lab.keys.json", issuer="https://lab",
         audience="orders", client_id="spa", users=(("carol", "pw", "admin"), ("dave", "p:w", "user")),
         users_file="users.txt", tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False,
-        flaws=("no-exp", "alg-none"))
+        lab_secret_file="lab.secret", flaws=("no-exp", "alg-none"))
     flags = {arg for arg in EVERY_OPTION if arg.startswith("--")}
     assert flags == {flag for _field, flag, _kind, _help in OPTIONS}
 
