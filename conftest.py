@@ -7,7 +7,7 @@ The cell tagged ``browser`` runs a real headless Chromium and its stored output 
 Where no browser can be used, that one cell is skipped (the reason says how to install one), except under CI,
 where it runs and fails: a CI machine must not pass by lacking the browser.
 
-Every test run, notebooks included, leaves the learner's progress file (coursekit.progress) alone: kernels
+Every test run, notebooks included, leaves the learner's progress file (coursekit.kit.progress) alone: kernels
 that nbval and the harness start inherit this environment, so a lesson run with its solutions filled in
 records nothing in anyone's home folder.
 
@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(config, items):
     cells = [item for item in items if "browser" in getattr(item, "cell", {}).get("metadata", {}).get("tags", [])]
     if not cells or os.environ.get("CI"):
         return
-    from coursekit.browser import find_browser
+    from coursekit.labtools.browser import find_browser
 
     executable, reason = find_browser()
     if executable is None:

@@ -40,7 +40,7 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
 
     ``settings`` are Settings fields (``algorithm="RS256"``, ``access_ttl=60``, ``frozen_at=...``);
     ``share_keys_with`` gives this server another one's signing keys but its own store.
-    ``tls`` serves HTTPS: anything with ``cert``, ``key`` and ``ca`` paths (``coursekit.tls.LocalPKI``);
+    ``tls`` serves HTTPS: anything with ``cert``, ``key`` and ``ca`` paths (``coursekit.labtools.tls.LocalPKI``);
     the handle's own requests then verify the server against ``tls.ca``.
     """
     if tls is not None:

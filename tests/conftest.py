@@ -7,8 +7,8 @@ import os
 import pytest
 from starlette.testclient import TestClient
 
-from coursekit.browser import find_browser
-from coursekit.lab import stop_fresh_labs
+from coursekit.labtools.browser import find_browser
+from coursekit.labtools.lab import stop_fresh_labs
 from labserver import Settings, create_app
 
 # 2030-01-01T09:00:00Z: every in-process test starts at this lab time.
@@ -75,6 +75,6 @@ def auth(client) -> Auth:
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_check_servers():
-    """After each test module, stop the lab servers that exercise checks started (``coursekit.lab.fresh_lab``)."""
+    """After each test module, stop the lab servers that exercise checks started (``coursekit.labtools.lab.fresh_lab``)."""
     yield
     stop_fresh_labs()

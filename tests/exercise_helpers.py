@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
 
 import requests
 
-from coursekit.exercise import Status
+from coursekit.kit.exercise import Status
 
 
 def incorrect(outcome, *fragments: str) -> None:
@@ -20,7 +19,7 @@ def solution_names(exercise, **names) -> dict:
     """Run the exercise's reference solution with ``requests`` and ``names`` defined; return the names it defined."""
     namespace = {"requests": requests, **names}
     given = {*namespace, "__builtins__"}
-    exec(textwrap.dedent(exercise._solution), namespace)  # noqa: S102 - our own reference code
+    exec(exercise.solution_source(), namespace)  # noqa: S102 - our own reference code
     return {name: value for name, value in namespace.items() if name not in given}
 
 

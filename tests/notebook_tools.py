@@ -5,7 +5,6 @@ from __future__ import annotations
 import configparser
 import importlib
 import re
-import textwrap
 from pathlib import Path
 
 from nbclient import NotebookClient
@@ -28,7 +27,7 @@ def fill_solutions(nb, exercises_module: str) -> int:
         assert match, f"answer cell without a qN.check(...) line:\n{cell.source}"
         exercise = getattr(module, match[1])
         # Solutions may be written indented, inside the class body: dedent them to the cell's margin.
-        solution = textwrap.dedent(exercise._solution).strip("\n")
+        solution = exercise.solution_source()
         cell.source = solution + "\n" + cell.source[match.start():]
     return len(cells)
 

@@ -1,4 +1,4 @@
-"""coursekit.attacks, lesson 06's tools: the flaw markers it reads are where the flaws are, and its helpers work."""
+"""coursekit.labtools.attacks, lesson 06's tools: the flaw markers it reads are where the flaws are, and its helpers work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jwt
 import pytest
 import requests
 
-from coursekit.attacks import FLAW_MODULES, flaw_blocks, hs256_by_hand, serve_jwks, show_flaw, wordlist
+from coursekit.labtools.attacks import FLAW_MODULES, flaw_blocks, hs256_by_hand, serve_jwks, show_flaw, wordlist
 from labserver.flaws import FLAWS
 
 LABSERVER = Path(__file__).resolve().parent.parent / "labserver"
@@ -67,7 +67,7 @@ def test_the_wordlist_is_three_thousand_distinct_words():
 
 
 def test_crack_time_is_half_the_search_space_over_the_rate():
-    from coursekit.crack_time import bits_of, expected_seconds
+    from coursekit.pictures.crack_time import bits_of, expected_seconds
 
     assert expected_seconds(1, 1) == 1
     assert expected_seconds(11, 1000) == 1.024
@@ -79,7 +79,7 @@ def test_plot_time_to_crack_draws_one_log_scale_axis():
     import matplotlib
 
     matplotlib.use("Agg")
-    from coursekit.crack_time import plot_time_to_crack
+    from coursekit.pictures.crack_time import plot_time_to_crack
 
     fig = plot_time_to_crack(1e6)
     (ax,) = fig.axes

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from coursekit.browser import Attacker, Chromium, find_browser
-from coursekit.tls import make_local_pki
-from coursekit.lab import start_lab
+from coursekit.labtools.browser import Attacker, Chromium, find_browser
+from coursekit.labtools.tls import make_local_pki
+from coursekit.labtools.lab import start_lab
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.browser import Attacker, Chromium
-from coursekit.lab import start_lab
-from coursekit.tls import make_local_pki
+from coursekit.labtools.browser import Attacker, Chromium
+from coursekit.labtools.lab import start_lab
+from coursekit.labtools.tls import make_local_pki
 
 
 def descendants() -> set[int]:

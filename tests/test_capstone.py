@@ -6,19 +6,18 @@ mistake, and must pass every behaviour but the ones named.
 
 from __future__ import annotations
 
-import textwrap
 import threading
 
 import jwt
 import pytest
 import requests
 
-from coursekit.ex09 import q1, q2
-from coursekit.exercise import ____, Status
+from coursekit.exercises.ex09 import q1, q2
+from coursekit.kit.exercise import ____, Status
 
 
 def _define(exercise, name: str, edit=None):
-    source = textwrap.dedent(exercise._solution)
+    source = exercise.solution_source()
     if edit is not None:
         old, new = edit
         assert old in source, old
@@ -71,7 +70,7 @@ def test_a_verifier_that_takes_the_algorithm_from_the_token_loses_exactly_that()
     """algorithms=[the token's alg], with the bare key (a PyJWK would pin its own alg and save the day)."""
     verify = _verifier(('key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]',
                         'key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]].key'))
-    source = textwrap.dedent(q2._solution).replace(
+    source = q2.solution_source().replace(
         'jwt.PyJWKSet.from_dict(jwks)[header["kid"]]', 'jwt.PyJWKSet.from_dict(jwks)[header["kid"]].key'
     ).replace('algorithms=["RS256"]', 'algorithms=[header["alg"]]')
     namespace = {"jwt": jwt}
@@ -171,7 +170,7 @@ def test_a_blank_client_is_not_answered():
 
 
 def test_a_client_that_swallows_every_error_and_loops_is_stopped_and_kept_off_the_network(monkeypatch):
-    from coursekit import capstone_client
+    from coursekit.exercises.ex09 import client as capstone_client
 
     monkeypatch.setattr(capstone_client, "CALL_TIMEOUT", 3)
 
@@ -193,7 +192,7 @@ def test_a_client_that_swallows_every_error_and_loops_is_stopped_and_kept_off_th
     outcome = q1.evaluate(TokenClient, behaviour="gives-up")
     assert outcome.status is Status.INCORRECT
     assert outcome.message.startswith("client.get('/api/me') with a wrong password did not return within 3 s")
-    from coursekit.lab import fresh_lab
+    from coursekit.labtools.lab import fresh_lab
 
     lab = fresh_lab()  # the shared check lab, reset: the looping thread must not reach it any more
     mark = len(lab.audit())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import textwrap
 
 import nbformat
 import pytest
@@ -46,7 +45,7 @@ def test_each_answer_cell_holds_the_reference_solution_and_is_followed_by_its_gr
     for lesson_cell, answer, test in zip(answer_cells(original), answers, tests):
         parts = build_classroom.split_answer(lesson_cell.source)
         exercise = exercises[parts.name]
-        solution = textwrap.dedent(exercise._solution).strip("\n")
+        solution = exercise.solution_source()
         assert answer.source == (f"{parts.template}\n" if parts.template else "") + (
             f"### BEGIN SOLUTION\n{solution}\n### END SOLUTION\n{parts.check}")
         assert graded.cells[graded.cells.index(answer) + 1] is test  # the check right after its answer

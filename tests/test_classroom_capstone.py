@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from classroom_tools import build_classroom
-from coursekit.ex09 import q1, q2
+from coursekit.exercises.ex09 import q1, q2
 from notebook_tools import ROOT
 from test_capstone import CLIENT_MISTAKES, VERIFIER_MISTAKES
 from test_classroom_roundtrip import _cell_errors, _solution, grade_and_export, nbgrader

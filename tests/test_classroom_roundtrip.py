@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -76,7 +75,7 @@ def _answered(release: Path, answers: dict[str, str]) -> nbformat.NotebookNode:
 
 
 def _solution(exercise) -> str:
-    return textwrap.dedent(exercise._solution).strip("\n")
+    return exercise.solution_source()
 
 
 def _cell_errors(nb) -> dict[str, str]:
@@ -185,7 +184,7 @@ def test_every_lesson_hands_out_a_student_version_without_solutions_or_hidden_te
 
 
 def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(course):
-    from coursekit import ex01  # the lesson's exercises: q1 cookie flags, q2 session row, q3 dead cookie
+    from coursekit.exercises import ex01  # the lesson's exercises: q1 cookie flags, q2 session row, q3 dead cookie
 
     naive_q1 = _solution(ex01.q1).replace('split(";")[1:]', 'split("; ")[1:]')
     assert naive_q1 != _solution(ex01.q1)

@@ -1,4 +1,4 @@
-"""coursekit.client, the helpers the lessons share, and coursekit.lab.fresh_lab, the servers exercise checks use."""
+"""coursekit.labtools.client, the helpers the lessons share, and coursekit.labtools.lab.fresh_lab, the servers exercise checks use."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import jwt
 import pytest
 import requests
 
-from coursekit.client import api, bearer, claims, http_session, lab_time, log_in
-from coursekit.lab import COURSE_START, fresh_lab, start_lab, stop_fresh_labs, stop_lab
+from coursekit.labtools.client import api, bearer, claims, http_session, lab_time, log_in
+from coursekit.labtools.lab import COURSE_START, fresh_lab, start_lab, stop_fresh_labs, stop_lab
 from labserver.clock import parse_instant
 
 
@@ -97,7 +97,7 @@ def test_fresh_labs_are_separate_from_the_notebooks_labs(lab):
 
 
 def test_start_labs_starts_several_named_servers_side_by_side():
-    from coursekit.lab import start_labs
+    from coursekit.labtools.lab import start_labs
 
     servers = start_labs(p1={"algorithm": "ES256"}, p2={"access_ttl": 60})
     try:

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import matplotlib
 import pytest
 
-from coursekit import lab as labs
-from coursekit.costs import LABS, METHODS, REQUESTS, ROUNDS, measure_costs, plot_costs, time_requests
+from coursekit.labtools import lab as labs
+from coursekit.pictures.costs import LABS, METHODS, REQUESTS, ROUNDS, measure_costs, plot_costs, time_requests
 
 matplotlib.use("Agg")  # no display in tests
 
@@ -66,7 +66,7 @@ def test_the_chart_has_a_bar_per_method_in_order_labelled_with_its_time_and_what
 
 
 def test_the_chart_draws_every_turn_as_a_tick_and_labels_right_of_the_ticks():
-    from coursekit.costs import Costs
+    from coursekit.pictures.costs import Costs
 
     turns = {label: [(100 + 10 * i) / 1e6, (300 + 10 * i) / 1e6, (110 + 10 * i) / 1e6]
              for i, (label, *_rest) in enumerate(METHODS)}

@@ -6,8 +6,8 @@ import random
 import pytest
 import requests
 
-from coursekit import ex01
-from coursekit.exercise import Status, ____
+from coursekit.exercises import ex01
+from coursekit.kit.exercise import Status, ____
 from exercise_helpers import incorrect, reference
 
 LAB_HEADER = "session=o7nTknq8n0yPsKFx-6yzRabHlq_nlntgSM07rkBEMVw; HttpOnly; Path=/; SameSite=strict"

@@ -3,9 +3,9 @@
 import pytest
 import requests
 
-from coursekit import ex02
-from coursekit.exercise import Status, ____
-from coursekit.lab import start_lab, stop_lab
+from coursekit.exercises import ex02
+from coursekit.kit.exercise import Status, ____
+from coursekit.labtools.lab import start_lab, stop_lab
 from exercise_helpers import incorrect, solution_names
 
 

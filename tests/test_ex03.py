@@ -12,10 +12,10 @@ import jwt
 import pytest
 import requests
 
-from coursekit.ex03 import RFC7515_A1, q1, q2, q3
-from coursekit.exercise import ____, Status
-from coursekit.lab import start_lab, stop_lab
-from coursekit.tokenview import decode_segment
+from coursekit.exercises.ex03 import RFC7515_A1, q1, q2, q3
+from coursekit.kit.exercise import ____, Status
+from coursekit.labtools.lab import start_lab, stop_lab
+from coursekit.pictures.tokenview import decode_segment
 from exercise_helpers import incorrect, solution_names
 
 ALICE = {"grant_type": "password", "username": "alice", "password": "alice-password"}
@@ -160,7 +160,7 @@ def test_q2_a_function_still_holding_blanks_is_not_answered_yet():
 
 # --- q3: verify a token properly, at the lab's time ----------------------------------------------
 # Each wrong verifier below is one a learner could plausibly write; the check runs it against a lab server
-# of its own (coursekit.lab.fresh_lab) and must name what is wrong.
+# of its own (coursekit.labtools.lab.fresh_lab) and must name what is wrong.
 
 PYJWT_TIME_CHECKS_OFF = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 REQUIRE = {"require": ["iss", "sub", "aud", "exp", "iat", "jti"]}

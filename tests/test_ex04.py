@@ -3,10 +3,10 @@
 import pytest
 import requests
 
-from coursekit import ex04
-from coursekit.client import bearer, log_in
-from coursekit.exercise import Status, ____
-from coursekit.lab import start_lab, stop_lab
+from coursekit.exercises import ex04
+from coursekit.labtools.client import bearer, log_in
+from coursekit.kit.exercise import Status, ____
+from coursekit.labtools.lab import start_lab, stop_lab
 from exercise_helpers import incorrect, solution_names
 
 

@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from coursekit import ex05
-from coursekit.exercise import Status, ____
+from coursekit.exercises import ex05
+from coursekit.kit.exercise import Status, ____
 from exercise_helpers import incorrect, reference
 
 

@@ -12,11 +12,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
 
-from coursekit import ex06
-from coursekit.attacks import b64url, hs256_by_hand, wordlist
-from coursekit.client import claims
-from coursekit.exercise import Status, ____
-from coursekit.tokenview import decode_segment
+from coursekit.exercises import ex06
+from coursekit.labtools.attacks import b64url, hs256_by_hand, wordlist
+from coursekit.labtools.client import claims
+from coursekit.kit.exercise import Status, ____
+from coursekit.pictures.tokenview import decode_segment
 from exercise_helpers import incorrect, reference
 
 NAMES = dict(hashlib=hashlib, hmac=hmac, json=json, jwt=jwt, serialization=serialization, RSAAlgorithm=RSAAlgorithm,

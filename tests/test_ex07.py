@@ -10,9 +10,9 @@ import jwt
 import pytest
 import requests
 
-from coursekit import ex07
-from coursekit.client import bearer, log_in
-from coursekit.exercise import Status, ____
+from coursekit.exercises import ex07
+from coursekit.labtools.client import bearer, log_in
+from coursekit.kit.exercise import Status, ____
 from exercise_helpers import incorrect, reference
 
 NAMES = dict(secrets=secrets, jwt=jwt, bearer=bearer)

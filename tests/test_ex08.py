@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from coursekit import ex08
-from coursekit.exercise import Status, ____
+from coursekit.exercises import ex08
+from coursekit.kit.exercise import Status, ____
 from exercise_helpers import incorrect, reference
 
 
@@ -118,7 +118,7 @@ RIGHT = dict(script_reads={"localStorage"}, usable_after_tab_closed={"localStora
 
 def test_q3_the_reference_is_correct():
     names = {}
-    exec(ex08.q3._solution.replace("\n        ", "\n"), names)  # noqa: S102 - our own reference code
+    exec(ex08.q3.solution_source(), names)  # noqa: S102 - our own reference code
     outcome = ex08.q3.evaluate(*(names[k] for k in RIGHT))
     assert outcome.status is Status.CORRECT, outcome.text
     assert "backend-for-frontend" in outcome.message

@@ -3,8 +3,8 @@
 import IPython.display
 import pytest
 
-from coursekit import ex01
-from coursekit.exercise import ____, Exercise, Incorrect, NotCorrect, Status
+from coursekit.exercises import ex01
+from coursekit.kit.exercise import ____, Exercise, Incorrect, NotCorrect, Status
 from classroom_tools import split_on_semicolon_space
 from exercise_helpers import reference
 

@@ -8,7 +8,7 @@ import IPython.display
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
-from coursekit.exercise import ____, Blank, Exercise, Incorrect, Outcome, Status, is_blank, numbered
+from coursekit.kit.exercise import ____, Blank, Exercise, Incorrect, Outcome, Status, is_blank, numbered
 
 NUDGE = "replace ____ with your answer, then run the cell again; q1.hint() gives a hint."
 
@@ -20,9 +20,8 @@ class DecodePayload(Exercise):
         "Decode the middle segment with decode_segment().",
         "json.loads() the bytes you got.",
     ]
-    _solution = """
-        payload = json.loads(decode_segment(token.split(".")[1]))
-    """
+    def solution_source(self):  # a course exercise's comes from coursekit.answers
+        return 'payload = json.loads(decode_segment(token.split(".")[1]))'
 
     def _check(self, payload, *, strict=False):
         if isinstance(payload, str):
@@ -255,14 +254,15 @@ def test_the_solution_is_a_python_code_block_in_jupyter(q1, shown):
 
 def test_a_solution_containing_backticks_gets_a_longer_fence(shown):
     class Markdown(NoHints):
-        _solution = 'text = "```"'
+        def solution_source(self):
+            return 'text = "```"'
 
     Markdown().solution()
     assert mime_bundle(shown[0])["text/markdown"] == '**Solution:**\n\n````python\ntext = "```"\n````\n'
 
 
 def test_a_function_or_class_that_still_uses_the_placeholder_is_blank():
-    from coursekit.exercise import ____, is_blank
+    from coursekit.kit.exercise import ____, is_blank
 
     def unfinished(token):
         return ____

@@ -3,7 +3,7 @@
 import matplotlib
 import pytest
 
-from coursekit.expiry_model import (DAY, HOUR, WEEK, duration_label, expected_window, lifetime_range,
+from coursekit.pictures.expiry_model import (DAY, HOUR, WEEK, duration_label, expected_window, lifetime_range,
                                     logins_per_day, plot_tradeoff, token_requests_per_second, worst_case_window)
 
 matplotlib.use("Agg")  # no display in tests

@@ -8,9 +8,10 @@ import linecache
 
 import requests
 
-from coursekit import diagnosis, ex01, ex02, ex05
-from coursekit.exercise import Exercise, Incorrect, Status
-from coursekit.lab import start_lab, stop_lab
+from coursekit.exercises import ex01, ex02, ex05
+from coursekit.kit import diagnosis
+from coursekit.kit.exercise import Exercise, Incorrect, Status
+from coursekit.labtools.lab import start_lab, stop_lab
 from exercise_helpers import incorrect
 
 

@@ -1,9 +1,9 @@
-"""coursekit.flows draws what happened: each request, its store cost and the audit events, in order."""
+"""coursekit.pictures.flows draws what happened: each request, its store cost and the audit events, in order."""
 
 import requests
 
-from coursekit.flows import event_note, record
-from coursekit.lab import start_lab, stop_lab
+from coursekit.pictures.flows import event_note, record
+from coursekit.labtools.lab import start_lab, stop_lab
 
 
 def test_a_session_login_logout_and_a_dead_cookie_are_drawn_as_they_happened():

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 import labserver
-from coursekit.client import bearer, claims
+from coursekit.labtools.client import bearer, claims
 from labserver.clock import parse_instant
 
 T0 = parse_instant("2030-01-07T09:00:00Z")

@@ -3,12 +3,12 @@
 import subprocess
 import sys
 
-from coursekit.lab import lab_seed
+from coursekit.labtools.lab import lab_seed
 
 DRAW = """
 import requests
 {imports}
-from coursekit.lab import start_lab, lab_seed, lesson
+from coursekit.labtools.lab import start_lab, lab_seed, lesson
 lab = start_lab("lab")
 r = requests.post(lab.url + "/session/login", data={{"username": "alice", "password": "alice-password"}})
 tokens = requests.post(lab.url + "/oauth/token", data={{
@@ -30,14 +30,14 @@ def common_run(a: str, b: str, size: int = 12) -> bool:
 
 
 def test_the_lab_called_lab_in_two_lessons_draws_different_secrets():
-    lesson01, session01, refresh01 = draw("from coursekit.ex01 import q1")
-    lesson02, session02, refresh02 = draw("from coursekit.ex02 import q1")
+    lesson01, session01, refresh01 = draw("from coursekit.exercises.ex01 import q1")
+    lesson02, session02, refresh02 = draw("from coursekit.exercises.ex02 import q1")
     assert (lesson01, lesson02) == ("ex01", "ex02")
     assert session01 != session02 and refresh01 != refresh02
     for a in (session01, refresh01):
         for b in (session02, refresh02):
             assert not common_run(a, b), (a, b)
-    assert draw("from coursekit.ex01 import q1") == (lesson01, session01, refresh01)  # and again the same
+    assert draw("from coursekit.exercises.ex01 import q1") == (lesson01, session01, refresh01)  # and again the same
 
 
 def test_seeds_differ_by_lesson_and_by_name():

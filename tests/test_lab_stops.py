@@ -1,4 +1,4 @@
-"""coursekit.lab stops a notebook's lab servers side by side: when asked, and when Python exits."""
+"""coursekit.labtools.lab stops a notebook's lab servers side by side: when asked, and when Python exits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import textwrap
 import threading
 
-from coursekit import lab as labs
+from coursekit.labtools import lab as labs
 
 
 class SlowStop:
@@ -46,7 +46,7 @@ def test_stop_labs_without_names_stops_all_of_them(monkeypatch):
 
 def test_when_python_exits_every_lab_stops_and_nothing_is_printed(tmp_path):
     program = textwrap.dedent("""
-        from coursekit.lab import start_labs
+        from coursekit.labtools.lab import start_labs
         labs = start_labs(first={}, second={}, third={})
         print(" ".join(str(server.process.pid) for server in labs.values()), flush=True)
     """)

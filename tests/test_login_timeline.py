@@ -4,10 +4,10 @@ import matplotlib
 import pytest
 import requests
 
-from coursekit.audit_sequence import messages, plot_sequence
-from coursekit.client import log_in
-from coursekit.lab import start_lab, stop_lab
-from coursekit.login_timeline import event_time, plot_login_timeline, read_login
+from coursekit.pictures.audit_sequence import messages, plot_sequence
+from coursekit.labtools.client import log_in
+from coursekit.labtools.lab import start_lab, stop_lab
+from coursekit.pictures.login_timeline import event_time, plot_login_timeline, read_login
 
 matplotlib.use("Agg")  # no display in tests
 

@@ -18,7 +18,7 @@ def test_notebook_with_solutions_says_correct_twice_in_one_kernel(path):
     nb = nbformat.read(path, as_version=4)
     number = path.name[:2]
     has_exercises = bool(answer_cells(nb))
-    filled = fill_solutions(nb, f"coursekit.ex{number}") if has_exercises else 0
+    filled = fill_solutions(nb, f"coursekit.exercises.ex{number}") if has_exercises else 0
     if number >= "01":
         assert 2 <= filled <= 4, f"{path.name} has {filled} exercises; lessons from 01 on have 2 to 4"
 

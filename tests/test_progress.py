@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from coursekit import ex00, ex01, progress
-from coursekit.exercise import Exercise, Incorrect
+from coursekit.exercises import course_exercises, ex00, ex01, ex09, show_progress
+from coursekit.kit import progress
+from coursekit.kit.exercise import Exercise, Incorrect
 
 
 class Add(Exercise):
@@ -45,7 +46,7 @@ def test_graded_runs_do_not_write(progress_file):
 def test_show_lists_every_exercise_of_the_course(progress_file, capsys):
     ex01.q3.check({"status": 401, "alice_row_in_store": False})
     capsys.readouterr()
-    progress.show()
+    show_progress()
     out = capsys.readouterr().out
     assert "01      q3        20" in out and ex01.q3.title in out
     assert "00      q1        -" in out and ex00.q1.title in out
@@ -60,3 +61,25 @@ def test_an_unwritable_place_never_breaks_a_check(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv(progress.ENV, str(blocker / "progress.json"))  # its folder is a file
     Add("q1").check(4)
     assert "Correct" in capsys.readouterr().out
+
+
+def test_every_exercise_of_the_course_is_listed_under_its_lesson():
+    listed = [f"{exercise.lesson}.{exercise.name}" for exercise in course_exercises()]
+    assert listed[:2] == ["ex00.q1", "ex01.q1"] and listed[-2:] == ["ex09.q1", "ex09.q2"]
+    assert len(listed) == len(set(listed)) == 29
+
+
+def test_the_capstone_is_noted_under_lesson_09_and_shown_solved(progress_file, capsys):
+    progress.record(ex09.q2)
+    show_progress()
+    assert "09      q2        20" in capsys.readouterr().out
+    assert list(json.loads(progress_file.read_text())) == ["ex09.q2"]
+
+
+def test_progress_saved_under_the_capstone_modules_old_names_is_kept(progress_file, capsys):
+    progress_file.write_text(json.dumps({"capstone_client.q1": {"title": "t", "at": "2030-01-07 09:00 UTC"},
+                                         "ex01.q3": {"title": "t", "at": "2030-01-07 09:05 UTC"}}))
+    assert set(progress.solved()) == {"ex09.q1", "ex01.q3"}
+    show_progress()
+    out = capsys.readouterr().out
+    assert "09      q1        2030-01-07 09:00 UTC" in out and "2 of 29 solved" in out

@@ -1,4 +1,4 @@
-"""coursekit.signing_keys: the leak lesson 07 plays, the published kids, and the rotation timeline."""
+"""coursekit.labtools.signing_keys: the leak lesson 07 plays, the published kids, and the rotation timeline."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from coursekit.client import log_in  # noqa: E402
-from coursekit.lab import fresh_lab  # noqa: E402
-from coursekit.signing_keys import leaked_key, plot_key_timeline, published_kids  # noqa: E402
+from coursekit.labtools.client import log_in  # noqa: E402
+from coursekit.labtools.lab import fresh_lab  # noqa: E402
+from coursekit.labtools.signing_keys import leaked_key, plot_key_timeline, published_kids  # noqa: E402
 
 
 def test_the_leaked_key_is_the_one_signing_now_and_mints_tokens_the_lab_accepts():

@@ -1,6 +1,6 @@
 """The text tables lessons print: aligned, reproducible, long values cut with their length."""
 
-from coursekit.tables import format_table, show, show_events
+from coursekit.kit.tables import format_table, show, show_events
 
 
 def test_rows_become_aligned_columns_with_numbers_on_the_right():

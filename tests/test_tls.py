@@ -10,9 +10,9 @@ import requests
 from cryptography import x509
 
 import labserver
-from coursekit.client import http_session
-from coursekit.relay import Relay
-from coursekit.tls import describe_certificate, make_local_pki, tls_facts
+from coursekit.labtools.client import http_session
+from coursekit.labtools.relay import Relay
+from coursekit.labtools.tls import describe_certificate, make_local_pki, tls_facts
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import jwt
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
-from coursekit.tokenview import TokenView, decode_segment, show_token, split_token
+from coursekit.pictures.tokenview import TokenView, decode_segment, show_token, split_token
 
 KEY = "course-lab-secret-0123456789abcdef"  # 34 bytes: long enough for HS256 without a warning
 CLAIMS = {"sub": "alice", "name": "Alice", "iat": 1767261600, "exp": 1767262500, "roles": ["reader"]}

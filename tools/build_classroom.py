@@ -7,7 +7,7 @@ Every lesson with exercises (answer cells tagged ``exercise``) becomes an assign
 ``OUT_DIR/source/<lesson>/<lesson>.ipynb``: the lesson itself, outputs cleared, with
 
 - each answer cell an nbgrader solution cell: the lesson's lines with their ``____`` blanks, then the
-  exercise's reference solution (its ``_solution``) between ``### BEGIN SOLUTION`` and ``### END SOLUTION``,
+  exercise's reference solution (``solution_source()``, from ``coursekit.answers``) between ``### BEGIN SOLUTION`` and ``### END SOLUTION``,
   then the lesson's ``qN.check(...)`` line;
 - after it, a locked, graded test cell worth the exercise's ``points``: the same check, as
   ``qN.assert_correct(...)`` (it raises unless the check says Correct), and, if the exercise has hidden
@@ -27,7 +27,6 @@ import ast
 import importlib
 import shutil
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +80,7 @@ def split_answer(source: str) -> Answer:
 
 
 def exercises_of(nb) -> dict:
-    """The exercises a lesson imports, by name: ``from coursekit.ex01 import q1, q2`` gives q1 and q2."""
+    """The exercises a lesson imports, by name: ``from coursekit.exercises.ex01 import q1, q2`` gives q1 and q2."""
     found = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -119,7 +118,7 @@ def graded_notebook(nb, lesson: str):
         exercise = exercises.get(answer.name)
         if exercise is None:
             raise ValueError(f"{lesson}: {answer.name} is checked but not imported from coursekit")
-        solution = textwrap.dedent(exercise._solution).strip("\n")
+        solution = exercise.solution_source()
         cell.source = "\n".join(part for part in (
             answer.template, "### BEGIN SOLUTION", solution, "### END SOLUTION", answer.check) if part)
         cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=True, locked=False,
@@ -135,7 +134,7 @@ def graded_notebook(nb, lesson: str):
 
 def test_cells(answer: Answer, exercise) -> list:
     """The graded test cells after an answer: one for the check, or one per behaviour for an exercise graded
-    per behaviour (``coursekit.capstone``): ``qN.assert_correct(answer, behaviour="race")``, with its points."""
+    per behaviour (``coursekit.kit.behaviours``): ``qN.assert_correct(answer, behaviour="race")``, with its points."""
     behaviours = getattr(exercise, "behaviours", ())
     if not behaviours:
         return [test_cell(answer, exercise)]

@@ -17,7 +17,7 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-# Executing the lessons solves nothing for anyone: keep the progress file (coursekit.progress) out of it.
+# Executing the lessons solves nothing for anyone: keep the progress file (coursekit.kit.progress) out of it.
 os.environ["JWT_COURSE_PROGRESS"] = "off"
 
 

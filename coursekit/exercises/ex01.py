@@ -15,10 +15,10 @@ from typing import Any
 
 import requests
 
-from coursekit.client import http_session
-from coursekit.diagnosis import raised
-from coursekit.exercise import Exercise, Incorrect, require_function
-from coursekit.lab import fresh_lab
+from coursekit.labtools.client import http_session
+from coursekit.kit.diagnosis import raised
+from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.labtools.lab import fresh_lab
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3", "require_function", "session_login"]
@@ -104,15 +104,6 @@ class CookieFlags(Exercise):
         "HttpOnly and Secure have no value: the flag is set when the attribute is there. "
         "SameSite has one (Strict, Lax or None).",
     ]
-    _solution = '''
-def cookie_flags(set_cookie: str) -> dict:
-    attributes = {}
-    for part in set_cookie.split(";")[1:]:           # skip the name=value part
-        name, _, value = part.strip().partition("=")
-        attributes[name.lower()] = value
-    return {"HttpOnly": "httponly" in attributes, "Secure": "secure" in attributes,
-            "SameSite": attributes.get("samesite")}
-'''
 
     def _check(self, cookie_flags: Any, set_cookie: Any) -> str:
         fn = require_function(cookie_flags, "cookie_flags")
@@ -201,11 +192,6 @@ class MySessionRow(Exercise):
         "Compute that hash, then go through server.table('sessions') and keep the row whose id_hash equals it.",
         "In one line: next(row for row in server.table('sessions') if row['id_hash'] == id_hash).",
     ]
-    _solution = '''
-def my_session_row(server, session_id: str) -> dict:
-    id_hash = hashlib.sha256(session_id.encode()).hexdigest()
-    return next(row for row in server.table("sessions") if row["id_hash"] == id_hash)
-'''
 
     def _check(self, my_session_row: Any) -> str:
         fn = require_function(my_session_row, "my_session_row")
@@ -262,9 +248,6 @@ class PredictDeadCookie(Exercise):
         "When a cookie matches no row, the server does not know who is asking: that is 'not authenticated' "
         "(401), not 'known, but not allowed' (403).",
     ]
-    _solution = """
-prediction = {"status": 401, "alice_row_in_store": False}
-"""
 
     def _check(self, prediction: Any) -> str:
         if not isinstance(prediction, dict) or set(prediction) != {"status", "alice_row_in_store"}:

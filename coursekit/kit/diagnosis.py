@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from coursekit.kit.verdicts import Incorrect
+
 __all__ = ["LabError", "watching", "last_lab_error", "forget_lab_errors", "where", "describe", "raised"]
 
 
@@ -83,7 +85,7 @@ def watching() -> Iterator[None]:
     with _lock:
         if _depth == 0:
             _last[0] = None
-            _outer_send[0] = requests.Session.send  # another recorder's, say (coursekit.flows)
+            _outer_send[0] = requests.Session.send  # another recorder's, say (coursekit.pictures.flows)
             requests.Session.send = _send_and_note  # requests.get/post use a Session too
         _depth += 1
     try:
@@ -142,8 +144,6 @@ def raised(fn_name: str, error: BaseException, context: str = "", advice: dict[s
     """An ``Incorrect`` explaining that the learner's ``fn_name()`` raised: the exception, the learner's line,
     and the lab server's error answer (``error.response`` of an HTTPError, else the last one noted), with
     ``advice[error]`` when there is some for that error code."""
-    from coursekit.exercise import Incorrect  # the kit's exception; imported here to keep this module first
-
     message = f"{fn_name}() raised {describe(error)}" if fn_name else f"your code raised {describe(error)}"
     if context:
         message += f" {context}"

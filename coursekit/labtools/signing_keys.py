@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import matplotlib.pyplot as plt
 from matplotlib.dates import DateFormatter, MinuteLocator, date2num
 
-from coursekit.client import http_session
+from coursekit.labtools.client import http_session
 from labserver import LabServer
 
 __all__ = ["leaked_key", "published_kids", "plot_key_timeline"]

@@ -7,7 +7,7 @@
 
 The lab page is opened as ``http://localhost:<lab port>/app/``; the attacker's server answers on 127.0.0.1,
 which to a browser is another *site* (ports never count for sites), and on ``localhost:<other port>``, which
-is the same site but another *origin*. The attacker serves the injected script (``coursekit/web/xss.js``),
+is the same site but another *origin*. The attacker serves the injected script (``coursekit/labtools/web/xss.js``),
 collects what it sends, and serves a page with a form that posts to the lab.
 
 Chromium comes from the system's packages (Debian: ``apt-get install chromium chromium-driver``) and is

@@ -1,6 +1,6 @@
 """Exercises of notebook 04, expiry trade-offs: leeway at the boundary, a stale role, choosing a lifetime.
 
-Checks that need a server run on a lab of their own (``coursekit.lab.fresh_lab``), never on the notebook's
+Checks that need a server run on a lab of their own (``coursekit.labtools.lab.fresh_lab``), never on the notebook's
 labs, so a check leaves the notebook's servers exactly as they were.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from coursekit.client import bearer, claims, http_session, lab_time, log_in
-from coursekit.exercise import Exercise, Incorrect
-from coursekit.expiry_model import expected_window, lifetime_range, logins_per_day, worst_case_window
-from coursekit.lab import fresh_lab
+from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
+from coursekit.kit.exercise import Exercise, Incorrect
+from coursekit.pictures.expiry_model import expected_window, lifetime_range, logins_per_day, worst_case_window
+from coursekit.labtools.lab import fresh_lab
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -33,10 +33,6 @@ class LeewayBoundary(Exercise):
         "Write the condition for now = exp + s: is exp + s < exp + 60? For which whole s does it stop holding?",
         "59 s after exp: 59 < 60, accepted. 60 s after exp: 60 < 60 is false, rejected.",
     ]
-    _solution = """
-        last_accepted = 59    # exp + 59 s < exp + 60 s: still 200
-        first_rejected = 60   # exp + 60 s is not < exp + 60 s: 401 token has expired
-    """
 
     def _check(self, last_accepted, first_rejected):
         last_accepted = _whole_seconds("last_accepted", last_accepted)
@@ -91,11 +87,6 @@ class StaleRole(Exercise):
         "roles ['admin']. Nothing makes a token invalid before its exp.",
         "200, 'roles', and the old token's exp: it was issued at 09:30 and lives 30 minutes, so \"10:00\".",
     ]
-    _solution = """
-        predicted_status = 200      # the route trusts the token, which still says admin
-        deciding_claim = "roles"    # read from the token, not from the store
-        refused_from = "10:00"      # the old token's exp: issued 09:30, lives 30 minutes
-    """
 
     def _check(self, bob_admin, predicted_status, deciding_claim, refused_from):
         token = bob_admin.get("access_token") if isinstance(bob_admin, dict) else bob_admin
@@ -185,11 +176,6 @@ class ChooseLifetime(Exercise):
         "Window: L <= 240. Logins: an 8-hour user logs in 480 / L times a day, so 480 / L <= 4, that is L >= 120.",
         "Any lifetime from 120 to 240 minutes works; lifetime_range(240, 4) says the same.",
     ]
-    _solution = """
-        max_window_minutes = 4 * 60   # a stolen token useless after 4 h, whenever stolen: worst case
-        max_logins_per_day = 4
-        lifetime_minutes = 180        # 3 h: anything from 120 to 240 minutes works
-    """
 
     def _check(self, max_window_minutes, max_logins_per_day, lifetime_minutes):
         for name, value in [("max_window_minutes", max_window_minutes), ("max_logins_per_day", max_logins_per_day),

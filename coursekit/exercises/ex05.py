@@ -1,7 +1,7 @@
 """Exercises of notebook 05: refresh with rotation, spot stolen logins, log out, a client that refreshes.
 
 The answers are functions and a class. A check calls them on a lab server of its own
-(``coursekit.lab.fresh_lab``), never on the notebook's labs, and judges what the server saw: its audit log
+(``coursekit.labtools.lab.fresh_lab``), never on the notebook's labs, and judges what the server saw: its audit log
 and its store.
 """
 
@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from coursekit.client import bearer, claims, http_session, lab_time, log_in
-from coursekit.diagnosis import forget_lab_errors, raised
-from coursekit.exercise import Exercise, Incorrect
-from coursekit.lab import fresh_lab
+from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
+from coursekit.kit.diagnosis import forget_lab_errors, raised
+from coursekit.kit.exercise import Exercise, Incorrect
+from coursekit.labtools.lab import fresh_lab
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -70,14 +70,6 @@ class Refresh(Exercise):
         "grant_type is the string 'refresh_token'. The JSON answer has access_token and refresh_token.",
         "return tokens['access_token'], tokens['refresh_token']: the NEW refresh token from the answer.",
     ]
-    _solution = """
-        def refresh(url, refresh_token):
-            r = requests.post(url + "/oauth/token",
-                              data={"grant_type": "refresh_token", "refresh_token": refresh_token})
-            r.raise_for_status()
-            tokens = r.json()
-            return tokens["access_token"], tokens["refresh_token"]
-    """
 
     def _call(self, refresh, lab: LabServer, refresh_token: str) -> tuple[str, str]:
         forget_lab_errors()
@@ -146,10 +138,6 @@ class StolenLogins(Exercise):
         "A replayed refresh token leaves a 'reuse_detected' event with the family's id in 'family'.",
         "return {e['family'] for e in events if e['event'] == 'reuse_detected'}",
     ]
-    _solution = """
-        def revoked_for_reuse(events):
-            return {e["family"] for e in events if e["event"] == "reuse_detected"}
-    """
 
     @staticmethod
     def _scenario() -> tuple[list[dict], list[dict], dict[str, str]]:
@@ -224,12 +212,6 @@ class LogOut(Exercise):
         "No need to revoke the access token: a server with a denylist ends it with the login, and one without "
         "answers 400 unsupported_token_type, because all it can do is wait for exp.",
     ]
-    _solution = """
-        def log_out(url, tokens):
-            r = requests.post(url + "/oauth/revoke", data={"token": tokens["refresh_token"]})
-            r.raise_for_status()
-            tokens.clear()   # without a denylist the access token works until exp: forget it
-    """
 
     def _run(self, log_out, lab: LabServer) -> tuple[dict, list[str]]:
         """Log alice in, call log_out on the token response; return what the app had, and what it still holds."""
@@ -298,35 +280,6 @@ class RefreshingAuth(Exercise):
         "self.refresh_token}.",
         "Rotation: the answer's refresh_token replaces yours: self.refresh_token = tokens['refresh_token'].",
     ]
-    _solution = '''
-        class RefreshingAuth(requests.auth.AuthBase):
-            """Send the access token; on a 401 invalid_token refresh once, keep the new tokens, retry."""
-
-            def __init__(self, token_url, access_token, refresh_token):
-                self.token_url = token_url
-                self.access_token = access_token
-                self.refresh_token = refresh_token
-
-            def __call__(self, request):
-                request.headers["Authorization"] = f"Bearer {self.access_token}"
-                request.register_hook("response", self.on_response)
-                return request
-
-            def on_response(self, response, **kwargs):
-                challenge = response.headers.get("WWW-Authenticate", "")
-                if response.status_code != 401 or 'error="invalid_token"' not in challenge:
-                    return response
-                answer = requests.post(self.token_url, data={"grant_type": "refresh_token",
-                                                             "refresh_token": self.refresh_token})
-                if answer.status_code != 200:  # refresh refused: the user must log in again
-                    return response
-                tokens = answer.json()
-                self.access_token = tokens["access_token"]
-                self.refresh_token = tokens["refresh_token"]
-                retry = response.request.copy()
-                retry.headers["Authorization"] = f"Bearer {self.access_token}"
-                return response.connection.send(retry, **kwargs)  # sent as is: no hook, no second refresh
-    '''
 
     def _check(self, auth_class):
         if not inspect.isclass(auth_class) or not issubclass(auth_class, requests.auth.AuthBase):

@@ -11,11 +11,11 @@ from typing import Any
 
 import requests
 
-from coursekit.client import bearer, http_session, log_in
-from coursekit.diagnosis import forget_lab_errors, raised
-from coursekit.exercise import Exercise, Incorrect, require_function
-from coursekit.lab import fresh_lab
-from coursekit.tokenview import decode_segment
+from coursekit.labtools.client import bearer, http_session, log_in
+from coursekit.kit.diagnosis import forget_lab_errors, raised
+from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.labtools.lab import fresh_lab
+from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3"]
@@ -53,12 +53,6 @@ class Login(Exercise):
         "The answer is JSON: r.json()['access_token'] is the token. Use the function's arguments, not 'alice' "
         "or lab.url.",
     ]
-    _solution = '''
-def login(url: str, username: str, password: str) -> str:
-    r = requests.post(url + "/oauth/token",
-                      data={"grant_type": "password", "username": username, "password": password})
-    return r.json()["access_token"]
-'''
 
     def _check(self, login: Any) -> str:
         fn = require_function(login, "login")
@@ -116,9 +110,6 @@ class PredictExpiry(Exercise):
         "RFC 7519 §4.1.4: the token must not be accepted ON or after exp. And RFC 6750 §3.1 names the status "
         "for an expired token: the request is not authenticated.",
     ]
-    _solution = """
-prediction = {"refused_from": "09:30:00", "status": 401}
-"""
 
     def _check(self, prediction: Any) -> str:
         if not isinstance(prediction, dict) or set(prediction) != {"refused_from", "status"}:
@@ -160,9 +151,6 @@ class PredictReplica(Exercise):
         "B has the same signing key as A, and now the same time on its clock.",
         "To check a JWT, a server needs its key and its clock, nothing from a store (step 3 counted the reads).",
     ]
-    _solution = """
-prediction = {"status": 200, "store_reads": 0}
-"""
 
     def _check(self, lab: Any = None, b: Any = None, token: Any = None, prediction: Any = None) -> str:
         if not (isinstance(lab, LabServer) and isinstance(b, LabServer) and isinstance(token, str)):

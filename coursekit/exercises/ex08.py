@@ -15,11 +15,11 @@ import os
 
 import requests
 
-from coursekit.client import bearer, http_session
-from coursekit.exercise import Exercise, Incorrect, require_function
-from coursekit.lab import fresh_lab
-from coursekit.relay import Relay
-from coursekit.tls import LocalPKI, make_local_pki
+from coursekit.labtools.client import bearer, http_session
+from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.labtools.lab import fresh_lab
+from coursekit.labtools.relay import Relay
+from coursekit.labtools.tls import LocalPKI, make_local_pki
 
 __all__ = ["q1", "q2", "q3", "check_pki"]
 
@@ -63,17 +63,6 @@ class ReadTheWire(Exercise):
         "The body is form-encoded (application/x-www-form-urlencoded): urllib.parse.parse_qs(body)['password'][0] "
         "decodes '+' and '%40'. Over TLS there is nothing to find: return None for both.",
     ]
-    _solution = """
-        def find_secrets(captured: bytes) -> dict:
-            text = captured.decode("latin-1")
-            token = re.search(r"Authorization: Bearer (\\S+)", text)
-            login = re.search(r"POST /oauth/token .*?Content-Length: (\\d+)\\r\\n.*?\\r\\n\\r\\n", text, re.S | re.I)
-            password = None
-            if login:
-                body = text[login.end():login.end() + int(login.group(1))]
-                password = parse_qs(body).get("password", [None])[0]
-            return {"password": password, "token": token.group(1) if token else None}
-    """
 
     def _check(self, find_secrets):
         require_function(find_secrets, "find_secrets")
@@ -151,10 +140,6 @@ class VerifiedClient(Exercise):
         "request itself: an environment variable REQUESTS_CA_BUNDLE overrides a Session's verify attribute. "
         "And never verify=False: it accepts any server at all.",
     ]
-    _solution = """
-        def fetch_hello(url: str, ca_file: str) -> dict:
-            return requests.get(url + "/api/hello", verify=ca_file, timeout=10).json()
-    """
 
     def _check(self, fetch_hello):
         require_function(fetch_hello, "fetch_hello")
@@ -217,12 +202,6 @@ class WhereToKeepIt(Exercise):
         "Only one mode can be read by the script; two left the browser; none went with the cross-site form; "
         "one went with the same-site form.",
     ]
-    _solution = """
-        script_reads = {"localStorage"}
-        usable_after_tab_closed = {"localStorage", "memory"}
-        sent_by_cross_site_form = set()
-        sent_by_same_site_form = {"cookie"}
-    """
 
     def _check(self, script_reads, usable_after_tab_closed, sent_by_cross_site_form, sent_by_same_site_form):
         answers = dict(script_reads=script_reads, usable_after_tab_closed=usable_after_tab_closed,

@@ -46,13 +46,13 @@ def start_lab(name: str = "lab", *, share_keys_with: LabServer | None = None, **
 
 def lesson() -> str:
     """The lesson this Python process runs, named by the exercises it imported: ``"ex02"`` after
-    ``from coursekit.ex02 import q1``; ``""`` before any (notebook 00 starts its lab first).
+    ``from coursekit.exercises.ex02 import q1``; ``""`` before any (notebook 00 starts its lab first).
 
     Every lesson imports its own exercises in its setup cell, so each gets secrets of its own (see lab_seed).
     Where several are imported (a test process), the last one in course order counts.
     """
-    numbers = [name.rsplit(".", 1)[1] for name in sys.modules if re.fullmatch(r"coursekit\.ex\d\d", name)]
-    return max(numbers, default="")
+    found = (re.fullmatch(r"coursekit\.exercises\.(ex\d\d)", name) for name in list(sys.modules))
+    return max((match.group(1) for match in found if match), default="")
 
 
 def lab_seed(name: str, lesson_name: str | None = None) -> int:

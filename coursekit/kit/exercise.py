@@ -5,7 +5,6 @@ What is checked is always passed in explicitly; nothing reads the notebook's glo
     class DecodePayload(Exercise):
         title = "Decode the payload"
         _hints = ["Split the token on '.'.", "decode_segment() the middle part, then json.loads() it."]
-        _solution = "payload = json.loads(decode_segment(token.split('.')[1]))"
 
         def _check(self, payload):
             if not isinstance(payload, dict):
@@ -13,6 +12,9 @@ What is checked is always passed in explicitly; nothing reads the notebook's glo
             if payload.get("sub") != "alice":
                 raise Incorrect("the 'sub' claim should be 'alice'")
             return "that is exactly what the server reads."
+
+Its reference solution lives apart, in the lesson's module of ``coursekit.answers``, so that a classroom build
+can leave it out: ``SOLUTIONS = {"DecodePayload": "payload = json.loads(decode_segment(token.split('.')[1]))"}``.
 
 In the notebook: ``q1 = DecodePayload("q1")``, then ``q1.check(payload)``, ``q1.hint()``, ``q1.solution()``.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import html
+import importlib
 import inspect
 import re
 import textwrap
@@ -36,7 +39,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from coursekit import diagnosis
+from coursekit.kit import diagnosis, progress
+from coursekit.kit.verdicts import Incorrect, NotCorrect
+
+# Where reference solutions live: a module per lesson, apart from the checks (see Exercise.solution_source).
+ANSWERS_PACKAGE = "coursekit.answers"
 
 __all__ = ["____", "Blank", "is_blank", "Incorrect", "NotCorrect", "require_function", "require_bearer_request",
            "Status", "Outcome", "Exercise", "numbered"]
@@ -87,14 +94,6 @@ def _code_mentions_blank(code: types.CodeType) -> bool:
     # A notebook's ____ is a global (co_names); one from an enclosing function is a free variable.
     return "____" in code.co_names or "____" in code.co_freevars or any(
         _code_mentions_blank(const) for const in code.co_consts if isinstance(const, types.CodeType))
-
-
-class Incorrect(Exception):
-    """Raised by ``Exercise._check`` with a message that explains what is wrong."""
-
-
-class NotCorrect(AssertionError):
-    """Raised by ``Exercise.assert_correct`` when the check does not say Correct: a graded test that failed."""
 
 
 def require_function(fn: Any, name: str) -> Any:
@@ -185,7 +184,6 @@ class Exercise:
 
     title: str = "Exercise"
     _hints: Sequence[str] = ()
-    _solution: str = ""
     points: int = 1  # what the check is worth in a graded assignment
 
     def __init__(self, name: str = "") -> None:
@@ -236,11 +234,9 @@ class Exercise:
 
     def check(self, *answer: Any, **kw: Any) -> None:
         """Check the answer and display the feedback; a learner's mistake never raises. A right answer is
-        noted in the learner's progress file (``coursekit.progress``), which nothing displays on its own."""
+        noted in the learner's progress file (``coursekit.kit.progress``), which nothing displays on its own."""
         outcome = self.evaluate(*answer, **kw)
         if outcome.status is Status.CORRECT:
-            from coursekit import progress  # imported here: progress lists exercises, so it imports this module
-
             progress.record(self)
         _show(outcome._note())
 
@@ -276,9 +272,30 @@ class Exercise:
             text = f"There are {count} hints: {self._ref}.hint(1) to {self._ref}.hint({count})."
         _show(_Note(text, html_=f'<div style="color:{_INFO_COLOUR}">{html.escape(text)}</div>'))
 
+    @property
+    def lesson(self) -> str:
+        """The lesson this exercise belongs to, ``"ex03"``: the ``exNN`` part of its module's dotted name."""
+        return next((part for part in type(self).__module__.split(".") if re.fullmatch(r"ex\d\d", part)), "")
+
+    def solution_source(self) -> str:
+        """The reference solution's code; LookupError where this build of the course leaves solutions out.
+
+        Solutions live apart from the checks, in ``coursekit.answers.<lesson>``'s ``SOLUTIONS``, by class name,
+        so that a classroom build can ship the checks without them.
+        """
+        try:
+            answers = importlib.import_module(f"{ANSWERS_PACKAGE}.{self.lesson}")
+        except ModuleNotFoundError as missing:
+            raise LookupError("the solutions are not part of this copy of the course") from missing
+        return textwrap.dedent(answers.SOLUTIONS[type(self).__name__]).strip("\n")
+
     def solution(self) -> None:
         """Display the solution as a Python code block."""
-        code = textwrap.dedent(self._solution).strip("\n")
+        try:
+            code = self.solution_source()
+        except LookupError as missing:
+            _show(_Note(f"No solution here: {missing}."))
+            return
         # A fence longer than any run of backticks in the code, so the code cannot end the block.
         fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
         _show(_Note(f"Solution:\n{code}", markdown=f"**Solution:**\n\n{fence}python\n{code}\n{fence}\n"))

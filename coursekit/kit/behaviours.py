@@ -6,8 +6,8 @@ one behaviour per test cell, ``q1.assert_correct(answer, behaviour="race")``, an
 ``q1.assert_correct_hidden(answer, behaviour="race")``. The self-check a learner runs and the grader's
 tests call the same code below, so a learner sees exactly what will be graded (minus the hidden cases).
 
-The two tasks themselves (the client and the verifier) are in ``coursekit.capstone_client`` and
-``coursekit.capstone_verifier``; ``coursekit.ex09`` names them q1 and q2 for notebook 09.
+The two tasks themselves (the client and the verifier) are in ``coursekit.exercises.ex09.client`` and
+``coursekit.exercises.ex09.verifier``; ``coursekit.exercises.ex09`` names them q1 and q2 for notebook 09.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from coursekit.exercise import Exercise, Incorrect
+from coursekit.kit.exercise import Exercise, Incorrect
 
 __all__ = ["Behaviour", "GradedByBehaviour", "within"]
 

@@ -1,6 +1,6 @@
 """Exercises of notebook 07, signing keys: mint with a leaked key, retire an old key on time, recover a client.
 
-Every check runs on a lab of its own (``coursekit.lab.fresh_lab``), re-runs the experiment there, and answers a
+Every check runs on a lab of its own (``coursekit.labtools.lab.fresh_lab``), re-runs the experiment there, and answers a
 wrong answer with what that server actually did.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import jwt
 
-from coursekit.client import bearer, claims, http_session, lab_time, log_in
-from coursekit.exercise import Exercise, Incorrect, require_function
-from coursekit.lab import fresh_lab
-from coursekit.signing_keys import leaked_key, published_kids
+from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
+from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.labtools.lab import fresh_lab
+from coursekit.labtools.signing_keys import leaked_key, published_kids
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -54,15 +54,6 @@ class MintWithLeakedKey(Exercise):
         "The secret is jwt.PyJWK(leaked).key; the header needs typ 'at+jwt' and kid leaked['kid']. Times come "
         "from lab.clock.now(): the lab lives in 2030.",
     ]
-    _solution = """
-        def mint(lab, leaked: dict, username: str, roles: list) -> str:
-            now = int(lab.clock.now())
-            minted = {"iss": lab.settings.issuer_id, "sub": "0", "aud": lab.settings.audience,
-                      "iat": now, "exp": now + 1800, "jti": secrets.token_urlsafe(16),
-                      "client_id": "jwt-course", "username": username, "roles": roles}
-            return jwt.encode(minted, jwt.PyJWK(leaked).key, algorithm="HS256",
-                              headers={"typ": "at+jwt", "kid": leaked["kid"]})
-    """
 
     def _check(self, mint):
         require_function(mint, "mint")
@@ -99,9 +90,6 @@ class OldKeyLeavesAt(Exercise):
         "issued at the rotation; it lives access_ttl, and the server accepts it for leeway seconds more.",
         "30 minutes of lifetime plus 60 seconds of leeway after the rotation at 09:30.",
     ]
-    _solution = """
-        old_key_leaves = "10:01:00"    # 09:30 (the last token it signed) + 30 min + 60 s of leeway
-    """
 
     def _check(self, old_key_leaves):
         if not isinstance(old_key_leaves, str) or len(old_key_leaves) != 8 or old_key_leaves[2::3] != "::":
@@ -145,15 +133,6 @@ class RecoverByRefreshing(Exercise):
         "Return (the last response, the token response you hold now): the check calls your function again with "
         "what it returned, and a refresh token works once (lesson 05).",
     ]
-    _solution = """
-        def call_api(lab, tokens: dict):
-            r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]))
-            if r.status_code == 401:
-                tokens = requests.post(lab.url + "/oauth/token", data={
-                    "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
-                r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]))
-            return r, tokens
-    """
 
     @staticmethod
     def _call(call_api, lab, tokens: dict, when: str):

@@ -5,11 +5,10 @@ The check does not compare with a stored number: it asks the lab server the same
 
 from __future__ import annotations
 
-import textwrap
 
 import requests
 
-from coursekit.exercise import Exercise, Incorrect
+from coursekit.kit.exercise import Exercise, Incorrect
 from labserver import LabServer
 
 __all__ = ["q1"]
@@ -29,9 +28,6 @@ class StatusOfMe(Exercise):
         "Look at the output of the cell that called /api/me without a token: the first number.",
         "It is the status code of 'you did not say who you are': 401 Unauthorized.",
     ]
-    _solution = textwrap.dedent("""
-        status = 401   # Unauthorized: no token, so the server does not know who is asking
-    """)
 
     def _check(self, lab=None, status=None) -> str:
         if not isinstance(lab, LabServer):

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import functools
 import hashlib
 import hmac
 import json
 import random
 import string
-from collections.abc import Iterator
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from jwt.api_jws import PyJWS
 
-from coursekit.client import bearer, http_session, lab_time, log_in
-from coursekit.exercise import Exercise, Incorrect, numbered, require_function
-from coursekit.lab import fresh_lab
-from coursekit.tokenview import decode_segment, split_token
+from coursekit.labtools.attacks import b64url
+from coursekit.labtools.client import bearer, http_session, lab_time, log_in
+from coursekit.kit.exercise import Exercise, Incorrect, numbered, require_function
+from coursekit.labtools.lab import fresh_lab
+from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_key, lab_private_key
+from coursekit.pictures.tokenview import decode_segment, split_token
 
 __all__ = ["q1", "q2", "q3", "RFC7515_A1"]
 
@@ -40,12 +37,8 @@ RFC7515_A1 = {
 }
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _b64url_json(value: Any) -> str:
-    return _b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    return b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 # --- q1: decode the payload by hand ---------------------------------------------------------------
@@ -57,7 +50,7 @@ def _hs256_token(payload: dict, rng: random.Random) -> tuple[str, str]:
     """A real HS256 token for the payload, signed with a throwaway key; returns (token, payload segment)."""
     signing_input = _b64url_json({"alg": "HS256", "typ": "JWT"}) + "." + _b64url_json(payload)
     mac = hmac.new(rng.randbytes(32), signing_input.encode("ascii"), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64url(mac)}", signing_input.split(".")[1]
+    return f"{signing_input}.{b64url(mac)}", signing_input.split(".")[1]
 
 
 def _fresh_payload(rng: random.Random) -> dict:
@@ -117,12 +110,6 @@ class DecodePayload(Exercise):
         "base64.urlsafe_b64decode() it (the URL-safe alphabet uses '-' and '_').",
         "The decoded bytes are JSON text: json.loads() turns them into a dict.",
     ]
-    _solution = '''
-def decode_payload(token: str) -> dict:
-    segment = token.split(".")[1]
-    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    return json.loads(raw)
-'''
 
     def _check(self, decode_payload: Any, token: str) -> str:
         fn = require_function(decode_payload, "decode_payload")
@@ -170,7 +157,7 @@ def decode_payload(token: str) -> dict:
 # --- q2: compute an HS256 signature ---------------------------------------------------------------
 
 def _reference_sign(signing_input: bytes, key: bytes) -> str:
-    return _b64url(hmac.new(key, signing_input, hashlib.sha256).digest())
+    return b64url(hmac.new(key, signing_input, hashlib.sha256).digest())
 
 
 def _diagnose_signature(result: Any, signing_input: bytes, key: bytes) -> str:
@@ -190,10 +177,10 @@ def _diagnose_signature(result: Any, signing_input: bytes, key: bytes) -> str:
     if result.rstrip("=") == base64.b64encode(mac).decode().rstrip("="):
         return ("sign() uses the standard base64 alphabet ('+' and '/'): use base64.urlsafe_b64encode, "
                 "which writes '-' and '_'")
-    if result == _b64url(hmac.new(signing_input, key, hashlib.sha256).digest()):
+    if result == b64url(hmac.new(signing_input, key, hashlib.sha256).digest()):
         return "sign() swaps the key and the message: hmac.new(key, signing_input, hashlib.sha256)"
-    if result in (_b64url(hashlib.sha256(key + signing_input).digest()),
-                  _b64url(hashlib.sha256(signing_input).digest())):
+    if result in (b64url(hashlib.sha256(key + signing_input).digest()),
+                  b64url(hashlib.sha256(signing_input).digest())):
         return "sign() computes a plain SHA-256 hash, which anyone can compute: use hmac.new(key, ...)"
     try:
         size = len(decode_segment(result))
@@ -211,18 +198,13 @@ class ComputeSignature(Exercise):
         "The signature segment is those bytes in base64url: base64.urlsafe_b64encode(mac).",
         "JWS leaves out the '=' padding and the token is text: .rstrip(b'=').decode('ascii').",
     ]
-    _solution = '''
-def sign(signing_input: bytes, key: bytes) -> str:
-    mac = hmac.new(key, signing_input, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
-'''
 
     def _check(self, sign: Any) -> str:
         fn = require_function(sign, "sign")
         rng = random.Random()
         cases = []
         for key_size in (32, 33, 48, 64, 65, 100):  # past 64 bytes, HMAC hashes the key first
-            header_b64, payload_b64 = (_b64url(rng.randbytes(rng.randrange(10, 200))) for _ in "hp")
+            header_b64, payload_b64 = (b64url(rng.randbytes(rng.randrange(10, 200))) for _ in "hp")
             cases.append((f"{header_b64}.{payload_b64}".encode("ascii"), rng.randbytes(key_size)))
         for signing_input, key in cases:
             try:
@@ -234,7 +216,7 @@ def sign(signing_input: bytes, key: bytes) -> str:
                 raise Incorrect(_diagnose_signature(result, signing_input, key)
                                 + f" (on fresh random inputs: a {len(key)}-byte key)")
         a1 = RFC7515_A1
-        a1_input = f"{_b64url(a1['header'])}.{_b64url(a1['payload'])}".encode("ascii")
+        a1_input = f"{b64url(a1['header'])}.{b64url(a1['payload'])}".encode("ascii")
         try:
             a1_result = fn(a1_input, decode_segment(a1["k"]))
         except Exception as error:
@@ -248,49 +230,11 @@ def sign(signing_input: bytes, key: bytes) -> str:
 
 # --- q3: verify a token properly, at the lab's time -------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def _attacker_key() -> rsa.RSAPrivateKey:
-    """An RSA key the server has never seen, made once per process."""
-    return rsa.generate_private_key(65537, 2048)
-
-
-def _server_signing_key(lab: Any, kid: str) -> Any:
-    """The lab's private key with this kid, read from its key file (lab only: a checker's privilege)."""
-    with open(lab.keys_path) as f:
-        jwk = next(j for j in json.load(f)["keys"] if j["kid"] == kid)
-    return jwt.PyJWK({k: v for k, v in jwk.items() if not k.startswith("lab_")}).key
-
-
 def _sign_rs256_as(alg_in_header: str, claims: dict, header: dict, key: Any) -> str:
     """A token signed with RS256 whose header nonetheless says ``alg_in_header``."""
     signing_input = _b64url_json({**header, "alg": alg_in_header}) + "." + _b64url_json(claims)
     signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input.encode("ascii"), key)
-    return f"{signing_input}.{_b64url(signature)}"
-
-
-@contextlib.contextmanager
-def _allow_lists_given_to_pyjwt() -> Iterator[list[tuple[str, list]]]:
-    """Record, for every signature PyJWT verifies meanwhile, the token's alg and the allow-list it was given.
-
-    PyJWT refuses on its own to verify with a JWK-Set key under another algorithm, so a verifier that copies
-    the token's alg into ``algorithms=`` is refused by PyJWT, not by itself, and no token shows the difference.
-    The allow-list it hands PyJWT does show it, so the check reads that, as a reviewer reading the code would.
-    """
-    seen: list[tuple[str, list]] = []
-    original = getattr(PyJWS, "_verify_signature", None)
-    if original is None:  # another PyJWT: the tokens alone then decide
-        yield seen
-        return
-
-    def recording(self, signing_input, header, signature, key="", algorithms=None, *args, **kwargs):
-        seen.append((header.get("alg") if isinstance(header, dict) else None, list(algorithms or [])))
-        return original(self, signing_input, header, signature, key, algorithms, *args, **kwargs)
-
-    PyJWS._verify_signature = recording
-    try:
-        yield seen
-    finally:
-        PyJWS._verify_signature = original
+    return f"{signing_input}.{b64url(signature)}"
 
 
 # PyJWT's own messages when its time checks, reading this computer's clock, refuse a token.
@@ -310,25 +254,6 @@ class VerifyProperly(Exercise):
         "'verify_nbf': False, 'verify_iat': False) and compare with now yourself: a token is valid while "
         "iat <= now, nbf <= now (if it has one) and now < exp.",
     ]
-    _solution = '''
-def verify(token: str, jwks_url: str, issuer: str, now: float) -> dict:
-    key = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token)   # the server's key, by kid
-    decoded = jwt.decode_complete(
-        token, key, algorithms=["RS256"], audience="lab-api", issuer=issuer,
-        options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"],
-                 # PyJWT would compare the times with this computer's clock; we compare them with now, below.
-                 "verify_exp": False, "verify_nbf": False, "verify_iat": False})
-    if decoded["header"].get("typ") != "at+jwt":
-        raise jwt.InvalidTokenError("token type must be at+jwt")
-    claims = decoded["payload"]
-    if now >= claims["exp"]:
-        raise jwt.ExpiredSignatureError("token has expired")
-    if "nbf" in claims and now < claims["nbf"]:
-        raise jwt.ImmatureSignatureError("token is not valid yet")
-    if now < claims["iat"]:
-        raise jwt.ImmatureSignatureError("token was issued in the future")
-    return claims
-'''
 
     def _check(self, verify: Any) -> str:
         fn = require_function(verify, "verify")
@@ -366,8 +291,8 @@ def verify(token: str, jwks_url: str, issuer: str, now: float) -> dict:
                                 "PyJWT verified")
 
         # 2. Forgeries and look-alikes, each refused by the lab server at 09:00.
-        server_key = _server_signing_key(lab, header["kid"])
-        attacker = _attacker_key()
+        server_key = lab_private_key(lab, header["kid"])
+        attacker = attacker_key()
         attacker_jwk = RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
 
         def by_server(changes: dict | None = None, drop: str = "", **header_changes: Any) -> str:
@@ -406,7 +331,7 @@ def verify(token: str, jwks_url: str, issuer: str, now: float) -> dict:
              "require the claims: options={'require': ['iss', 'sub', 'aud', 'exp', 'iat', 'jti']}"),
         ]
         for what, bad, advice in forgeries:
-            with _allow_lists_given_to_pyjwt() as seen:
+            with algorithms_given_to_pyjwt() as seen:
                 result, error = call(bad, iat)
             bad_alg = jwt.get_unverified_header(bad).get("alg")
             chosen = next((algs for alg, algs in seen if alg == bad_alg and alg != "RS256" and alg in algs), None)

@@ -1,4 +1,4 @@
-"""Which exercises you have solved, kept on your own machine: ``progress.show()`` prints the table.
+"""Which exercises you have solved, kept on your own machine: ``coursekit.exercises.show_progress()`` prints the table.
 
 Every ``qN.check(...)`` that says Correct notes the exercise in a small JSON file, by default
 ``~/.jwt-course/progress.json`` (``JWT_COURSE_PROGRESS`` names another file; ``off`` turns it off, as the
@@ -8,14 +8,12 @@ on it, and graded runs (``assert_correct``) do not write it.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import pkgutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 __all__ = ["path", "solved", "record", "show", "forget"]
 
@@ -37,11 +35,18 @@ def solved() -> dict[str, dict]:
         data = json.loads(where.read_text()) if where else {}
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {_RENAMED.get(key, key): value for key, value in data.items()}
 
 
 def _key(exercise: Any) -> str:
-    return f"{type(exercise).__module__.rsplit('.', 1)[-1]}.{exercise.name}"
+    lesson = getattr(exercise, "lesson", "") or type(exercise).__module__.rsplit(".", 1)[-1]
+    return f"{lesson}.{exercise.name}"  # "ex01.q3"
+
+
+# Keys written before the capstone's exercises were filed under their lesson.
+_RENAMED = {"capstone_client.q1": "ex09.q1", "capstone_verifier.q2": "ex09.q2"}
 
 
 def record(exercise: Any) -> None:
@@ -70,30 +75,14 @@ def forget() -> None:
         where.unlink(missing_ok=True)
 
 
-def _course() -> list[tuple[str, str, str]]:
-    """(lesson, exercise name, title) of every exercise of the course, in order."""
-    import coursekit
-    from coursekit.exercise import Exercise
-
-    rows = []
-    modules = sorted(m.name for m in pkgutil.iter_modules(coursekit.__path__) if m.name[:2] == "ex"
-                     and m.name[2:].isdigit())
-    for module_name in modules:
-        module = importlib.import_module(f"coursekit.{module_name}")
-        for name, value in sorted(vars(module).items()):
-            if isinstance(value, Exercise) and value.name == name:
-                rows.append((module_name, name, value.title))
-    return rows
-
-
-def show() -> None:
-    """Print every exercise of the course, and when you solved it."""
+def show(exercises: Iterable[Any]) -> None:
+    """Print these exercises (the course's: ``coursekit.exercises.show_progress()``) and when you solved each."""
     done = solved()
-    rows = _course()
+    rows = [(exercise.lesson, exercise.name, exercise.title) for exercise in exercises]
     print(f"{'lesson':7} {'exercise':9} {'solved':21} title")
-    for module_name, name, title in rows:
-        when = done.get(f"{module_name}.{name}", {}).get("at", "-")
-        print(f"{module_name[2:]:7} {name:9} {when:21} {title}")
-    count = sum(f"{m}.{n}" in done for m, n, _ in rows)
+    for lesson, name, title in rows:
+        when = done.get(f"{lesson}.{name}", {}).get("at", "-")
+        print(f"{lesson[2:]:7} {name:9} {when:21} {title}")
+    count = sum(f"{lesson}.{name}" in done for lesson, name, _ in rows)
     where = path()
     print(f"\n{count} of {len(rows)} solved" + (f" (kept in {where})" if where else " (progress is off)"))

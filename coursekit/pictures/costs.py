@@ -25,8 +25,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
-from coursekit.client import http_session, log_in
-from coursekit.lab import start_labs, stop_labs
+from coursekit.labtools.client import http_session, log_in
+from coursekit.labtools.lab import start_labs, stop_labs
 
 # What is measured, in the chart's order: (label, lab name, route, how the request is authenticated).
 METHODS = (

