@@ -89,7 +89,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
                denylist=denylist, flaws=flaws, seeded=seeded, demo=demo,
                throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
-                                      settings.login_window))
+                                      settings.login_window, settings.login_lockout))
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:

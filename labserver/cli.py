@@ -33,6 +33,10 @@ OPTIONS = (
     ("login_failures_per_address", "--login-failures-per-address", int,
      "failed logins allowed per client address within --login-window, then 429 (default 50)"),
     ("login_window", "--login-window", parse_duration, "window of the login throttling, e.g. 15m (default 15m)"),
+    ("login_lockout", "--login-lockout", parse_duration, "longest wait after repeated failed logins at one "
+                                                         "account (waits double from 1 s up to it; default 1m)"),
+    ("trusted_proxies", "--trust-proxy", None, "IP address of a reverse proxy whose X-Forwarded-For names the "
+                                               "client; repeatable (default: none, forwarded headers are ignored)"),
     ("denylist", "--denylist", None, "keep a denylist of revoked access tokens (a store read per request)"),
     ("remember_tokens", "--remember-tokens", int, "verified access tokens to remember, skipping the signature check "
                                                   "when one comes again (default 256; 0: verify every request in full)"),
@@ -45,6 +49,8 @@ OPTIONS = (
                               "replaces the demo accounts; visible to local users in the process list"),
     ("users_file", "--users-file", str, "create the accounts listed in this file, one NAME:PASSWORD:ROLE a line "
                                         "(keeps passwords out of the process list)"),
+    ("server_names", "--server-name", None, "a host name clients use to reach this server (with --host other "
+                                            "than loopback); repeatable; the page and logins refuse other names"),
     ("tls_cert", "--tls-cert", str, "serve HTTPS with this certificate (PEM)"),
     ("tls_key", "--tls-key", str, "private key of --tls-cert (PEM)"),
     ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
@@ -53,6 +59,8 @@ OPTIONS = (
     ("lab_secret_file", "--lab-secret-file", str, "write the lab secret, which every /lab/ request must send in "
                                                   "its Lab-Secret header, to this file (mode 0600; default: a file "
                                                   "in your private runtime folder, named in the banner)"),
+    ("page_csp", "--no-csp", None, "LAB ONLY, DELIBERATELY VULNERABLE: serve the lab page without its "
+                                   "Content-Security-Policy (its simulated XSS then runs)"),
     ("flaws", "--flaw", None, "LAB ONLY, DELIBERATELY VULNERABLE: start with this flaw on (loopback only); "
                               f"repeatable; one of {', '.join(FLAWS)}"),
 )
@@ -75,7 +83,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument(flag, dest=field, type=parse_user, action="append", default=[], help=help_text)
         elif field == "flaws":
             p.add_argument(flag, dest=field, metavar="NAME", action="append", default=[], help=help_text)
-        elif field == "lab_controls":
+        elif field in ("trusted_proxies", "server_names"):
+            p.add_argument(flag, dest=field, metavar="IP" if field == "trusted_proxies" else "NAME", action="append",
+                           default=[], help=help_text)
+        elif field in ("lab_controls", "page_csp"):
             p.add_argument(flag, dest=field, action="store_false", help=help_text)
         elif kind is None:
             p.add_argument(flag, dest=field, action="store_true", help=help_text)
@@ -95,6 +106,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     values = {k: v for k, v in vars(args).items() if k in fields}
     values["users"] = tuple(values.get("users", ()))
     values["flaws"] = tuple(values.get("flaws", ()))
+    values["trusted_proxies"] = tuple(values.get("trusted_proxies", ()))
+    values["server_names"] = tuple(values.get("server_names", ()))
     return Settings(**values)
 
 
@@ -108,7 +121,7 @@ def to_argv(settings: Settings) -> list[str]:
             continue
         if field == "users":
             argv += [x for name, pw, role in value for x in (flag, f"{name}:{pw}:{role}")]
-        elif field == "flaws":
+        elif field in ("flaws", "trusted_proxies", "server_names"):
             argv += [x for name in value for x in (flag, name)]
         elif kind is None:
             argv.append(flag)

@@ -82,8 +82,8 @@ class TooManyFailedLogins(LabError):
     status = 429
     error = "too_many_requests"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins: try again in {retry_after} seconds")
+    def __init__(self, retry_after: int, counted: str) -> None:
+        super().__init__(f"too many failed logins ({counted}): try again in {retry_after} seconds")
         self.retry_after = retry_after
 
     def headers(self) -> dict[str, str]:

@@ -53,6 +53,9 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         settings["flaws"] = (settings["flaws"],)
     if "flaws" in settings:
         settings["flaws"] = tuple(settings["flaws"])
+    for name in ("trusted_proxies", "server_names"):
+        if name in settings:
+            settings[name] = tuple(settings[name])
     if share_keys_with:
         # Two replicas of one service: same keys, same issuer, separate stores.
         settings.setdefault("issuer", share_keys_with.settings.issuer_id)

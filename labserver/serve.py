@@ -65,6 +65,9 @@ def serve(settings: Settings, *, ready_line: bool = False, watch_stdin: bool = F
         app, log_level="warning", access_log=False, lifespan="off",
         # Without it, shutdown waits for clients that keep connections alive (forever, over TLS).
         timeout_graceful_shutdown=1,
+        # uvicorn trusts X-Forwarded-For from loopback by default: on a shared machine every local user is
+        # "loopback" and could name a new client address with each guess. Only named proxies are believed.
+        proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=list(settings.trusted_proxies) or None,
         ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
 
     def on_ready() -> None:
@@ -129,6 +132,8 @@ def banner(settings: Settings, file=sys.stdout, *, lab, secret_file: Path | None
         lines.append(f"  lab controls: {settings.base_url}/lab/clock, with header Lab-Secret: {where}")
     if settings.seed is not None:
         lines.append("  WARNING: seeded randomness (lab only): every secret is predictable")
+    if not settings.page_csp and settings.lab_controls:
+        lines.append("  WARNING: DELIBERATELY VULNERABLE lab page: served without its Content-Security-Policy")
     if settings.flaws:
         lines.append(f"  WARNING: DELIBERATELY VULNERABLE lab flaws on: {', '.join(settings.flaws)}")
     print("\n".join(lines), file=file, flush=True)

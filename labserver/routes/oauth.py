@@ -18,6 +18,7 @@ from labserver.errors import (InvalidClient, InvalidGrant, InvalidRequest, Inval
                               UnsupportedGrantType, UnsupportedTokenType)
 from labserver.routes.deps import lab_of
 from labserver.routes.forms import read_form, required
+from labserver.routes.sameorigin import check_host
 from labserver.routes.sessions import authenticate
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
@@ -71,6 +72,7 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
 async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
+    check_host(request, any_loopback_port=True)  # a rebinding page cannot log in, nor refresh, through a name of its own
     fields = await read_form(request, known=TOKEN_PARAMETERS)
     check_client(request, fields)
     grant = required(fields, "grant_type")
