@@ -11,7 +11,7 @@ Every test run, notebooks included, leaves the learner's progress file (courseki
 that nbval and the harness start inherit this environment, so a lesson run with its solutions filled in
 records nothing in anyone's home folder.
 
-The lab servers' shared fork server (labserver.sharedforkserver) waits 10 s for more work, not the learner's
+The lab servers' shared fork server (labserver.launch.sharedforkserver) waits 10 s for more work, not the learner's
 5 minutes: a test run, including the copies of the server the teeth tests plant, leaves nothing running for long.
 """
 

@@ -5,7 +5,7 @@
 
 Each program is a fresh ``python`` that imports labserver, starts one lab, stops it and exits, one after
 another, as notebook kernels do in a test run. Measured in each: the time of its first ``labserver.start()``
-(after importing ``labserver.handle`` and with it ``requests``, as ``coursekit.labtools.lab`` does on import).
+(after importing ``labserver.launch.handle`` and with it ``requests``, as ``coursekit.labtools.lab`` does on import).
 Shared (the default): the first program starts the fork server, every later one connects to it. Private
 (``LABSERVER_FORKSERVER=private``, how it was before): every program starts a fork server of its own and
 waits for its imports. Each mode runs in a runtime folder of its own (``XDG_RUNTIME_DIR``), so a fork server
@@ -30,13 +30,13 @@ from pathlib import Path
 PROGRAM = """
 import json, time
 import labserver
-import labserver.handle  # start() itself, and requests: a notebook has imported them before its first lab
-from labserver import forkserver
+import labserver.launch.handle  # start() itself, and requests: a notebook has imported them before its first lab
+from labserver.launch import forkclient
 
 started = time.perf_counter()
 lab = labserver.start()
 took = time.perf_counter() - started
-ours = forkserver.fork_server()
+ours = forkclient.fork_server()
 print(json.dumps({"first_start": took, "fork_server": ours.pid if ours.pid else ours.process.pid,
                   "started_it": ours.process is not None}))
 lab.stop()

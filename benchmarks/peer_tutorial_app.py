@@ -106,7 +106,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import uvicorn
 
-    from labserver.serve import bind
+    from labserver.launch.serve import bind
 
     sock = bind("127.0.0.1", 0)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")

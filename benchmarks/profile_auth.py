@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import jwt  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-from labserver import Settings, create_app, tokens  # noqa: E402
-from labserver.routes import api, deps  # noqa: E402
+from labserver import Settings, create_app  # noqa: E402
+from labserver.tokens import access as tokens  # noqa: E402
+from labserver.web.routes import api, deps  # noqa: E402
 
 
 def scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict:

@@ -3,7 +3,7 @@
 Start one in-process with ``create_app(Settings())``, or in its own process with ``labserver.start()``.
 """
 
-from labserver.settings import Settings
+from labserver.control.settings import Settings
 
 __all__ = ["Settings", "create_app", "LabServer", "start"]
 
@@ -16,7 +16,7 @@ def __getattr__(name: str):
 
         return create_app
     if name in ("start", "LabServer"):
-        from labserver import handle
+        from labserver.launch import handle
 
         return getattr(handle, name)
     raise AttributeError(f"module 'labserver' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from labserver.cli import main
+from labserver.launch.cli import main
 
 main()

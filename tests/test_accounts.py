@@ -11,10 +11,10 @@ import pytest
 import labserver
 from conftest import T0, make_client
 from helpers import error
-from labserver.accounts import read_users_file
-from labserver.cli import main, parser, settings_from, to_argv
-from labserver.files import InsecureFileWarning
-from labserver.serve import banner
+from labserver.accounts.initial import read_users_file
+from labserver.launch.cli import main, parser, settings_from, to_argv
+from labserver.launch.serve import banner
+from labserver.storage.files import InsecureFileWarning
 
 ADMIN_LOGIN = {"grant_type": "password", "username": "admin", "password": "admin-password"}
 INCORRECT = error("invalid_grant", "Incorrect username or password")
@@ -100,7 +100,7 @@ def test_start_hands_passwords_over_in_a_private_file_not_on_the_command_line():
         # A server forked from the fork server shows that process's command line; a spawned one, its own.
         cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().decode()
         assert "carols-s3cret" not in cmdline
-        assert "--users-file" in cmdline or "labserver.forkserver" in cmdline
+        assert "--users-file" in cmdline or "labserver.launch.forkserver" in cmdline
         assert server.settings.users == () and server.settings.users_file
         assert os.stat(server.settings.users_file).st_mode & 0o777 == 0o600
         r = server.http.post(server.url + "/oauth/token", data={

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from conftest import T0, make_client
 from helpers import error
 from labserver import Settings, create_app
-from labserver.routes.page import POLICY, STATIC
+from labserver.web.routes.page import POLICY, STATIC
 
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
                     "cache-control": "no-store"}

@@ -8,7 +8,7 @@ import requests
 
 from coursekit.labtools.client import api, bearer, claims, http_session, lab_time, log_in
 from coursekit.labtools.lab import COURSE_START, fresh_lab, start_lab, stop_fresh_labs, stop_lab
-from labserver.clock import parse_instant
+from labserver.control.clock import parse_instant
 
 
 @pytest.fixture(scope="module")

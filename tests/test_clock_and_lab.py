@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 from conftest import T0, Auth, make_client
 from helpers import audit_events, bearer, error, session_login
 from labserver import Settings, create_app
-from labserver.clock import LabClock, iso, parse_instant
+from labserver.control.clock import LabClock, iso, parse_instant
 
 
 class Wall:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 import labserver
-from labserver.sessions import digest
+from labserver.accounts.sessions import digest
 
 THREADS = 16
 USERS = [(f"user{i}", f"user{i}-password", "user") for i in range(THREADS // 2)]

@@ -8,9 +8,9 @@ import stat
 import pytest
 
 from conftest import Auth, make_client
-from labserver.files import InsecureFileWarning
-from labserver.keys import KeyRing
-from labserver.randomness import randomness_for
+from labserver.control.randomness import randomness_for
+from labserver.storage.files import InsecureFileWarning
+from labserver.tokens.keys import KeyRing
 
 
 def mode(path) -> int:

@@ -23,9 +23,9 @@ from jwt.algorithms import RSAAlgorithm
 from conftest import T0, Auth, make_client
 from helpers import assert_invalid_token, b64url, b64url_json, bearer, claims_of, header_of, hs256
 from labserver import Settings
-from labserver.cli import main as cli_main
-from labserver.flaws import FLAWS
-from labserver.keysources import KeyTable
+from labserver.control.flaws import FLAWS
+from labserver.launch.cli import main as cli_main
+from labserver.tokens.keysources import KeyTable
 
 WORDLIST = Path(__file__).resolve().parent.parent / "labserver" / "data" / "weak-secrets.txt"
 DEEP_DEV_NULL = "../" * 12 + "dev/null"

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 import labserver
-from labserver import forkserver
+from labserver.launch import forkclient
 from test_orphans import DEADLINE, alive, answers, wait_until_gone
 
-pytestmark = pytest.mark.skipif(not forkserver.SUPPORTED, reason="the fork server needs Linux")
+pytestmark = pytest.mark.skipif(not forkclient.SUPPORTED, reason="the fork server needs Linux")
 
 
 @pytest.fixture(autouse=True, params=["private", "shared"])
@@ -35,16 +35,16 @@ def fork_server_mode(request, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
     monkeypatch.setenv("LABSERVER_FORKSERVER", request.param)
     monkeypatch.setenv("LABSERVER_FORKSERVER_IDLE", "0")
-    monkeypatch.setattr(forkserver, "_server", None)
-    monkeypatch.setattr(forkserver, "sharing_refused", None)
+    monkeypatch.setattr(forkclient, "_server", None)
+    monkeypatch.setattr(forkclient, "sharing_refused", None)
     yield request.param
-    ours = forkserver._server
+    ours = forkclient._server
     if ours is not None:
         assert ours.shared == (request.param == "shared")
         ours.close()
         if ours.process is not None:
             ours.process.wait(DEADLINE)  # idle period 0: a shared one leaves with its last client too
-    assert forkserver.sharing_refused is None, forkserver.sharing_refused
+    assert forkclient.sharing_refused is None, forkclient.sharing_refused
     shutil.rmtree(runtime, ignore_errors=True)
 
 PARENT = """
@@ -115,7 +115,7 @@ def test_starting_several_servers_and_a_replica_then_sigkill_leaves_no_server_no
 
 def test_a_forked_server_has_its_own_session_and_a_lifeline_that_only_its_starter_holds():
     with labserver.start() as a, labserver.start() as b:
-        assert isinstance(a.process, forkserver.ForkedProcess)
+        assert isinstance(a.process, forkclient.ForkedProcess)
         fork_server = parent_pid(a.process.pid)
         for server in (a, b):
             assert os.getsid(server.process.pid) == server.process.pid  # Ctrl-C in the notebook is not theirs
@@ -168,7 +168,7 @@ def test_four_servers_started_at_once_each_answer_on_their_own_port_with_their_o
 
 def test_a_killed_fork_server_is_replaced_and_its_servers_live_on():
     with labserver.start() as before:
-        old = forkserver.fork_server()
+        old = forkclient.fork_server()
         old.process.kill()
         old.process.wait(DEADLINE)
         assert before.http.get(before.url + "/api/hello", timeout=10).status_code == 200  # on its own lifeline
@@ -176,11 +176,11 @@ def test_a_killed_fork_server_is_replaced_and_its_servers_live_on():
 
         with labserver.start() as after:
             assert after.http.get(after.url + "/api/hello", timeout=10).status_code == 200
-        assert forkserver.fork_server() is not old
+        assert forkclient.fork_server() is not old
 
 
 def test_without_a_fork_server_start_runs_python_m_labserver(monkeypatch):
-    monkeypatch.setattr(forkserver, "SUPPORTED", False)
+    monkeypatch.setattr(forkclient, "SUPPORTED", False)
     with labserver.start() as lab:
         assert isinstance(lab.process, subprocess.Popen)
         assert lab.process.args[1:3] == ["-m", "labserver"]

@@ -72,7 +72,7 @@ def test_sanitize_masks_the_port_and_nothing_else(tmp_path):
 
 
 def test_a_planted_change_to_the_server_fails_the_lesson(tmp_path):
-    planted = planted_server(tmp_path, "settings.py",
+    planted = planted_server(tmp_path, "control/settings.py",
                              "access_ttl: float = 30 * MINUTE", "access_ttl: float = 31 * MINUTE")
     outcomes, report = run_nbval(tmp_path, LESSON, env={"PYTHONPATH": str(planted)})
 
@@ -82,7 +82,7 @@ def test_a_planted_change_to_the_server_fails_the_lesson(tmp_path):
 
 def test_a_flaw_that_no_longer_works_fails_the_attack_lesson(tmp_path):
     """Lesson 06 shows each flaw accepting a forgery: a server whose alg-none flaw stopped working must fail it."""
-    planted = planted_server(tmp_path, "tokens.py", 'unsigned = flaw("alg-none") and', 'unsigned = False and')
+    planted = planted_server(tmp_path, "tokens/access.py", 'unsigned = flaw("alg-none") and', 'unsigned = False and')
     outcomes, report = run_nbval(tmp_path, ROOT / "notebooks" / "06-attacks-and-defences.ipynb",
                                  env={"PYTHONPATH": str(planted)})
 

@@ -10,7 +10,7 @@ LESSON = ROOT / "notebooks" / "08-https-and-the-browser.ipynb"
 
 
 def test_a_cookie_that_lost_secure_over_tls_fails_lesson_08(tmp_path):
-    planted = planted_server(tmp_path, "routes/sessions.py",
+    planted = planted_server(tmp_path, "web/routes/sessions.py",
                              'secure=lab.settings.uses_tls, path="/")', 'secure=False, path="/")')
     outcomes, report = run_nbval(tmp_path, LESSON, env={"PYTHONPATH": str(planted)})
 

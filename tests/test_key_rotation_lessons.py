@@ -10,7 +10,7 @@ import pytest
 
 import labserver
 from coursekit.labtools.client import bearer, claims
-from labserver.clock import parse_instant
+from labserver.control.clock import parse_instant
 
 T0 = parse_instant("2030-01-07T09:00:00Z")
 USERS = ("alice", "bob", "admin")
@@ -169,7 +169,7 @@ def test_an_emergency_rotation_that_keeps_the_old_key_fails_lesson_07(tmp_path):
     """The harness has teeth here too: a rotate-now that kept the leaked key would let lesson 07's outputs change."""
     from test_harness_teeth import ROOT, planted_server, run_nbval
 
-    planted = planted_server(tmp_path, "keys.py", "self._keys = [generate(self.alg, self._random, now)]",
+    planted = planted_server(tmp_path, "tokens/keys.py", "self._keys = [generate(self.alg, self._random, now)]",
                              "self._keys = [*self._usable(now), generate(self.alg, self._random, now)]")
     outcomes, report = run_nbval(tmp_path, ROOT / "notebooks" / "07-signing-keys.ipynb",
                                  env={"PYTHONPATH": str(planted)})

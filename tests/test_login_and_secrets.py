@@ -8,7 +8,7 @@ import json
 import pytest
 
 import labserver
-from labserver import passwords
+from labserver.accounts import passwords
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import requests
 
 import labserver
 from conftest import T0, make_client
-from labserver.throttle import LoginThrottle
+from labserver.accounts.throttle import LoginThrottle
 from helpers import error
 
 ROUTES = {

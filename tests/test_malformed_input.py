@@ -9,7 +9,7 @@ import pytest
 
 from conftest import T0, make_client
 from helpers import b64url, b64url_json, error, forge, hs256, sign, valid_claims
-from labserver.store import TABLES
+from labserver.storage.store import TABLES
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 MALFORMED = "token is malformed"

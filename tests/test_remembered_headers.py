@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from labserver.errors import InvalidToken
-from labserver.tokens import _parsed_header, unverified_header
+from labserver.tokens.access import _parsed_header, unverified_header
+from labserver.web.errors import InvalidToken
 
 
 def segment(header: dict) -> str:

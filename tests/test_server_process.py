@@ -14,6 +14,7 @@ import pytest
 import requests
 
 import labserver
+from labserver.launch.ready import READY_PREFIX, parse_ready_line
 
 LOGIN_REQUIRED = {"error": "login_required", "error_description": "no valid session: log in first"}
 
@@ -133,8 +134,8 @@ def test_start_with_bad_settings_raises_value_error_before_making_a_folder_or_a_
     def no_process(*args, **kwargs):
         raise AssertionError("start() spawned a process for settings it should have refused")
 
-    monkeypatch.setattr(labserver.handle.subprocess, "Popen", no_process)
-    monkeypatch.setattr(labserver.handle.tempfile, "tempdir", str(tmp_path))  # where mkdtemp would make one
+    monkeypatch.setattr(labserver.launch.handle.subprocess, "Popen", no_process)
+    monkeypatch.setattr(labserver.launch.handle.tempfile, "tempdir", str(tmp_path))  # where mkdtemp would make one
 
     with pytest.raises(ValueError, match=re.escape(message)):
         labserver.start(**settings)
@@ -161,6 +162,24 @@ def read_lines(stream, count: int, timeout: float) -> list[str]:
         except queue.Empty:
             break
     return got
+
+
+def test_with_ready_line_the_server_announces_itself_on_stdout_in_the_line_start_reads():
+    """serve writes the ready line and the handle reads it: both through labserver.launch.ready."""
+    process = subprocess.Popen([sys.executable, "-m", "labserver", "--port", "0", "--ready-line"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        (line,) = read_lines(process.stdout, 1, timeout=15)
+        assert line.startswith(READY_PREFIX)
+        ready = parse_ready_line(line)
+        assert ready["url"] == f"http://127.0.0.1:{ready['port']}" and ready["port"] != 0
+        assert (get(ready["url"] + "/api/hello").json()) == {"message": "hello, anyone"}
+        assert parse_ready_line("JWT course lab server on http://127.0.0.1:8000") is None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert process.stdout.read() == ""  # the banner went to the log (stderr), not after the ready line
+    assert process.stderr.read().startswith("JWT course lab server on " + ready["url"])
 
 
 def test_python_m_labserver_with_port_0_prints_its_url_and_the_demo_accounts():

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import T0
 from labserver import Settings
-from labserver.cli import OPTIONS, main, parser, settings_from, to_argv
-from labserver.settings import DAY, YEAR, parse_duration
+from labserver.control.settings import DAY, YEAR, parse_duration
+from labserver.launch.cli import OPTIONS, main, parser, settings_from, to_argv
 
 
 def parse(argv: list[str]) -> Settings:

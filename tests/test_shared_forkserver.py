@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 import labserver
-from labserver import forkserver, sharedforkserver
-from labserver.cli import parser
+from labserver.launch import forkclient, sharedforkserver
+from labserver.launch.cli import parser
 from test_forkserver import parent_pid
 from test_orphans import DEADLINE, alive, answers, wait_until_gone
 
-pytestmark = pytest.mark.skipif(not forkserver.SUPPORTED, reason="the fork server needs Linux")
+pytestmark = pytest.mark.skipif(not forkclient.SUPPORTED, reason="the fork server needs Linux")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTER = """
 import json, os, sys
 import labserver
-from labserver import forkserver
+from labserver.launch import forkclient
 
 labs = [labserver.start() for _ in range(int(sys.argv[1]))]
 if len(sys.argv) > 2:
     labs.append(labserver.start(share_keys_with=labs[0]))
-ours = forkserver.fork_server()
+ours = forkclient.fork_server()
 print(json.dumps({"labs": [{"pid": s.process.pid, "url": s.url, "folder": str(s.folder)} for s in labs],
-                  "shared": ours.shared, "started_it": ours.process is not None, "refused": forkserver.sharing_refused,
+                  "shared": ours.shared, "started_it": ours.process is not None, "refused": forkclient.sharing_refused,
                   "package": os.path.dirname(labserver.__file__)}), flush=True)
 for line in sys.stdin:
     if line.strip() == "exit":
@@ -81,7 +81,7 @@ class Runtime:
                 return b""
 
         ours = [pid for pid in (int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit())
-                if b"labserver.forkserver" in cmdline(pid) and str(self.folder).encode() in cmdline(pid)]
+                if b"labserver.launch.forkserver" in cmdline(pid) and str(self.folder).encode() in cmdline(pid)]
         found = []
         for pid in ours:
             try:
@@ -115,12 +115,12 @@ def runtime():
 
 
 def private_fork_servers_of(pid: int) -> list[int]:
-    """Fork servers a program started for itself alone (its children running ``labserver.forkserver``)."""
+    """Fork servers a program started for itself alone (its children running ``labserver.launch.forkserver``)."""
     children = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and alive(int(entry.name)):
             try:
-                if parent_pid(int(entry.name)) == pid and b"labserver.forkserver" in (entry / "cmdline").read_bytes():
+                if parent_pid(int(entry.name)) == pid and b"labserver.launch.forkserver" in (entry / "cmdline").read_bytes():
                     children.append(int(entry.name))
             except (OSError, IndexError):
                 continue
@@ -213,7 +213,7 @@ def test_code_with_another_fingerprint_gets_a_fork_server_of_its_own(runtime, tm
     first, a = rt.run(env=env)
     assert a["package"] == str(copy / "labserver")
 
-    changed = copy / "labserver" / "clock.py"
+    changed = copy / "labserver" / "control" / "clock.py"  # in a subpackage: the fingerprint covers them all
     changed.write_text(changed.read_text() + "\n# changed\n")
     second, b = rt.run(env=env)
     other, c = rt.run()  # the repository's own code
@@ -224,6 +224,31 @@ def test_code_with_another_fingerprint_gets_a_fork_server_of_its_own(runtime, tm
     assert all(r["started_it"] for r in (a, b, c))
 
 
+def test_the_fingerprint_changes_with_any_file_of_the_package_in_any_of_its_folders(tmp_path, monkeypatch):
+    copy = tmp_path / "labserver"
+    shutil.copytree(ROOT / "labserver", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    files = sorted(path for path in copy.rglob("*") if path.is_file())
+    assert {copy / "launch", copy / "web" / "routes", copy / "data", copy / "static"} <= {p.parent for p in files}
+    monkeypatch.setattr(sharedforkserver, "PACKAGE", copy)
+    try:
+        before = sharedforkserver.code_fingerprint_now()
+        for path in files:
+            path.write_bytes(path.read_bytes() + b"\n")
+            after = sharedforkserver.code_fingerprint_now()
+            assert after != before, f"changing {path.relative_to(copy)} went unnoticed"
+            before = after
+    finally:
+        sharedforkserver.fingerprint.cache_clear()  # this process's own code, from now on
+
+
+def test_the_boot_line_of_the_shared_fork_server_runs_its_main(tmp_path):
+    """The shared fork server starts as ``python -c <boot line> <folder of labserver> ARGS``."""
+    result = subprocess.run([sys.executable, "-c", sharedforkserver._BOOT, str(sharedforkserver.PACKAGE.parent),
+                             "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=DEADLINE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: labserver.launch.forkserver") and "--listen-fd" in result.stdout
+
+
 def test_the_fork_server_refuses_to_serve_code_other_than_its_name_says(runtime):
     rt = runtime()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -231,7 +256,7 @@ def test_the_fork_server_refuses_to_serve_code_other_than_its_name_says(runtime)
     listener.listen()
     try:
         process = subprocess.run(
-            [sys.executable, "-m", "labserver.forkserver", "--listen-fd", str(listener.fileno()), "--key", "0" * 24],
+            [sys.executable, "-m", "labserver.launch.forkserver", "--listen-fd", str(listener.fileno()), "--key", "0" * 24],
             pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL, capture_output=True, timeout=DEADLINE,
             env=rt.env, cwd=rt.path)
     finally:
@@ -255,15 +280,15 @@ def test_a_stale_socket_file_is_replaced(runtime, monkeypatch):
 def test_the_working_directory_environment_and_umask_are_the_callers_at_start(runtime, monkeypatch, tmp_path):
     rt = runtime()
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(rt.path))
-    monkeypatch.setattr(forkserver, "_server", None)
-    monkeypatch.setattr(forkserver, "sharing_refused", None)
+    monkeypatch.setattr(forkclient, "_server", None)
+    monkeypatch.setattr(forkclient, "sharing_refused", None)
     other, _report = rt.run()  # another program starts the fork server, in its directory and environment
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "40")  # argparse wraps --help at the terminal width it finds there
     old_umask = os.umask(0o027)
     try:
         with labserver.start() as lab:
-            assert forkserver.fork_server().shared and forkserver.fork_server().process is None
+            assert forkclient.fork_server().shared and forkclient.fork_server().process is None
             assert os.readlink(f"/proc/{lab.process.pid}/cwd") == str(tmp_path)
             umask = next(line for line in Path(f"/proc/{lab.process.pid}/status").read_text().splitlines()
                          if line.startswith("Umask:"))
@@ -273,7 +298,7 @@ def test_the_working_directory_environment_and_umask_are_the_callers_at_start(ru
         wide = help_text(), parser().format_help()
     finally:
         os.umask(old_umask)
-        forkserver.fork_server().close()
+        forkclient.fork_server().close()
     # The forked server wrapped its help as this process does, at the width this process has now.
     assert narrow[0] == narrow[1] and wide[0] == wide[1] and narrow[0] != wide[0]
 
@@ -281,7 +306,7 @@ def test_the_working_directory_environment_and_umask_are_the_callers_at_start(ru
 def help_text() -> str:
     """What ``python -m labserver --help`` prints, forked from the fork server."""
     with open(os.devnull, "wb") as log:
-        process = forkserver.fork_server().spawn(["--help"], log.fileno())
+        process = forkclient.fork_server().spawn(["--help"], log.fileno())
     text = process.stdout.read().decode()
     assert process.wait(DEADLINE) == 0
     process.stdin.close()
@@ -358,19 +383,19 @@ def first_message(path: Path, uid: int | None) -> bytes:
 def test_a_fork_server_that_will_not_serve_our_code_makes_start_fall_back_to_one_of_our_own(runtime, monkeypatch):
     rt = runtime()
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(rt.path))
-    monkeypatch.setattr(forkserver, "_server", None)
-    monkeypatch.setattr(forkserver, "sharing_refused", None)
+    monkeypatch.setattr(forkclient, "_server", None)
+    monkeypatch.setattr(forkclient, "sharing_refused", None)
     # The name we ask for does not match the code on disk: each fork server started under it leaves at once.
     monkeypatch.setattr(sharedforkserver, "fingerprint", lambda: "0" * 24)
     try:
         with labserver.start() as first:
             assert isinstance(first.process, subprocess.Popen)  # run as a command, this once
             assert first.http.get(first.url + "/api/hello", timeout=10).status_code == 200
-        assert forkserver.sharing_refused.startswith("ConnectionResetError")
+        assert forkclient.sharing_refused.startswith("ConnectionResetError")
         with labserver.start() as second:
-            ours = forkserver.fork_server()
+            ours = forkclient.fork_server()
             assert not ours.shared and parent_pid(second.process.pid) == ours.process.pid
     finally:
-        forkserver.fork_server().close()
+        forkclient.fork_server().close()
     assert rt.fork_servers() == []
     assert not list(rt.folder.glob("*.sock"))  # each one took its name away as it left

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import make_client
 from helpers import assert_invalid_token, bearer, error, forge
-from labserver.errors import InvalidToken
+from labserver.web.errors import InvalidToken
 
 PASSWORD = {"grant_type": "password", "username": "alice", "password": "alice-password"}
 

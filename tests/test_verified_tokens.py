@@ -1,6 +1,6 @@
 """Remembered signature checks: bounded, and never a reason to accept a token the server would refuse.
 
-The server verifies a token presented again from memory (labserver.verified). These tests present the
+The server verifies a token presented again from memory (labserver.tokens.verified). These tests present the
 same token over and over, so that it *is* remembered, and then change what the server must decide on
 every request: the lab clock, the denylist, the key ring.
 """
@@ -12,9 +12,9 @@ import pytest
 
 from conftest import Auth, make_client
 from helpers import b64url_json, bearer, claims_of
-from labserver.cli import parser, settings_from, to_argv
-from labserver.settings import Settings
-from labserver.verified import VerifiedTokens
+from labserver.control.settings import Settings
+from labserver.launch.cli import parser, settings_from, to_argv
+from labserver.tokens.verified import VerifiedTokens
 
 SECRET = b"k" * 32
 OPTIONS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}

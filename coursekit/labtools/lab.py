@@ -14,12 +14,13 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import labserver
-from labserver import LabServer, forkserver
+from labserver import LabServer
+from labserver.launch import forkclient
 
-# Lab servers are forked from a process that has imported the server once (labserver.forkserver), shared by
+# Lab servers are forked from a process that has imported the server once (labserver.launch.forkclient), shared by
 # the user's kernels. Connect to it now (starting it if no other kernel has), so that a new one imports
 # while the notebook goes on importing, not when the first lab starts.
-forkserver.prestart()
+forkclient.prestart()
 
 # Monday morning, 09:00 UTC: "now" in every lesson until a lesson moves the clock.
 COURSE_START = "2030-01-07T09:00:00Z"
@@ -35,7 +36,7 @@ def start_lab(name: str = "lab", *, share_keys_with: LabServer | None = None, **
     """
     stop_lab(name)
     settings.setdefault("frozen_at", COURSE_START)
-    # LAB ONLY: predictable secrets make every token in the notebook reproducible; see labserver.randomness.
+    # LAB ONLY: predictable secrets make every token in the notebook reproducible; see labserver.control.randomness.
     settings.setdefault("seed", lab_seed(name))
     if share_keys_with is None:
         # A real issuer is the server's public HTTPS URL; a fixed name keeps the port out of the tokens.

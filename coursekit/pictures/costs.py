@@ -40,7 +40,7 @@ METHODS = (
     ("HS256, check remembered", "cost-remembered", "/api/me", "bearer"),
 )
 # Every token is verified in full on every request (remember_tokens=0), except on the last server, which
-# runs as lab servers do by default: a token seen before skips its signature check (labserver.verified).
+# runs as lab servers do by default: a token seen before skips its signature check (labserver.tokens.verified).
 _ALICE = {"users": [("alice", "alice-password", "user")]}  # one account: one password hash per server start
 LABS = {"cost-hs256": {"remember_tokens": 0, **_ALICE},
         "cost-rs256": {"algorithm": "RS256", "remember_tokens": 0, **_ALICE},

@@ -1,0 +1,1 @@
+"""Where a lab keeps things: the SQLite store and private files."""

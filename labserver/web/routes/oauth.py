@@ -1,0 +1,133 @@
+"""The OAuth 2 endpoints: the token endpoint (RFC 6749 §4.3, §5, §6) and revocation (RFC 7009).
+
+The password grant is a first-party login here: the course's own client sends the user's password to
+its own server. RFC 9700 §2.4 says it MUST NOT be used, because it teaches users to type passwords into
+other apps; real apps use the authorization code flow with PKCE. We use it to keep each lesson on
+tokens, not on redirects.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import unquote_plus
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
+                              UnsupportedGrantType, UnsupportedTokenType)
+from labserver.web.routes.deps import lab_of
+from labserver.web.routes.forms import read_form, required
+from labserver.web.routes.sameorigin import check_host
+from labserver.web.routes.sessions import authenticate
+
+router = APIRouter(prefix="/oauth", tags=["oauth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _form_schema(required_fields: list[str], fields: dict[str, dict]) -> dict:
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": required_fields, "properties": fields}}}}}
+
+
+TEXT = {"type": "string", "minLength": 1}
+CLIENT = {"client_id": {"type": "string", "description": "this server's one client (or name it in HTTP Basic)"},
+          "scope": {"type": "string", "maxLength": 0, "description": "no scopes are issued: a scope is refused"}}
+# Which fields a grant needs depends on grant_type (RFC 6749 §4.3.2, §6): one schema per grant.
+TOKEN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "oneOf": [
+        {"type": "object", "required": ["grant_type", "username", "password"], "properties": {
+            "grant_type": {"type": "string", "enum": ["password"]}, "username": TEXT, "password": TEXT, **CLIENT}},
+        {"type": "object", "required": ["grant_type", "refresh_token"], "properties": {
+            "grant_type": {"type": "string", "enum": ["refresh_token"]}, "refresh_token": TEXT, **CLIENT}},
+    ]}}}}}
+TOKEN_PARAMETERS = frozenset({"grant_type", "username", "password", "refresh_token", "client_id", "scope"})
+REVOKE_PARAMETERS = frozenset({"token", "token_type_hint", "client_id"})
+REVOKE_FORM = _form_schema(["token"], {
+    "token": TEXT, "token_type_hint": {"type": "string"}, "client_id": CLIENT["client_id"]})
+
+
+def check_client(request: Request, fields: dict[str, str]) -> None:
+    """Accept our one public client, named in the form or in HTTP Basic with an empty secret."""
+    expected = lab_of(request).settings.client_id
+    named = fields.get("client_id")
+    header = request.headers.get("authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            # RFC 6749 §2.3.1: the client id is form-urlencoded before it goes into Basic.
+            in_basic = unquote_plus(base64.b64decode(header[6:], validate=True).decode().partition(":")[0],
+                                    errors="strict")
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text in the header
+            raise InvalidClient("client authentication is malformed") from None
+        if named is not None and named != in_basic:
+            # RFC 6749 §2.3: one way of naming the client per request.
+            raise InvalidRequest("the client is named twice, differently: in HTTP Basic and in client_id")
+        named = in_basic
+    if named is not None and named != expected:
+        raise InvalidClient(f"unknown client; this server knows one client: {expected}")
+
+
+@router.post("/token", openapi_extra=TOKEN_FORM)
+async def token(request: Request) -> JSONResponse:
+    """Exchange a password, or a refresh token, for an access token and a new refresh token."""
+    lab = lab_of(request)
+    check_host(request, any_loopback_port=True)  # a rebinding page cannot log in, nor refresh, through a name of its own
+    fields = await read_form(request, known=TOKEN_PARAMETERS)
+    check_client(request, fields)
+    grant = required(fields, "grant_type")
+    if fields.get("scope"):
+        # RFC 6749 §3.3: honour the scope asked for or refuse it, never drop it silently.
+        raise InvalidScope("this server issues no scopes: leave scope out (what a token allows comes from "
+                           "the account's role)")
+    if grant == "password":
+        username, password = required(fields, "username"), required(fields, "password")
+        user = await authenticate(request, username, password, via="token")
+        if user is None:
+            lab.audit.record("login_failed", via="token", username=username)
+            raise InvalidGrant("Incorrect username or password")
+        refresh_token, family_id = lab.refresh.start_family(user, lab.now())
+        lab.audit.record("login", via="token", username=user.username, family=family_id)
+    elif grant == "refresh_token":
+        try:
+            rotation = lab.refresh.rotate(required(fields, "refresh_token"), lab.now())
+        except InvalidGrant as exc:
+            lab.audit.record("refresh_denied", reason=exc.description)
+            raise
+        user, refresh_token, family_id = rotation.user, rotation.refresh_token, rotation.family_id
+        lab.audit.record("refresh", username=user.username, family=rotation.family_id, role=user.role)
+    else:
+        raise UnsupportedGrantType("grant_type must be password or refresh_token")
+    access_token, claims = lab.tokens.issue(user, lab.now())
+    lab.denylist.track(claims, family_id)
+    return JSONResponse({"access_token": access_token, "token_type": "Bearer",
+                         "expires_in": int(lab.settings.access_ttl), "refresh_token": refresh_token},
+                        headers=NO_STORE)
+
+
+@router.post("/revoke", openapi_extra=REVOKE_FORM)
+async def revoke(request: Request) -> Response:
+    """Revoke a refresh token (its whole login, and with the denylist on its access tokens too), or an access token."""
+    lab = lab_of(request)
+    fields = await read_form(request, known=REVOKE_PARAMETERS)
+    check_client(request, fields)
+    token = required(fields, "token")
+    now = lab.now()
+    # The hint only orders the search (RFC 7009 §2.1): a refresh token sent as "access_token" is still found.
+    if fields.get("token_type_hint") != "access_token" or token.count(".") != 2:
+        family = lab.refresh.revoke(token, now)
+        if family is not None:
+            lab.audit.record("revocation", token_type="refresh_token", family=family)
+            return Response(status_code=200, headers=NO_STORE)
+    if token.count(".") == 2:
+        try:
+            claims = lab.tokens.verify(token, now).claims
+        except InvalidToken:  # malformed, forged or expired: nothing to revoke (RFC 7009 §2.2)
+            return Response(status_code=200, headers=NO_STORE)
+        if not lab.denylist.enabled:
+            # Without a denylist an access token stays valid until exp: that is the price of statelessness.
+            raise UnsupportedTokenType("access tokens cannot be revoked here; they expire on their own")
+        lab.denylist.add(claims["jti"], claims["exp"], now)
+        lab.audit.record("revocation", token_type="access_token", jti=claims["jti"])
+    # RFC 7009 §2.2: an invalid or unknown token is answered 200 as well: nothing to reveal.
+    return Response(status_code=200, headers=NO_STORE)
