@@ -19,7 +19,7 @@ import requests
 
 import labserver
 from conftest import make_client
-from coursekit.lab import fresh_lab
+from coursekit.labtools.lab import fresh_lab
 from helpers import error
 
 MISSING = error("invalid_lab_secret", "the lab controls need this lab's secret in the Lab-Secret header "
