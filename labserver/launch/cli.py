@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 from labserver.accounts.initial import parse_account, read_users_file
 from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.settings import ALGORITHMS, ROLES, Settings, parse_duration
+from labserver.storage.files import check_own
 
 # (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
 OPTIONS = (
@@ -127,12 +129,22 @@ def to_argv(settings: Settings) -> list[str]:
     return argv
 
 
+def check_files(settings: Settings) -> None:
+    """Refuse, before anything starts, a store or keys file that another user could have planted."""
+    if settings.db == ":memory:":
+        return
+    for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file")):
+        check_own(settings.db + suffix, what)
+    check_own(settings.keys or str(Path(settings.db).with_suffix(".keys.json")), "keys file")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
         if settings.users_file:
             read_users_file(settings.users_file)  # a usage error now, not a traceback after the start
+        check_files(settings)
     except (ValueError, OSError) as exc:
         parser().error(str(exc))
     from labserver.launch.serve import serve  # the heavy imports, after --help has had its chance
