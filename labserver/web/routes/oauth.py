@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
                               UnsupportedGrantType, UnsupportedTokenType)
@@ -121,7 +122,8 @@ async def revoke(request: Request) -> Response:
             return Response(status_code=200, headers=NO_STORE)
     if token.count(".") == 2:
         try:
-            claims = lab.tokens.verify(token, now).claims
+            verify = lab.tokens.verify
+            claims = (await run_in_threadpool(verify, token, now) if lab.tokens.may_block else verify(token, now)).claims
         except InvalidToken:  # malformed, forged or expired: nothing to revoke (RFC 7009 §2.2)
             return Response(status_code=200, headers=NO_STORE)
         if not lab.denylist.enabled:
