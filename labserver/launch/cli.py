@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from labserver.accounts.initial import parse_account, read_users_file
+from labserver.accounts.initial import configured, parse_account
 from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.settings import ALGORITHMS, ROLES, Settings, parse_duration
@@ -142,8 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
-        if settings.users_file:
-            read_users_file(settings.users_file)  # a usage error now, not a traceback after the start
+        configured(settings)  # the accounts (users file included): a usage error now, not a traceback later
         check_files(settings)
     except (ValueError, OSError) as exc:
         parser().error(str(exc))

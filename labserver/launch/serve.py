@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from labserver.accounts.initial import login_lines
+from labserver.accounts.initial import change_lines, login_lines
 from labserver.app import create_app
 from labserver.control.settings import Settings
 from labserver.launch import sharedforkserver
@@ -124,7 +124,7 @@ def banner(settings: Settings, file=sys.stdout, *, lab, secret_file: Path | None
     """Print where the server is and every account that can log in (demo passwords are public; others are not shown)."""
     lines = [f"JWT course lab server on {settings.base_url}  ({settings.algorithm}, "
              f"access tokens {settings.access_ttl:g} s)"]
-    lines += login_lines(lab.users, lab.seeded, lab.demo)
+    lines += login_lines(lab.users, lab.seeded, lab.demo) + change_lines(lab.changed)
     if settings.lab_controls:
         where = (f"the contents of {secret_file} (readable by you alone)" if secret_file
                  else "held by the program that started this server")
