@@ -159,7 +159,7 @@ def _drive(browser, lab, attacker: Attacker, timeout: float) -> dict:
         outcome = {"logged in": login["status"] == 200, "page's API call": _click(page, "#call")["status"],
                    "token the page got": token}
         page.click("#inject")
-        page.wait_for_function("document.body.dataset.injected === 'sent'")
+        page.wait_for_selector("body[data-injected='sent']", state="attached")
         (found,) = [m for m in attacker.take() if "page" in m]
         outcome["script read document.cookie"] = found["document.cookie"]
         outcome["script read localStorage"] = found["localStorage"]
@@ -182,9 +182,10 @@ def _drive(browser, lab, attacker: Attacker, timeout: float) -> dict:
 
 def _click(page, selector: str) -> dict:
     """Click a button of the lab page and return the answer it puts on screen."""
-    before = page.evaluate("document.body.dataset.ready || '0'")
+    before = int(page.evaluate("document.body.dataset.ready || '0'"))
     page.click(selector)
-    page.wait_for_function("b => (document.body.dataset.ready || '0') !== b", arg=before)
+    # A selector, not a JavaScript condition: the page's Content-Security-Policy forbids evaluating strings.
+    page.wait_for_selector(f"body[data-ready='{before + 1}']", state="attached")
     return json.loads(page.inner_text("#result"))
 
 
