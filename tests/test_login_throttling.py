@@ -22,7 +22,7 @@ ROUTES = {
     "session": ("/session/login", {}),
 }
 THROTTLED_HEADERS = {"retry-after": "1", "cache-control": "no-store", "pragma": "no-cache"}
-ACCOUNT = "10 failed logins for this account name in the last 15 minutes"
+ACCOUNT = "10 failed logins in a row for this account name"
 
 
 def log_in(client, route: str, username: str, password: str):
@@ -31,7 +31,8 @@ def log_in(client, route: str, username: str, password: str):
 
 
 def throttled(seconds: int, counted: str) -> dict:
-    return error("too_many_requests", f"too many failed logins ({counted}): try again in {seconds} seconds")
+    unit = "second" if seconds == 1 else "seconds"
+    return error("too_many_requests", f"too many failed logins ({counted}): try again in {seconds} {unit}")
 
 
 def assert_throttled(r, seconds: int = 1, counted: str = ACCOUNT) -> None:
@@ -67,14 +68,23 @@ def test_each_failure_past_the_limit_doubles_the_wait_up_to_a_minute_and_the_own
         refused = log_in(client, "token", "alice", f"more-{i}")
         waits.append(int(refused.headers["retry-after"]))
         assert_throttled(refused, seconds=waits[-1],
-                         counted=f"{10 + i} failed logins for this account name in the last 15 minutes")
+                         counted=f"{10 + i} failed logins in a row for this account name")
         lab.clock.advance(waits[-1])
         assert log_in(client, "token", "alice", f"more-{i}").status_code == 400  # allowed, and wrong
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
     owner = log_in(client, "token", "alice", "alice-password")
-    assert_throttled(owner, seconds=60, counted="19 failed logins for this account name in the last 15 minutes")
+    assert_throttled(owner, seconds=60, counted="19 failed logins in a row for this account name")
     lab.clock.advance(60)
     assert log_in(client, "token", "alice", "alice-password").status_code == 200
+
+
+def test_a_whole_window_without_a_failure_starts_the_row_again(client, lab):
+    for i in range(10):
+        log_in(client, "token", "alice", f"guess-{i}")
+    lab.clock.advance(15 * 60)
+    for i in range(10):  # ten free failures again, as after a success
+        assert log_in(client, "token", "alice", f"later-{i}").status_code == 400
+    assert_throttled(log_in(client, "token", "alice", "alice-password"))
 
 
 def test_an_unknown_name_gets_the_same_answer_as_a_real_account(client):
@@ -142,7 +152,7 @@ def test_the_limits_are_settings():
         client.app.state.lab.clock.advance(5)  # 5 s apart: each is allowed (waits 1, 2, 4 s)
         assert log_in(client, "token", "alice", f"guess-{i}").status_code == 400
     assert_throttled(log_in(client, "token", "alice", "alice-password"), seconds=5,  # not 8: the lockout is 5 s
-                     counted="5 failed logins for this account name in the last 1 minute")
+                     counted="5 failed logins in a row for this account name")
 
 
 def test_a_forwarded_address_changes_nothing_unless_a_proxy_is_named():

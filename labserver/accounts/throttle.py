@@ -2,13 +2,13 @@
 
 This is the one place login attempts are limited; both login routes (the token endpoint's password grant
 and the session login form) go through it. Two counts with two jobs, both on the lab clock (a lesson moves
-the clock instead of waiting), following OWASP's Authentication Cheat Sheet ("Login Throttling"):
+the clock instead of waiting), following OWASP's Authentication Cheat Sheet ("Account Lockout"):
 
-- **Per account name: guesses at one account.** The first ``per_account`` failures within the window cost
-  nothing; after them every attempt waits twice as long as the one before, counted from the latest failure
-  (1 s, 2 s, 4 s, ...), but never longer than ``lockout``. So the real user is locked out for at most
-  ``lockout`` after the attacker's last guess (not for the whole window), and a guesser gets about one try
-  per ``lockout``. An attempt counts from the moment it starts, so a burst of parallel guesses at one account
+- **Per account name: guesses at one account.** The first ``per_account`` failures in a row cost nothing;
+  after them every attempt waits twice as long as the one before, counted from the latest failure (1 s, 2 s,
+  4 s, ...), but never longer than ``lockout``. "In a row": a right password, or a whole window without a
+  failure, starts the count again. So the real user is locked out for at most ``lockout`` after the
+  attacker's last guess (not for the whole window), and a guesser gets one try per ``lockout``. An attempt counts from the moment it starts, so a burst of parallel guesses at one account
   gets no more than the limit checked. The name counts whether or not such an account exists, so the answer
   says nothing about which names are real; a right password clears the name's count.
 - **Per client address: spraying many names from one address.** Only finished failures count, so a class
@@ -85,7 +85,9 @@ class LoginThrottle:
             self._failures.clear()
 
     def _add(self, key: tuple[str, str], now: float) -> None:
-        self._failures.setdefault(key, deque()).append(now)
+        # Bounded: an account's row needs its last 64 failures past the limit at most (the wait is capped).
+        bound = self._limits[key[0]] + 64
+        self._failures.setdefault(key, deque(maxlen=bound)).append(now)
         self._failures.move_to_end(key)
         while len(self._failures) > self._max_keys:
             self._failures.popitem(last=False)
@@ -99,21 +101,25 @@ class LoginThrottle:
         times = self._failures.get(key)
         if not times:
             return
-        while times and times[0] <= now - self._window:
-            times.popleft()
         kind, limit = key[0], self._limits[key[0]]
-        if len(times) < limit:
-            return
         if kind == "account":
+            if times[-1] <= now - self._window:  # a whole window without a failure: the row is over
+                times.clear()
+                return
+            if len(times) < limit:
+                return
             # Each failure past the limit doubles the wait, up to the lockout.
             until = times[-1] + min(self._lockout, 2.0 ** min(len(times) - limit, 64))
+            counted = f"{len(times)} failed logins in a row for this account name"
         else:
+            while times and times[0] <= now - self._window:
+                times.popleft()
+            if len(times) < limit:
+                return
             until = times[-limit] + self._window  # the oldest failure that counts leaves the window
+            counted = f"{len(times)} failed logins from your address in the last {_duration(self._window)}"
         if now < until:
-            wait = max(1, math.ceil(until - now))
-            where = "for this account name" if kind == "account" else "from your address"
-            raise TooManyFailedLogins(wait, f"{len(times)} failed logins {where} in the last "
-                                            f"{_duration(self._window)}")
+            raise TooManyFailedLogins(max(1, math.ceil(until - now)), counted)
 
 
 def _duration(seconds: float) -> str:

@@ -46,9 +46,9 @@ class Settings:
     session_absolute_ttl: float = 8 * HOUR
     # Allowed clock skew when checking exp/nbf/iat.
     leeway: float = 0
-    # Login throttling (labserver.accounts.throttle): failed logins allowed per account name and per client
-    # address within the window, by the lab clock. Past the account's limit each attempt waits twice as long as
-    # the one before, at most login_lockout; past the address's, until the oldest failure leaves the window.
+    # Login throttling (labserver.accounts.throttle), by the lab clock: failed logins allowed in a row per
+    # account name (a quiet window ends the row), then each attempt waits twice as long as the one before, at
+    # most login_lockout; per client address, failures within the window, then until the oldest leaves it.
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
     login_window: float = 15 * MINUTE

@@ -28,7 +28,8 @@ OPTIONS = (
     ("session_absolute_ttl", "--session-ttl", parse_duration, "cookie session absolute lifetime (default 8h)"),
     ("leeway", "--leeway", parse_duration, "allowed clock skew when checking exp/nbf/iat (default 0)"),
     ("login_failures_per_account", "--login-failures", int,
-     "failed logins allowed per account name within --login-window, then 429 (default 10)"),
+     "failed logins allowed in a row per account name (a quiet --login-window ends the row), then waits "
+     "doubling up to --login-lockout (default 10)"),
     ("login_failures_per_address", "--login-failures-per-address", int,
      "failed logins allowed per client address within --login-window, then 429 (default 50)"),
     ("login_window", "--login-window", parse_duration, "window of the login throttling, e.g. 15m (default 15m)"),

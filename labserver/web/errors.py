@@ -83,7 +83,8 @@ class TooManyFailedLogins(LabError):
     error = "too_many_requests"
 
     def __init__(self, retry_after: int, counted: str) -> None:
-        super().__init__(f"too many failed logins ({counted}): try again in {retry_after} seconds")
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(f"too many failed logins ({counted}): try again in {retry_after} {unit}")
         self.retry_after = retry_after
 
     def headers(self) -> dict[str, str]:
