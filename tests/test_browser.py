@@ -82,6 +82,7 @@ def test_a_form_posted_to_logout_from_another_site_or_origin_is_refused_and_leav
     assert cross["from another site (127.0.0.1)"] == refused  # arrived without the cookie (SameSite=Strict)
     # localhost:<other port> is another origin but the same site: the Strict cookie went along; Origin is refused.
     assert cross["from the same site, another origin (localhost, other port)"] == refused
+    assert cross["cookie sent from another site"] is False and cross["cookie sent from the same site"] is True
     assert cross["session survived both"] is True
     assert cross["cookie kept by the browser"] is True
 

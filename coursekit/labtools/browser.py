@@ -196,7 +196,9 @@ def _submit_from(context, attacker_origin: str, action: str, method: str = "post
     with page.expect_response(lambda r: r.url.split("?")[0] == action) as info:
         page.goto(url)
     response = info.value
-    answer = {"status": response.status, "body": response.json()}
+    # The headers as the browser really sent them (Cookie included, which only the browser decides to add).
+    cookie = response.request.all_headers().get("cookie", "")
+    answer = {"status": response.status, "body": response.json(), "cookie sent": "session=" in cookie}
     page.close()
     return answer
 
@@ -213,6 +215,8 @@ def _cross_site(page, lab, lab_origin: str, attacker: Attacker) -> dict:
     same_site = _submit_from(page.context, attacker.url("localhost"), lab_origin + "/session/logout")
     return {"from another site (127.0.0.1)": other_site["body"],
             "from the same site, another origin (localhost, other port)": same_site["body"],
+            "cookie sent from another site": other_site["cookie sent"],
+            "cookie sent from the same site": same_site["cookie sent"],
             "session survived both": len(lab.table("sessions")) == sessions,
             "cookie kept by the browser": [c["name"] for c in page.context.cookies()] == ["session"]}
 
@@ -270,10 +274,12 @@ def print_scenario(results: dict) -> None:
         print(f"cookie as the browser stored it: {c['name']}  HttpOnly={c['httpOnly']}  Secure={c['secure']}  "
               f"SameSite={c['sameSite']}  Path={c['path']}")
     cs = results["cross-site"]
-    for where, key in (("another site:       ", "from another site (127.0.0.1)"),
-                       ("the same site (port):", "from the same site, another origin (localhost, other port)")):
+    for where, key, sent in (("another site:       ", "from another site (127.0.0.1)", "cookie sent from another site"),
+                             ("the same site (port):", "from the same site, another origin (localhost, other port)",
+                              "cookie sent from the same site")):
         answer = cs[key]
-        print(f"form POST /session/logout from {where} {answer.get('error', answer)}")
+        print(f"form POST /session/logout from {where} cookie sent: {yes_no[cs[sent]]:<4}"
+              f"answer: {answer.get('error', answer)}")
     print(f"after both: session survived: {yes_no[cs['session survived both']]}, "
           f"cookie kept by the browser: {yes_no[cs['cookie kept by the browser']]}")
     b = results["bearer"]
