@@ -88,11 +88,15 @@ def write_lab_secret(settings: Settings, secret: str) -> Path | None:
     """Write the lab secret where its owner, and nobody else, can read it (0600); removed when we exit."""
     if not settings.lab_controls or settings.lab_secret_file == "":
         return None
-    if settings.lab_secret_file is None:  # the owner's private folder (checked: ours, 0700, no symlink)
-        path = sharedforkserver.folder() / f"lab-{settings.port}.secret"
-    else:
-        path = Path(settings.lab_secret_file).absolute()
-    write_private(path, secret + "\n")
+    try:
+        if settings.lab_secret_file is None:  # the owner's private folder (checked: ours, 0700, no symlink)
+            path = sharedforkserver.folder() / f"lab-{settings.port}.secret"
+        else:
+            path = Path(settings.lab_secret_file).absolute()
+        write_private(path, secret + "\n")
+    except OSError as exc:
+        raise SystemExit(f"labserver: cannot keep the lab secret where only you can read it: {exc} "
+                         f"(name a file in a folder of yours with --lab-secret-file)") from None
     atexit.register(_remove_if_unchanged, path, os.stat(path).st_ino)  # on SIGTERM too: see _Server
     return path
 
