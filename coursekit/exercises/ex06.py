@@ -21,7 +21,7 @@ from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attack
 from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
 
 
 def _forged_token(forged) -> dict:
@@ -232,3 +232,104 @@ class VerifyAgainstTheBattery(Exercise):
 
 q1, q2, q3, q4 = (CrackAndForge("q1"), InjectTheKid("q2"), ConfuseTheAlgorithm("q3"),
                   VerifyAgainstTheBattery("q4"))
+
+
+# --- q5-q7: the unpublished key, a certificate in the header, a refresh for someone else --------------------
+
+def _alg_of(forged: str) -> object:
+    return json.loads(decode_segment(forged.split(".")[0])).get("alg")
+
+
+class RecoverTheUnpublishedKey(Exercise):
+    title = "Algorithm confusion with no published key: rebuild it from two tokens"
+    _hints = [
+        "recover_rsa_modulus([token1, token2], e=3) gives n: both signatures s satisfy s^3 = m (mod n), so n "
+        "divides s^3 - m for each, and their gcd is n times a small factor it removes.",
+        "rsa.RSAPublicNumbers(3, n).public_key(), written as PEM (SubjectPublicKeyInfo), is the HMAC secret: "
+        "hs256_by_hand({**jwt.get_unverified_header(token1), 'alg': 'HS256'}, admin_claims, pem).",
+    ]
+
+    def _check(self, forge):
+        require_function(forge, "forge")
+        lab = fresh_lab(algorithm="RS256")
+        lab.flaws.set(["alg-confusion-hidden-key"])
+        forged = forge(log_in(lab, "alice")["access_token"], log_in(lab, "bob")["access_token"])
+        _forged_token(forged)
+        if _alg_of(forged) != "HS256":
+            raise Incorrect(f"the forged token's header says alg {_alg_of(forged)!r}: the confusion needs HS256, "
+                            "keyed with the public key you rebuilt")
+        return _attack(lab, "alg-confusion-hidden-key", forged, {
+            "signature is invalid": "the HMAC secret must be the PEM of the key these two tokens were signed "
+                                    "with: n from recover_rsa_modulus of the tokens forge() is given, e = 3, "
+                                    "SubjectPublicKeyInfo form",
+            "unknown key id": "keep the tokens' kid: the server finds its unpublished key by it",
+        })
+
+
+class TrustTheCertificate(Exercise):
+    title = "x5c: a certificate the token brings, believed without a chain"
+    _hints = [
+        "Make an RSA key of your own and a certificate for it: self_signed_certificate(key). Nobody vouches "
+        "for it, and the flawed lab does not ask.",
+        "jwt.encode(admin_claims, key, algorithm='RS256', headers={'typ': 'at+jwt', 'kid': 'mine', "
+        "'x5c': x5c_of(certificate)}).",
+    ]
+
+    def _check(self, forge):
+        require_function(forge, "forge")
+        lab = fresh_lab(algorithm="RS256")
+        lab.flaws.set(["x5c-header"])
+        forged = forge(log_in(lab, "alice")["access_token"])
+        _forged_token(forged)
+        return _attack(lab, "x5c-header", forged, {
+            "unknown key id": "the server found no certificate, so it looked the kid up among its own keys: put "
+                              "your certificate in the token's x5c header",
+            "x5c must be a list of base64 certificates": "x5c is a JSON list of certificates, each standard "
+                                                          "base64 of its DER (not base64url, not PEM): x5c_of(cert)",
+            "x5c holds no readable certificate": "x5c is a JSON list of certificates, each standard base64 of its "
+                                                 "DER (not base64url, not PEM): x5c_of(cert)",
+            "signature is invalid": "sign with the private key of the certificate you put first in x5c",
+            "the certificate's key cannot verify RS256 tokens": "the lab signs RS256: your key and certificate "
+                                                                "must be RSA",
+            "algorithm must be RS256": "sign with RS256, the lab's algorithm",
+        })
+
+
+class RenewSomeoneElse(Exercise):
+    title = "A refresh that believes an expired access token"
+    _hints = [
+        "A refresh is a POST to /oauth/token with grant_type=refresh_token and the refresh token. The flawed "
+        "server also reads an access token sent with it.",
+        "Send alice's expired access token as Authorization: Bearer beside bob's refresh token; return r.json().",
+    ]
+
+    def _check(self, renew):
+        require_function(renew, "renew")
+        lab = fresh_lab()
+        lab.flaws.set(["refresh-subject"])
+        alice, bob = log_in(lab, "alice"), log_in(lab, "bob")
+        lab.clock.advance(minutes=31)  # alice's access token has expired
+        since = len(lab.audit())
+        answer = renew(lab.url, bob["refresh_token"], alice["access_token"])
+        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+            raise Incorrect(f"renew should return the token endpoint's JSON (a dict with access_token), "
+                            f"not {answer!r:.80}")
+        events = [e for e in lab.audit()[since:] if e["event"] in ("refresh", "login")]
+        refreshed = [e for e in events if e["event"] == "refresh"]
+        if not refreshed or any(e["event"] == "login" for e in events):
+            raise Incorrect("that token did not come from a refresh of bob's refresh token: use bob's refresh "
+                            "token, never a password")
+        r = http_session().get(lab.url + "/api/me", headers=bearer(answer["access_token"]), timeout=10)
+        whom = r.json().get("username") if r.status_code == 200 else None
+        if whom != "alice":
+            raise Incorrect(f"the new access token is {whom}'s: send alice's expired access token as "
+                            "Authorization: Bearer beside bob's refresh token, and the flawed server believes it")
+        lab.flaws.set([])
+        again = http_session().post(lab.url + "/oauth/token", timeout=10, headers=bearer(alice["access_token"]),
+                                    data={"grant_type": "refresh_token", "refresh_token": answer["refresh_token"]})
+        then = claims(again.json()["access_token"])["username"] if again.status_code == 200 else again.status_code
+        return (f"bob's refresh token renewed alice's access while refresh-subject was on; with it off, the same "
+                f"request renews {then}'s: a refresh token's family decides whom it renews, nothing else.")
+
+
+q5, q6, q7 = RecoverTheUnpublishedKey("q5"), TrustTheCertificate("q6"), RenewSomeoneElse("q7")

@@ -113,7 +113,7 @@ class KeyFiles:
 
     def secret(self, kid: str, secrets: dict[str, bytes]) -> bytes:
         """Return the secret in the file named ``kid``; ``secrets`` are the current keys, written out first."""
-        folder = self._write(secrets)
+        folder = self.write(secrets)
         # DELIBERATELY VULNERABLE (lab flaw "kid-path"): kid is joined to the folder as it is, so
         # "../../../../dev/null" climbs out of it and reads an empty file: an empty secret anyone can use.
         # The fix: never build a path from a token; look kid up among your own keys (KeyRing.find).
@@ -128,7 +128,7 @@ class KeyFiles:
             self._folder.cleanup()
             self._folder = None
 
-    def _write(self, secrets: dict[str, bytes]) -> Path:
+    def write(self, secrets: dict[str, bytes]) -> Path:
         if self._folder is None:
             self._folder = tempfile.TemporaryDirectory(prefix="labserver-keyfiles-")
         folder = Path(self._folder.name)
