@@ -85,3 +85,16 @@ def test_plot_time_to_crack_draws_one_log_scale_axis():
     (ax,) = fig.axes
     assert ax.get_yscale() == "log"
     assert "1,000,000 HMAC guesses per second" in ax.get_title()
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["this machine, one Python process: 1,000,000 guesses/s (measured)",
+                      "one GPU, hashcat mode 16500: 1,855 million guesses/s (published)"]
+    styles = {line.get_linestyle() for line in ax.get_lines()[:2]}
+    assert styles == {"-", "--"}  # told apart without colour
+
+
+def test_eight_random_letters_last_days_here_and_a_minute_on_one_gpu():
+    from coursekit.pictures.crack_time import GPU_SOURCE, bits_of, crack_times
+
+    assert crack_times(5e5, bits_of(26, 8)) == "about 2 days here, about 56 seconds on one GPU"
+    assert crack_times(5e5, bits_of(94, 12), gpu_rate=1e9).endswith("about 7,540,502 years on one GPU")
+    assert "mode 16500" in GPU_SOURCE and "Chick3nman" in GPU_SOURCE
