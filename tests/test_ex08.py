@@ -52,6 +52,23 @@ def test_q1_reading_past_the_body_into_the_next_request_is_explained():
               "past the end of the body", "Content-Length")
 
 
+def test_q1_a_token_read_to_the_end_of_the_line_shows_its_trailing_carriage_return():
+    right = solution(ex08.q1)
+
+    def to_line_end(captured):
+        found = right(captured)
+        token = re.search(r"Authorization: Bearer (.+)", captured.decode("latin-1"))
+        return {**found, "token": token.group(1) if token else None}
+
+    incorrect(ex08.q1.evaluate(to_line_end), "you found the token with '\\r' after it", "(\\S+)")
+
+
+def test_q1_a_wrong_token_is_shown_by_its_start_and_its_end():
+    right = solution(ex08.q1)
+    incorrect(ex08.q1.evaluate(lambda captured: {**right(captured), "token": "x" * 30 + "\r"}),
+              "you found 'xxxxxxxxxxxxxxxx'...'xxxxx\\r'")
+
+
 def test_q1_claiming_secrets_in_ciphertext_is_incorrect():
     right = solution(ex08.q1)
 

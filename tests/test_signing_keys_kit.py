@@ -42,3 +42,15 @@ def test_the_timeline_has_a_row_per_key_and_token_and_a_line_per_mark():
     assert [label.get_text() for label in ax.get_yticklabels()] == ["key old", "key new", "alice"]
     assert len(ax.lines) == 2
     assert [text.get_text() for text in ax.texts] == [" rotation", " old key gone"]
+
+
+def test_the_legend_names_every_key_both_ways_and_the_tokens():
+    t = 1894006800
+    fig = plot_key_timeline(
+        keys=[{"kid": "old", "signs": (t, t + 600), "published": (t, t + 2400)},
+              {"kid": "new", "signs": (t + 600, t + 3600), "published": (t + 600, t + 3600)}],
+        tokens=[{"label": "alice", "kid": "old", "iat": t, "exp": t + 1800}])
+    legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["key old: signs new tokens", "key old: published only (verifies)",
+                      "key new: signs new tokens", "key new: published only (verifies)",
+                      "a token, iat to exp, in its key's colour"]

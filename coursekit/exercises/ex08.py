@@ -70,6 +70,10 @@ class ReadTheWire(Exercise):
         for username, password, _role in (("alice", "alice-password", "user"), _TRICKY):
             captured, token = capture(lab, username, password)
             found = self._call(find_secrets, captured, f"the plain-HTTP bytes of {username}'s login")
+            mine = found["token"]
+            if isinstance(mine, str) and mine != token and mine.startswith(token):
+                raise Incorrect(f"in {username}'s capture you found the token with {mine[len(token):]!r} after it: the header "
+                                f"line ends with '\\r\\n', so stop at the first whitespace (\\S+), not at '\\n'")
             if found["token"] != token:
                 raise Incorrect(f"in {username}'s capture the bearer token is {token[:16]}..., you found "
                                 f"{_short(found['token'])}: take everything after 'Authorization: Bearer ' up "
@@ -99,7 +103,10 @@ class ReadTheWire(Exercise):
 
 
 def _short(value) -> str:
-    return repr(value if not isinstance(value, str) or len(value) < 24 else value[:16] + "...")
+    """A long text as its start and its end, each as repr, so that an invisible '\\r' at the end still shows."""
+    if not isinstance(value, str) or len(value) < 24:
+        return repr(value)
+    return f"{value[:16]!r}...{value[-6:]!r}"
 
 
 def _password_advice(found, password: str, username: str) -> str:

@@ -46,22 +46,29 @@ def plot_key_timeline(keys: list[dict], tokens: list[dict], marks: dict[str, flo
     ``keys``: ``{"kid", "signs": (from, to), "published": (from, to)}``, ``tokens``: ``{"label", "kid",
     "iat", "exp"}`` (a token's bar takes its key's colour), ``marks``: vertical lines, ``{"rotation": t}``.
     """
-    colours = dict(zip([k["kid"] for k in keys], ["#1565c0", "#2e7d32", "#c62828", "#6a1b9a"]))
+    from matplotlib.patches import Patch
+
+    # Okabe-Ito colours (safe for colour-blind readers); every key is also named in the legend and on its row.
+    colours = dict(zip([k["kid"] for k in keys], ["#0072B2", "#009E73", "#D55E00", "#CC79A7"]))
     rows = len(keys) + len(tokens)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * rows + 1.6))
-    labels = []
+    fig, ax = plt.subplots(figsize=(9, 0.45 * rows + 2.0))
+    labels, legend = [], []
     for row, key in enumerate(keys):
+        colour = colours[key["kid"]]
         start, end = key["published"]
-        ax.barh(row, _when(end) - _when(start), left=_when(start), height=0.6, color=colours[key["kid"]],
-                alpha=0.25, label="published (verifies)" if row == 0 else None)
+        ax.barh(row, _when(end) - _when(start), left=_when(start), height=0.6, color=colour, alpha=0.25)
         start, end = key["signs"]
-        ax.barh(row, _when(end) - _when(start), left=_when(start), height=0.6, color=colours[key["kid"]],
-                label="signs new tokens" if row == 0 else None)
+        ax.barh(row, _when(end) - _when(start), left=_when(start), height=0.6, color=colour)
         labels.append(f"key {key['kid']}")
+        legend += [Patch(color=colour, label=f"key {key['kid']}: signs new tokens"),
+                   Patch(color=colour, alpha=0.25, label=f"key {key['kid']}: published only (verifies)")]
     for row, token in enumerate(tokens, start=len(keys)):
         ax.barh(row, _when(token["exp"]) - _when(token["iat"]), left=_when(token["iat"]), height=0.4,
                 color=colours.get(token["kid"], "grey"), hatch="//", alpha=0.6)
         labels.append(token["label"])
+    if tokens:
+        legend.append(Patch(facecolor="white", edgecolor="black", hatch="//",
+                            label="a token, iat to exp, in its key's colour"))
     for name, at in (marks or {}).items():
         ax.axvline(_when(at), color="black", linestyle="--", linewidth=1)
         ax.annotate(f" {name}", (_when(at), 1.0), xycoords=("data", "axes fraction"), fontsize=9, va="bottom")
@@ -71,6 +78,6 @@ def plot_key_timeline(keys: list[dict], tokens: list[dict], marks: dict[str, flo
     ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=timezone.utc))
     ax.set_xlabel("lab clock (UTC)")
     ax.set_title("Keys and the tokens they signed: a token works until its exp, while its key is published", pad=18)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
