@@ -9,6 +9,7 @@ tokens, not on redirects.
 from __future__ import annotations
 
 import base64
+import functools
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request, Response
@@ -100,8 +101,7 @@ async def token(request: Request) -> JSONResponse:
         # token decides whom the new access token is for, so bob's refresh token renews alice's access.
         # The fix: the refresh token alone decides; its family belongs to one user (rotation.user), full stop.
         if lab.flaws.on("refresh-subject"):
-            user = (await run_in_threadpool(_subject_of_expired, lab, request) if lab.tokens.may_block
-                    else _subject_of_expired(lab, request)) or user
+            user = await _subject_of_expired(lab, request) or user
         lab.audit.record("refresh", username=user.username, family=rotation.family_id, role=user.role)
     else:
         raise UnsupportedGrantType("grant_type must be password or refresh_token")
@@ -112,13 +112,14 @@ async def token(request: Request) -> JSONResponse:
                         headers=NO_STORE)
 
 
-def _subject_of_expired(lab, request: Request):
+async def _subject_of_expired(lab, request: Request):
     """The user named by a signed (possibly expired) bearer access token on this request, or None (flaw only)."""
     header = request.headers.get("authorization", "")
     if header[:7].lower() != "bearer ":
         return None
-    try:
-        claims = lab.tokens.verify(header[7:].strip(), lab.now(), allow_expired=True).claims
+    verify = functools.partial(lab.tokens.verify, header[7:].strip(), lab.now(), allow_expired=True)
+    try:  # off the event loop when verifying may fetch (see AccessTokens.may_block)
+        claims = (await run_in_threadpool(verify) if lab.tokens.may_block else verify()).claims
     except InvalidToken:
         return None
     return lab.users.by_name(claims["username"])
