@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["expected_seconds", "bits_of", "SECRETS", "plot_time_to_crack", "crack_times", "GPU_RATE", "GPU_SOURCE"]
+__all__ = ["expected_seconds", "bits_of", "SECRETS", "plot_time_to_crack", "crack_times", "in_words", "GPU_RATE",
+           "GPU_SOURCE"]
 
 YEAR = 365.25 * 24 * 3600
 AGE_OF_UNIVERSE = 13.8e9 * YEAR
@@ -83,10 +84,11 @@ def plot_time_to_crack(rate: float, *, gpu_rate: float = GPU_RATE, secrets=SECRE
 
 def crack_times(rate: float, bits: float, gpu_rate: float = GPU_RATE) -> str:
     """In words: the average time to find a secret of ``bits`` bits here and on one GPU."""
-    return f"{_words(expected_seconds(bits, rate))} here, {_words(expected_seconds(bits, gpu_rate))} on one GPU"
+    return f"{in_words(expected_seconds(bits, rate))} here, {in_words(expected_seconds(bits, gpu_rate))} on one GPU"
 
 
-def _words(seconds: float) -> str:
+def in_words(seconds: float) -> str:
+    """A duration in the largest unit that leaves at least two of it: "about 56 seconds", "about 2 days"."""
     for unit, size in (("years", YEAR), ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= 2 * size:
             return f"about {seconds / size:,.0f} {unit}"
