@@ -88,7 +88,18 @@ def crack_times(rate: float, bits: float, gpu_rate: float = GPU_RATE) -> str:
 
 
 def in_words(seconds: float) -> str:
-    """A duration in the largest unit that leaves at least two of it: "about 56 seconds", "about 2 days"."""
+    """A duration in words: "under a second", "about 56 seconds", "about 2 days", "about 4 million years",
+    "about 3.2 × 10^21 years"."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 2:
+        return "about a second"
+    years = seconds / YEAR
+    if years >= 1e9:
+        exponent = math.floor(math.log10(years))
+        return f"about {years / 10 ** exponent:.2g} × 10^{exponent} years"
+    if years >= 1e6:
+        return f"about {years / 1e6:,.0f} million years"
     for unit, size in (("years", YEAR), ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= 2 * size:
             return f"about {seconds / size:,.0f} {unit}"
