@@ -4,7 +4,7 @@ Plain HTML made on the server, every value escaped, no script at all, and header
 a Content-Security-Policy that allows nothing but this page's own style and a form posting to this server
 (and, after the login, the redirect to the client: Chromium checks ``form-action`` on the redirect too),
 ``frame-ancestors 'none'`` so no other site can frame the page and trick a click on it (clickjacking),
-no caching, and no Referer sent on.
+no caching, and no Referer sent to other sites.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def headers(redirect_uri: str | None = None) -> dict[str, str]:
     policy = (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action {form_action}; "
               "frame-ancestors 'none'; base-uri 'none'")
     return {"Content-Security-Policy": policy, "X-Frame-Options": "DENY", "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+            # same-origin, not no-referrer: with no-referrer Chromium posts the form with "Origin: null".
+            "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"}
 
 
 def _page(title: str, body: str) -> str:
