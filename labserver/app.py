@@ -36,5 +36,5 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     if settings.lab_controls:
         app.include_router(lab.router)
         app.include_router(page.router)  # lab page with a deliberate XSS hole: loopback only, like the controls
-    install_openapi(app, app.state.lab.sessions.cookie_name())
+    install_openapi(app, app.state.lab.sessions.cookie_name(), app.state.lab.clients)
     return app

@@ -9,12 +9,14 @@ the link); anything else as ``error`` and ``error_description`` sent to the redi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from labserver.oauth.clients import is_loopback
 from labserver.oauth.pkce import PKCEError, check_challenge
 from labserver.web.errors import TooManyFailedLogins
 from labserver.web.loginpage import error_page, login_page
@@ -103,6 +105,14 @@ def read_request(request: Request, items: list[tuple[str, str]]) -> Authorizatio
     return AuthorizationRequest(client.client_id, redirect_uri, state, challenge, method, given)
 
 
+def _pattern(uri: str) -> str:
+    if is_loopback(uri):  # any port (RFC 8252 §7.3)
+        scheme, _, rest = uri.partition("://")
+        host, slash, tail = rest.partition("/")
+        return re.escape(f"{scheme}://{host}") + "(:[1-9][0-9]{0,4})?" + re.escape(slash + tail)
+    return re.escape(uri)
+
+
 def back_to_client(request: Request, redirect_uri: str, parameters: dict[str, str | None]) -> RedirectResponse:
     """303 to the redirect URI with these parameters added to its query (RFC 6749 §3.1.2 keeps its own query)."""
     parameters = {**{k: v for k, v in parameters.items() if v is not None},
@@ -123,7 +133,8 @@ def refusal(request: Request, exc: PageError) -> Response:
 
 PAGE = {"text/html": {"schema": {"type": "string"}}}
 AUTHORIZE_QUERY = {"parameters": [
-    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in REQUEST_PARAMETERS]}
+    {"name": name, "in": "query", "required": name in ("client_id", "redirect_uri"), "schema": {"type": "string"}}
+    for name in REQUEST_PARAMETERS]}
 REDIRECT = {"description": "back to the client: its redirect URI with code, state and iss, or error, "
                            "error_description, state and iss (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207)",
             "headers": {"Location": {"required": True, "schema": {"type": "string"}}}}
@@ -145,7 +156,25 @@ async def authorize(request: Request) -> Response:
 
 
 LOGIN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "properties": {name: {"type": "string"} for name in sorted(LOGIN_PARAMETERS)}}}}}}
+    "type": "object", "required": ["client_id", "redirect_uri"],
+    "properties": {name: {"type": "string"} for name in sorted(LOGIN_PARAMETERS)}}}}}}
+
+
+def document(operations: dict, clients) -> None:
+    """Say in the OpenAPI document which clients and redirect URIs this server knows: the requests it serves.
+
+    Anything else is answered on the page (400, HTML); a malformed login form is answered in JSON.
+    """
+    ids = {"type": "string", "enum": clients.ids}
+    uris = {"type": "string", "pattern": "^(" + "|".join(_pattern(uri) for client_id in clients.ids
+                                                        for uri in clients.get(client_id).redirect_uris) + ")$"}
+    for parameter in operations["get"]["parameters"]:
+        parameter["schema"] = {"client_id": ids, "redirect_uri": uris}.get(parameter["name"], parameter["schema"])
+    form = operations["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    form["properties"].update(client_id=ids, redirect_uri=uris)
+    operations["post"]["responses"]["400"]["content"] = {
+        **PAGE, "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    operations["post"]["responses"]["400"]["description"] += "; a body that is not one form: JSON"
 
 
 @router.post("/authorize", openapi_extra=LOGIN_FORM, response_class=HTMLResponse, responses={
