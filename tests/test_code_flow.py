@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from conftest import make_client
-from coursekit.labtools.codeflow import hidden_fields, s256
+from coursekit.labtools.codeflow.steps import hidden_fields, s256
 from helpers import error
 
 VERIFIER = "v" * 20 + "-._~" + "0123456789" * 2 + "abc"  # 47 unreserved characters

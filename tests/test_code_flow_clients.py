@@ -10,10 +10,10 @@ from requests_oauthlib import OAuth2Session
 import labserver
 from conftest import T0
 from coursekit.labtools.browser import Chromium
-from coursekit.labtools.browser_login import code_flow_login
+from coursekit.labtools.codeflow.browser import code_flow_login
 from coursekit.labtools.client import bearer, http_session
-from coursekit.labtools.codeflow import Callback, authorization_url, log_in_at_page, pkce_pair, query_of, redeem
-from coursekit.labtools.lessonapp import LessonApp
+from coursekit.labtools.codeflow.steps import Callback, authorization_url, log_in_at_page, pkce_pair, query_of, redeem
+from coursekit.labtools.codeflow.app import LessonApp
 
 
 @pytest.fixture(scope="module")

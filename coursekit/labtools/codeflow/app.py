@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from coursekit.labtools.client import http_session
-from coursekit.labtools.codeflow import CLIENT_ID, authorization_url, redeem, s256
+from coursekit.labtools.codeflow.steps import CLIENT_ID, authorization_url, redeem, s256
 
 __all__ = ["LessonApp"]
 

@@ -1,0 +1,1 @@
+"""Lesson 10's code flow: its steps (``steps``), the lesson's web app (``app``) and the login in Chromium (``browser``)."""
