@@ -24,9 +24,14 @@ from urllib.parse import parse_qsl, urlsplit
 from coursekit.labtools.client import http_session
 from coursekit.labtools.codeflow.steps import CLIENT_ID, authorization_url, redeem, s256
 
-__all__ = ["LessonApp"]
+__all__ = ["LessonApp", "says"]
 
 COOKIE = "app"
+
+
+def says(page) -> str:
+    """What a page of the app says (its one line of text), from a requests response."""
+    return html.unescape(page.text.split("<p id=result>", 1)[-1].split("</p>", 1)[0])
 
 
 class LessonApp:

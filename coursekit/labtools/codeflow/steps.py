@@ -26,9 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import requests
 
 __all__ = ["pkce_pair", "s256", "authorization_url", "hidden_fields", "log_in_at_page", "Callback", "redeem",
-           "query_of", "CLIENT_ID"]
+           "query_of", "code_for", "CLIENT_ID", "LOOPBACK"]
 
 CLIENT_ID = "jwt-course"  # the lab's registered client for loopback redirect URIs
+LOOPBACK = "http://127.0.0.1:8765/callback"  # a redirect URI of that client (any port is accepted)
 
 
 def s256(verifier: str) -> str:
@@ -72,7 +73,9 @@ def log_in_at_page(browser: requests.Session, url: str, username: str, password:
     """Open the login page at ``url``, submit it as a browser would, and return where the server sends the
     browser next (the ``Location`` of its 303), without going there. A page that answers without redirecting
     (an error shown, a wrong password) raises ValueError with the page's message."""
-    page = browser.get(url, timeout=10)
+    page = browser.get(url, timeout=10, allow_redirects=False)
+    if page.status_code == 303:  # an error the lab sends straight back to the redirect URI, before any login
+        return page.headers["location"]
     if page.status_code != 200:
         raise ValueError(f"the login page answered {page.status_code}: {_page_text(page.text)}")
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
@@ -94,6 +97,17 @@ def _page_text(page: str) -> str:
     text.parts = []
     text.feed(page)
     return " ".join(" ".join(text.parts).split())
+
+
+def code_for(lab, username: str, challenge: str | None, method: str = "S256", redirect_uri: str = LOOPBACK,
+             state: str = "st") -> dict[str, str]:
+    """Log ``username`` in at the lab's page for this challenge; return what the redirect back carries (the code,
+    or the error), without following it: nothing needs to listen at ``redirect_uri``."""
+    browser = requests.Session()
+    browser.trust_env = False
+    with browser:
+        return query_of(log_in_at_page(browser, authorization_url(lab, redirect_uri, state, challenge, method),
+                                       username))
 
 
 def query_of(url: str) -> dict[str, str]:
