@@ -196,8 +196,10 @@ def test_too_many_failed_logins_are_answered_on_the_page_with_retry_after():
     with make_client(login_failures_per_account=1) as c:
         log_in(c, password="wrong")
         r = log_in(c, password="wrong")
-        assert (r.status_code, r.headers["retry-after"]) == (429, "900")
-        assert "too many failed logins: try again in 900 seconds" in r.text
+        assert (r.status_code, r.headers["retry-after"]) == (429, "1")
+        assert ('role="alert">too many failed logins (1 failed logins in a row for this account name): try again '
+                'in 1 second</p>') in r.text
+        assert "location" not in r.headers
 
 
 # --- the token endpoint -------------------------------------------------------------------------------------
@@ -315,3 +317,16 @@ def test_code_reuse_a_second_redemption_gives_a_second_login_and_the_first_lives
     assert (first.status_code, second.status_code) == (200, 200)
     assert auth.refresh(first.json()["refresh_token"]).status_code == 200
     assert len(client.get("/lab/store/refresh_families").json()) == 2
+
+
+def test_a_rebinding_page_can_neither_show_the_login_page_nor_post_to_it(client):
+    rebound = {"Host": "rebind.attacker.example:8000"}
+    not_here = error("forbidden", "this server answers only at 127.0.0.1:8000, localhost:8000 or [::1]:8000")
+    r = client.get("/oauth/authorize", params=request_params(), headers=rebound)
+    assert (r.status_code, r.json()) == (403, not_here)
+    form = {**request_params(), "username": "alice", "password": "alice-password"}
+    r = client.post("/oauth/authorize", data=form, headers=rebound)
+    assert (r.status_code, r.json()) == (403, not_here)
+    assert client.get("/lab/store/authorization_codes").json() == []
+    # a relay on this machine (another loopback port, lesson 08's wiretap) is still served
+    assert client.get("/oauth/authorize", params=request_params(), headers={"Host": "127.0.0.1:9999"}).status_code == 200

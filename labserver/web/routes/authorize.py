@@ -22,7 +22,7 @@ from labserver.web.errors import TooManyFailedLogins
 from labserver.web.loginpage import error_page, login_page
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form
-from labserver.web.routes.sameorigin import check_same_origin
+from labserver.web.routes.sameorigin import check_host, check_same_origin
 from labserver.web.routes.sessions import authenticate
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
@@ -147,6 +147,7 @@ GET_RESPONSES = {"200": {"description": "the login page", "content": PAGE}, "303
 @router.get("/authorize", openapi_extra=AUTHORIZE_QUERY, response_class=HTMLResponse, responses=GET_RESPONSES)
 async def authorize(request: Request) -> Response:
     """Show the login page for an authorization request, or say what is wrong with the request."""
+    check_host(request, any_loopback_port=True)  # a rebinding page cannot show our login page as its own
     items = list(request.query_params.multi_items())
     try:
         checked = read_request(request, items)
@@ -184,6 +185,7 @@ def document(operations: dict, clients) -> None:
 async def log_in(request: Request) -> Response:
     """Check the password posted by the login page; send the browser back to the client with a code."""
     lab = lab_of(request)
+    check_host(request, any_loopback_port=True)  # a rebinding page cannot log in through a name of its own
     check_same_origin(request)  # login CSRF: only this server's own page may post a password here
     fields = await read_form(request, known=LOGIN_PARAMETERS)
     items = [(name, value) for name, value in fields.items() if name in REQUEST_PARAMETERS]
