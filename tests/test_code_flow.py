@@ -149,7 +149,8 @@ def test_a_repeated_redirect_uri_is_shown_on_the_page_and_other_repeats_are_redi
 
 @pytest.mark.parametrize(("changes", "code", "description"), [
     ({"response_type": None}, "invalid_request", "parameter response_type is missing"),
-    ({"response_type": "token"}, "unsupported_response_type", "response_type must be code (the authorization code flow)"),
+    ({"response_type": "token"}, "unsupported_response_type",
+     "response_type must be code (the authorization code flow)"),
     ({"scope": "admin"}, "invalid_scope", "this server issues no scopes: leave scope out"),
     ({"code_challenge": None, "code_challenge_method": None}, "invalid_request",
      "code_challenge is missing: this server requires PKCE (RFC 7636) with code_challenge_method=S256"),
@@ -329,4 +330,5 @@ def test_a_rebinding_page_can_neither_show_the_login_page_nor_post_to_it(client)
     assert (r.status_code, r.json()) == (403, not_here)
     assert client.get("/lab/store/authorization_codes").json() == []
     # a relay on this machine (another loopback port, lesson 08's wiretap) is still served
-    assert client.get("/oauth/authorize", params=request_params(), headers={"Host": "127.0.0.1:9999"}).status_code == 200
+    relayed = client.get("/oauth/authorize", params=request_params(), headers={"Host": "127.0.0.1:9999"})
+    assert relayed.status_code == 200

@@ -40,7 +40,8 @@ def _long_verifier():
 
 def _urandom_verifier():
     verifier = b64url(os.urandom(48))
-    return verifier, base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().replace("=", "")
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode().replace("=", "")
 
 
 @pytest.mark.parametrize("make_pkce", [_long_verifier, _urandom_verifier, lambda: (

@@ -40,7 +40,8 @@ class PKCEPair(Exercise):
         "The verifier: 43 to 128 characters of A-Z a-z 0-9 - . _ ~, new and random for every login. "
         "secrets.token_urlsafe(32) gives 43 such characters from 32 random bytes.",
         "The challenge: SHA-256 of the verifier's ASCII bytes, the 32-byte digest (not its hex text) base64url-encoded "
-        "without '=' padding: base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b'=').decode()",
+        "without '=' padding: "
+        "base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b'=').decode()",
     ]
 
     def _check(self, make_pkce):
