@@ -66,6 +66,14 @@ def _pair(challenge_of, verifier_of=lambda: secrets.token_urlsafe(32)):
     return make_pkce
 
 
+def _with_plus_or_slash() -> str:
+    """A verifier whose digest, in standard base64, differs from base64url (one in four has neither + nor /)."""
+    while True:
+        verifier = secrets.token_urlsafe(32)
+        if set(base64.b64encode(hashlib.sha256(verifier.encode()).digest()).decode()) & set("+/"):
+            return verifier
+
+
 S256 = lambda v: b64url(hashlib.sha256(v.encode()).digest())  # noqa: E731
 
 
@@ -74,7 +82,8 @@ S256 = lambda v: b64url(hashlib.sha256(v.encode()).digest())  # noqa: E731
     (_pair(lambda v: hashlib.sha256(v.encode()).hexdigest()), ("digest in hex", ".digest(), not .hexdigest()")),
     (_pair(lambda v: base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).decode()),
      ("'=' padding", "RFC 7636 §4.2")),
-    (_pair(lambda v: base64.b64encode(hashlib.sha256(v.encode()).digest()).decode()), ("standard base64",)),
+    (_pair(lambda v: base64.b64encode(hashlib.sha256(v.encode()).digest()).decode(), _with_plus_or_slash),
+     ("standard base64",)),
     (_pair(lambda v: b64url(hashlib.sha256(v.encode()).hexdigest().encode())), ("hex text of the digest",)),
     (_pair(lambda v: b64url(hashlib.sha1(v.encode()).digest())), ("the challenge should be", "BASE64URL(SHA256")),
     (_pair(S256, lambda: secrets.token_urlsafe(16)), ("the verifier has 22 characters", "43 to 128")),

@@ -99,11 +99,11 @@ def _check_challenge(verifier: str, challenge: str) -> None:
     if challenge == digest.hex():
         raise Incorrect("the challenge is the digest in hex; base64url-encode the digest's 32 bytes "
                         "(.digest(), not .hexdigest())")
-    if challenge == right + "=":
-        raise Incorrect("the challenge still ends with '=' padding: RFC 7636 §4.2 leaves it out (.rstrip(b'='))")
-    if challenge.rstrip("=") == base64.b64encode(digest).decode().rstrip("="):
+    if challenge.rstrip("=") == base64.b64encode(digest).decode().rstrip("=") and set(challenge) & set("+/"):
         raise Incorrect("the challenge is standard base64 ('+', '/'): use the URL-safe alphabet "
                         "(base64.urlsafe_b64encode), without padding")
+    if challenge == right + "=":
+        raise Incorrect("the challenge still ends with '=' padding: RFC 7636 §4.2 leaves it out (.rstrip(b'='))")
     if challenge == base64.urlsafe_b64encode(digest.hex().encode()).decode().rstrip("="):
         raise Incorrect("you base64url-encoded the hex text of the digest: encode the digest's bytes themselves")
     raise Incorrect(f"for the verifier {verifier[:12]}... the challenge should be {right}, yours is {challenge!r:.60}: "
