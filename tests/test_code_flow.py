@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import jwt
 import pytest
 
 from conftest import make_client
@@ -244,7 +245,10 @@ def test_a_code_is_bound_to_the_client_it_was_issued_to():
         code = code_of(c)
         r = redeem(c, code, client_id="other-app")
         assert r.json() == error("invalid_grant", "authorization code was issued to another client")
-        assert redeem(c, code_of(c, client_id="other-app"), client_id="other-app").status_code == 200
+        tokens = redeem(c, code_of(c, client_id="other-app"), client_id="other-app")
+        assert tokens.status_code == 200, tokens.text
+        claims = jwt.decode(tokens.json()["access_token"], options={"verify_signature": False})
+        assert claims["client_id"] == "other-app"  # RFC 9068 §2.2: the client the token was issued to
         r = c.post("/oauth/token", data={"grant_type": "password", "username": "a", "password": "b",
                                           "client_id": "nobody"})
         assert r.json() == error("invalid_client", "unknown client; this server knows the clients jwt-course, "

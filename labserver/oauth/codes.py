@@ -30,6 +30,7 @@ class Grant:
     user: User
     refresh_token: str
     family_id: str
+    client_id: str
 
 
 class AuthorizationCodes:
@@ -86,7 +87,7 @@ class AuthorizationCodes:
         refresh_token, family_id = self._refresh.start_family_in(db, user, now)
         db.write("UPDATE authorization_codes SET used_at = ?, family_id = ? WHERE code_hash = ?",
                  (now, family_id, row["code_hash"]))
-        return Grant(user, refresh_token, family_id)
+        return Grant(user, refresh_token, family_id, client_id)
 
     def _check_verifier(self, row, verifier: str | None) -> OAuthError | None:
         challenge, method = row["code_challenge"], row["code_challenge_method"]

@@ -90,6 +90,7 @@ async def token(request: Request) -> JSONResponse:
     fields = await read_form(request, known=TOKEN_PARAMETERS)
     client_id = check_client(request, fields)
     grant = required(fields, "grant_type")
+    issued_to = None  # the client the access token names: the lessons' client unless a code says otherwise
     if fields.get("scope"):
         # RFC 6749 §3.3: honour the scope asked for or refuse it, never drop it silently.
         raise InvalidScope("this server issues no scopes: leave scope out (what a token allows comes from "
@@ -121,9 +122,10 @@ async def token(request: Request) -> JSONResponse:
             raise
         user, refresh_token, family_id = granted.user, granted.refresh_token, granted.family_id
         lab.audit.record("login", via="code", username=user.username, family=family_id)
+        issued_to = client_id
     else:
         raise UnsupportedGrantType("grant_type must be authorization_code, password or refresh_token")
-    access_token, claims = lab.tokens.issue(user, lab.now())
+    access_token, claims = lab.tokens.issue(user, lab.now(), issued_to)
     lab.denylist.track(claims, family_id)
     return JSONResponse({"access_token": access_token, "token_type": "Bearer",
                          "expires_in": int(lab.settings.access_ttl), "refresh_token": refresh_token},
