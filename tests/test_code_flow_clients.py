@@ -138,3 +138,29 @@ def _wrong_password(browser, app) -> str:
         return page.inner_text("#message")
     finally:
         context.close()
+
+
+def test_the_flow_is_drawn_from_what_reached_the_lab(lab):
+    from coursekit.labtools.codeflow.app import says
+    from coursekit.pictures.flows import record
+
+    with LessonApp(lab) as app, record(lab, client="Browser, then app") as flow:
+        browser = http_session()
+        start = browser.get(app.url + "/login", allow_redirects=False, timeout=10)
+        landed = browser.get(log_in_at_page(browser, start.headers["location"], "alice"), timeout=10)
+    assert says(landed) == "logged in as alice"
+    arrows = [line for line in flow.lines if "->>" in line]
+    assert arrows == [
+        "C->>S: GET /oauth/authorize client_id=jwt-course code_challenge_method=S256",
+        "S-->>C: 200 login page",
+        "C->>S: POST /oauth/authorize (alice)",
+        "S->>D: 1 read, 1 write",
+        "S-->>C: 303 back to the redirect URI with code state iss",
+        "C->>S: POST /oauth/token grant_type=authorization_code",
+        "S->>D: 2 reads, 3 writes",
+        "S-->>C: 200 access token + refresh token",
+        "C->>S: GET /api/me with a Bearer token",
+        "S-->>C: 200 alice",
+    ]
+    assert "participant C as Browser, then app" in flow.mermaid()
+    assert "Note over S,D: code_issued (alice, jwt-course)" in flow.lines
