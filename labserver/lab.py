@@ -17,6 +17,8 @@ from labserver.control.clock import LabClock
 from labserver.control.flaws import Flaws
 from labserver.control.randomness import Randomness, randomness_for
 from labserver.control.settings import Settings
+from labserver.oauth.clients import Clients
+from labserver.oauth.codes import AuthorizationCodes
 from labserver.storage.store import Store
 from labserver.tokens.access import AccessTokens
 from labserver.tokens.denylist import Denylist
@@ -41,6 +43,8 @@ class Lab:
     denylist: Denylist
     flaws: Flaws
     throttle: LoginThrottle
+    clients: Clients
+    codes: AuthorizationCodes
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False
@@ -88,10 +92,12 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     flaws.listeners.append(tokens.forget_verified)
     if challenge is not None:
         tokens.make_key_files(clock.now())
+    refresh = RefreshTokens(store, settings, users, randomness, audit, denylist)
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
-               sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens,
-               refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
+               sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens, refresh=refresh,
                denylist=denylist, flaws=flaws, seeded=seeded, demo=demo, changed=changed, challenge=challenge,
+               clients=Clients(((settings.client_id, settings.redirect_uris), *settings.clients)),
+               codes=AuthorizationCodes(store, settings, users, randomness, refresh, audit, flaws),
                throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
                                       settings.login_window, settings.login_lockout))
 

@@ -17,8 +17,8 @@ from labserver.control.clock import iso
 EVENTS = (
     "login", "login_failed", "login_throttled", "logout", "refresh", "refresh_denied", "reuse_detected",
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
-    "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed", "challenge_answered",
-    "keys_rotated_now",
+    "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed",
+    "keys_rotated_now", "authorization_refused", "code_issued", "code_refused", "code_reused", "challenge_answered",
 )
 
 
