@@ -175,6 +175,8 @@ class Settings:
         view = dataclasses.asdict(self)
         view["users"] = [name for name, _pw, _role in self.users]
         view["issuer"] = self.issuer_id
+        if self.challenge_file:  # a black-box challenge: its one flaw is not among the flaws it started with
+            view["flaws"] = "hidden (a black-box challenge)"
         return view
 
 
