@@ -41,7 +41,7 @@ def test_every_lab_route_refuses_a_request_without_the_secret_and_answers_the_ow
     client = make_client()
     owner = client.headers["Lab-Secret"]
     operations = lab_operations(client)
-    assert len(operations) == 16, operations  # as many as labserver/routes/lab.py has
+    assert len(operations) == 18, operations  # as many as labserver/routes/lab.py has
     for method, path in operations:
         for sent, expected in ((None, MISSING), ("guess", WRONG), (owner + "x", WRONG), ("é€".encode(), WRONG)):
             headers = {"Lab-Secret": sent} if sent is not None else {}

@@ -67,7 +67,8 @@ def test_every_exercise_of_the_course_is_listed_under_its_lesson():
     listed = [f"{exercise.lesson}.{exercise.name}" for exercise in course_exercises()]
     assert listed[:2] == ["ex00.q1", "ex01.q1"] and listed[-5:] == ["ex09.q1", "ex09.q2", "ex10.q1", "ex10.q2",
                                                                      "ex10.q3"]
-    assert len(listed) == len(set(listed)) == 32
+    assert len(listed) == len(set(listed)) == 35
+    assert [name for name in listed if name.startswith("ex06.")] == [f"ex06.q{i}" for i in range(1, 8)]
 
 
 def test_the_capstone_is_noted_under_lesson_09_and_shown_solved(progress_file, capsys):
@@ -83,4 +84,4 @@ def test_progress_saved_under_the_capstone_modules_old_names_is_kept(progress_fi
     assert set(progress.solved()) == {"ex09.q1", "ex01.q3"}
     show_progress()
     out = capsys.readouterr().out
-    assert "09      q1        2030-01-07 09:00 UTC" in out and "2 of 32 solved" in out
+    assert "09      q1        2030-01-07 09:00 UTC" in out and "2 of 35 solved" in out
