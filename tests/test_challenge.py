@@ -120,9 +120,18 @@ def forge_and_answer(client, flaw: str, named: str | None = None):
     return client.post("/lab/challenge", json={"flaw": named or flaw, "token": forge(flaw, client)})
 
 
+def what_the_lab_says(client) -> str:
+    """What the lab's own routes tell a learner of its settings, log, counters, store and keys, as one text."""
+    paths = ["/lab/settings", "/lab/audit", "/lab/stats", "/lab/flaws", "/lab/clock", "/.well-known/jwks.json",
+             *(f"/lab/store/{table}" for table in ("users", "sessions", "refresh_families", "refresh_tokens"))]
+    return "\n".join(client.get(path).text for path in paths)
+
+
 @pytest.mark.parametrize("flaw", sorted(FORGEABLE))
 def test_every_flaw_can_be_found_and_proved_and_the_answer_says_only_right(challenge_of, flaw):
     client = challenge_of(seed_for(flaw))
+    Auth(client).token()
+    assert [name for name in FORGEABLE if name in what_the_lab_says(client)] == []
     r = forge_and_answer(client, flaw)
     assert r.status_code == 200, r.text
     assert r.json() == {"correct": True, "attempts_left": ATTEMPTS - 1}
