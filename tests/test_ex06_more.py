@@ -148,7 +148,20 @@ def with_a_session(url, refresh_token, expired):
                                                     "grant_type": "refresh_token"}).json()
 
 
-@pytest.mark.parametrize("renew", [reference(ex06.q7, **NAMES), with_a_session], ids=["reference", "session"])
+def with_urllib(url, refresh_token, expired):
+    """Another HTTP library: the standard library's, no proxies."""
+    import urllib.parse
+    import urllib.request
+
+    body = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": refresh_token}).encode()
+    request = urllib.request.Request(url + "/oauth/token", data=body, headers={"Authorization": "Bearer " + expired})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        return json.load(response)
+
+
+@pytest.mark.parametrize("renew", [reference(ex06.q7, **NAMES), with_a_session, with_urllib],
+                         ids=["reference", "session", "urllib"])
 def test_q7_right_answers(renew):
     correct(ex06.q7.evaluate(renew), "bob's refresh token renewed alice's access",
             "with it off, the same request renews bob's")
