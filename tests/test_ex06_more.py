@@ -182,6 +182,12 @@ def alice_logs_in(url, refresh_token, expired):
     (alice_logs_in, ["did not come from a refresh of bob's refresh token"]),
     (lambda url, refresh_token, expired: plain_refresh(url, refresh_token, expired)["access_token"],
      ["renew should return the token endpoint's JSON"]),
-], ids=["no access token", "password", "a string"])
+    (lambda url, refresh_token, expired: requests.post(url + "/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": refresh_token, "access_token": expired}).json(),
+     ["the new access token is bob's", "Authorization: Bearer"]),
+    (lambda url, refresh_token, expired: requests.post(url + "/oauth/token", headers={
+        "Authorization": "Bearer " + refresh_token}, data={"grant_type": "refresh_token", "refresh_token": expired})
+     .json(), ["refused your request: invalid_grant (refresh token is unknown)", "goes in the form as refresh_token"]),
+], ids=["no access token", "password", "a string", "access token in the form", "tokens swapped"])
 def test_q7_wrong_answers(renew, fragments):
     incorrect(ex06.q7.evaluate(renew), *fragments)

@@ -311,6 +311,10 @@ class RenewSomeoneElse(Exercise):
         lab.clock.advance(minutes=31)  # alice's access token has expired
         since = len(lab.audit())
         answer = renew(lab.url, bob["refresh_token"], alice["access_token"])
+        if isinstance(answer, dict) and "error" in answer:
+            raise Incorrect(f"the token endpoint refused your request: {answer['error']} "
+                            f"({answer.get('error_description')}). bob's refresh token goes in the form as "
+                            "refresh_token, alice's expired access token in the Authorization: Bearer header")
         if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
             raise Incorrect(f"renew should return the token endpoint's JSON (a dict with access_token), "
                             f"not {answer!r:.80}")
