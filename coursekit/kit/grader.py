@@ -1,0 +1,166 @@
+"""Grade a submitted notebook outside the kernel it ran in: one sealed process per graded cell.
+
+A graded cell of a classroom notebook (``tools/build_classroom.py``) names its exercises and its checks::
+
+    \"\"\"q1, Cookie flags: ... (1 point).\"\"\"
+    from coursekit.exercises.ex01 import q1
+    q1.assert_correct(cookie_flags, set_cookie)
+    ### BEGIN HIDDEN TESTS
+    q1.assert_correct_hidden(cookie_flags, set_cookie)
+    ### END HIDDEN TESTS
+
+``graded_cell()`` reads that (the grader's copy, from the course's source notebook as nbgrader restores it).
+``grade()`` runs the submission's code cells before it, read from the notebook file, then the checks, in a
+fresh process (``coursekit.kit.sealed_run``) that loaded the kit first and sealed itself
+(``coursekit.kit.seal``), and waits at most ``timeout`` seconds: a loop or a deadlock costs this cell's points
+only. The cell scores its points only if every check says Correct and the seal saw nothing changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import secrets
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coursekit.kit.seal import protected_dirs
+
+__all__ = ["GradedCell", "Verdict", "graded_cell", "grade", "course_files_digest"]
+
+CHECKS = {"assert_correct": False, "assert_correct_hidden": True}
+
+
+@dataclass
+class GradedCell:
+    """What a graded cell checks: its exercises by name (name -> module) and its check calls."""
+
+    imports: dict[str, str] = field(default_factory=dict)
+    calls: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A graded cell's result: passed or not, and the line the learner and the instructor read."""
+
+    passed: bool
+    text: str
+    flagged: bool = False
+
+
+def graded_cell(source: str) -> GradedCell | None:
+    """The exercises and checks of a graded cell's source, or None if it is not one of the kit's."""
+    cell = GradedCell()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("coursekit."):
+            cell.imports.update({a.asname or a.name: node.module for a in node.names})
+        elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+              and isinstance(node.value.func, ast.Attribute) and node.value.func.attr in CHECKS
+              and isinstance(node.value.func.value, ast.Name)):
+            call = node.value
+            cell.calls.append({"exercise": call.func.value.id, "hidden": CHECKS[call.func.attr],
+                               "args": [ast.unparse(a) for a in call.args],
+                               "kwargs": {k.arg: ast.unparse(k.value) for k in call.keywords if k.arg}})
+    if not cell.calls or any(c["exercise"] not in cell.imports for c in cell.calls):
+        return None
+    return cell
+
+
+def course_files_digest() -> str:
+    """A digest of the course's installed source files: grading stops if a submission changed them."""
+    digest = hashlib.sha256()
+    for folder in protected_dirs():
+        for path in sorted(Path(folder).rglob("*.py")):
+            digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _environment(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_COURSE_GRADING", "PYTHON"))}
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    # Its own fork server for lab servers (gone with the process), and no progress file written anywhere.
+    return {**env, "JWT_COURSE_PROGRESS": "off", "XDG_RUNTIME_DIR": str(runtime), "LABSERVER_FORKSERVER_IDLE": "0"}
+
+
+def _read_report(pipe: int, token: str, process: subprocess.Popen, deadline: float) -> tuple[str | None, bool]:
+    """The report line carrying the token (None if none came), and whether the time ran out."""
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, True
+        ready, _, _ = select.select([pipe], [], [], min(left, 0.2))
+        if ready:
+            chunk = os.read(pipe, 65536)
+            data += chunk
+            if not chunk:  # every writer closed it
+                break
+        elif process.poll() is not None:
+            ready, _, _ = select.select([pipe], [], [], 0)
+            if not ready:
+                break
+    for line in data.decode(errors="replace").splitlines():
+        if line.startswith(token + " "):
+            return line[len(token) + 1:], False
+    return None, False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def grade(cells: list[str], cell: GradedCell, timeout: float = 60, log: Path | None = None) -> Verdict:
+    """Run ``cells`` then the checks of ``cell`` in a sealed process; the verdict, within ``timeout`` seconds."""
+    token = secrets.token_hex(16)
+    read_end, write_end = os.pipe()
+    with tempfile.TemporaryDirectory(prefix="jwt-course-grading-") as scratch:
+        out = open(log or os.devnull, "ab")
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-m", "coursekit.kit.sealed_run"], cwd=scratch,
+                env=_environment(Path(scratch)), stdin=subprocess.PIPE, stdout=out, stderr=out,
+                pass_fds=(write_end,), start_new_session=True)
+        finally:
+            os.close(write_end)
+            out.close()
+        try:
+            job = {"cells": cells, "imports": cell.imports, "calls": cell.calls, "token": token,
+                   "report_fd": write_end}
+            process.stdin.write(json.dumps(job).encode())
+            process.stdin.close()
+            report, late = _read_report(read_end, token, process, time.monotonic() + timeout)
+        finally:
+            os.close(read_end)
+            _stop(process)
+    if late:
+        return Verdict(False, f"✘ Incorrect: did not finish within {timeout:g} s (the time limit of a graded cell): "
+                              "a loop, a deadlock, or a call that never returns?")
+    if report is None:
+        return Verdict(False, "✘ Incorrect: the grader got no verdict (the submission ended the grading process "
+                              "or broke its report)", flagged=True)
+    return _verdict(json.loads(report))
+
+
+def _verdict(report: dict) -> Verdict:
+    if report["tampered"]:
+        return Verdict(False, "✘ Flagged: the submission changed or reached into the grader ("
+                       + "; ".join(report["tampered"][:5]) + "); no points", flagged=True)
+    for status, message, hidden in report["verdicts"]:
+        if status != "CORRECT":
+            label = {"NOT_ANSWERED": "… Not answered yet", "INCORRECT": "✘ Incorrect"}.get(status, status)
+            return Verdict(False, f"{label}: " + ("(hidden cases) " if hidden else "") + message)
+    messages = [m for _, m, _ in report["verdicts"] if m]
+    return Verdict(True, "✔ Correct" + (f": {messages[0]}" if messages else ""))

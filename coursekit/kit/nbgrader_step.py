@@ -1,0 +1,72 @@
+"""nbgrader's autograde step with the verdicts computed outside the learner's kernel.
+
+The course folder's ``nbgrader_config.py`` (written by ``tools/build_classroom.py``) puts
+``GradeOutsideTheKernel`` where nbgrader's ``Execute`` was. For each submission it
+
+1. grades every graded cell of the kit (``coursekit.kit.grader``): the submission's code cells before it,
+   as submitted, then the cell's checks, in a sealed process of its own with a time limit;
+2. runs the notebook in a kernel as nbgrader does, so the feedback shows the learner's outputs, with the
+   graded cells left empty: the checks do not run there, and nothing a cell does in that kernel counts;
+3. writes each graded cell's verdict as its output: an error (0 points) unless the verdict is Correct.
+
+nbgrader's ``SaveAutoGrades`` then records the points from those outputs, as for any test cell. A test cell
+an instructor writes by hand (not the kit's shape) is still run in the kernel, as plain nbgrader would.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade, is_solution
+from traitlets import Integer
+
+from coursekit.kit.grader import course_files_digest, grade, graded_cell
+
+__all__ = ["GradeOutsideTheKernel"]
+
+
+class GradeOutsideTheKernel(Execute):
+    """nbgrader's Execute, with the kit's graded cells judged in sealed processes instead of the kernel."""
+
+    graded_cell_timeout = Integer(
+        60, help="Seconds a graded cell (one exercise, or one behaviour of the capstone) may take, from a fresh "
+                 "process to its verdict; past it, that cell scores 0.").tag(config=True)
+
+    _digest: str | None = None
+
+    def preprocess(self, nb, resources):
+        digest = course_files_digest()
+        if GradeOutsideTheKernel._digest is None:
+            GradeOutsideTheKernel._digest = digest
+        elif digest != GradeOutsideTheKernel._digest:
+            raise RuntimeError("the course's installed files changed during grading (a submission wrote them?): "
+                               "reinstall the course and grade again")
+        os.environ["JWT_COURSE_PROGRESS"] = "off"  # the kernel below inherits it: no progress file written
+        verdicts, sources = {}, {}
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+                continue
+            checks = graded_cell(cell.source)
+            if checks is None:
+                continue
+            before = [c.source for c in nb.cells[:index]
+                      if c.cell_type == "code" and not (is_grade(c) and not is_solution(c))]
+            verdicts[index] = grade(before, checks, timeout=self.graded_cell_timeout)
+            sources[index], cell.source = cell.source, ""
+        try:
+            nb, resources = super().preprocess(nb, resources)
+        finally:
+            for index, source in sources.items():
+                nb.cells[index].source = source
+        for index, verdict in verdicts.items():
+            nb.cells[index].outputs = [_output(verdict)]
+        return nb, resources
+
+
+def _output(verdict) -> nbformat.NotebookNode:
+    if verdict.passed:
+        return nbformat.v4.new_output("stream", name="stdout", text=verdict.text + "\n")
+    name = "GradingFlag" if verdict.flagged else "NotCorrect"
+    return nbformat.v4.new_output("error", ename=name, evalue=verdict.text, traceback=[f"{name}: {verdict.text}"])
