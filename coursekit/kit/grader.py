@@ -10,10 +10,12 @@ A graded cell of a classroom notebook (``tools/build_classroom.py``) names its e
     ### END HIDDEN TESTS
 
 ``graded_cell()`` reads that (the grader's copy, from the course's source notebook as nbgrader restores it).
-``grade()`` runs the submission's code cells before it, read from the notebook file, then the checks, in a
-fresh process (``coursekit.kit.sealed_run``) that loaded the kit first and sealed itself
-(``coursekit.kit.seal``), and waits at most ``timeout`` seconds: a loop or a deadlock costs this cell's points
-only. The cell scores its points only if every check says Correct and the seal saw nothing changed.
+``grade_all()`` runs the submission's code cells before it, read from the notebook file, then the checks of
+the graded cells that follow (the capstone has one per behaviour), in a fresh process
+(``coursekit.kit.sealed_run``) that loaded the kit first and sealed itself (``coursekit.kit.seal``). Each graded
+cell gets at most ``timeout`` seconds: a loop or a deadlock costs that cell's points only, and the cells after
+it are graded in a fresh process. A cell scores its points only if every check says Correct and the seal saw
+nothing changed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 
 from coursekit.kit.seal import protected_dirs
 
-__all__ = ["GradedCell", "Verdict", "graded_cell", "grade", "course_files_digest"]
+__all__ = ["GradedCell", "Verdict", "graded_cell", "grade", "grade_all", "course_files_digest"]
 
 CHECKS = {"assert_correct": False, "assert_correct_hidden": True}
 
@@ -91,29 +93,6 @@ def _environment(home: Path) -> dict:
     return {**env, "JWT_COURSE_PROGRESS": "off", "XDG_RUNTIME_DIR": str(runtime), "LABSERVER_FORKSERVER_IDLE": "0"}
 
 
-def _read_report(pipe: int, token: str, process: subprocess.Popen, deadline: float) -> tuple[str | None, bool]:
-    """The report line carrying the token (None if none came), and whether the time ran out."""
-    data = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None, True
-        ready, _, _ = select.select([pipe], [], [], min(left, 0.2))
-        if ready:
-            chunk = os.read(pipe, 65536)
-            data += chunk
-            if not chunk:  # every writer closed it
-                break
-        elif process.poll() is not None:
-            ready, _, _ = select.select([pipe], [], [], 0)
-            if not ready:
-                break
-    for line in data.decode(errors="replace").splitlines():
-        if line.startswith(token + " "):
-            return line[len(token) + 1:], False
-    return None, False
-
-
 def _stop(process: subprocess.Popen) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
@@ -122,10 +101,15 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def grade(cells: list[str], cell: GradedCell, timeout: float = 60, log: Path | None = None) -> Verdict:
-    """Run ``cells`` then the checks of ``cell`` in a sealed process; the verdict, within ``timeout`` seconds."""
+def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path | None) -> list[dict | str]:
+    """One sealed process for ``graded`` (cells after the same answer): each cell's report, in order, until one
+    takes longer than ``timeout`` ("late") or the process ends without reporting the rest ("none")."""
     token = secrets.token_hex(16)
     read_end, write_end = os.pipe()
+    imports = {name: module for cell in graded for name, module in cell.imports.items()}
+    job = {"cells": cells, "imports": imports, "graded": [cell.calls for cell in graded], "token": token,
+           "report_fd": write_end}
+    reports: list[dict | str] = []
     with tempfile.TemporaryDirectory(prefix="jwt-course-grading-") as scratch:
         out = open(log or os.devnull, "ab")
         try:
@@ -137,21 +121,58 @@ def grade(cells: list[str], cell: GradedCell, timeout: float = 60, log: Path | N
             os.close(write_end)
             out.close()
         try:
-            job = {"cells": cells, "imports": cell.imports, "calls": cell.calls, "token": token,
-                   "report_fd": write_end}
             process.stdin.write(json.dumps(job).encode())
             process.stdin.close()
-            report, late = _read_report(read_end, token, process, time.monotonic() + timeout)
+            buffer, deadline = b"", time.monotonic() + timeout
+            while len(reports) < len(graded):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    reports.append("late")
+                    break
+                ready, _, _ = select.select([read_end], [], [], min(left, 0.2))
+                chunk = os.read(read_end, 65536) if ready else b""
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    text = line.decode(errors="replace")
+                    if text.startswith(token + " "):
+                        report = json.loads(text[len(token) + 1:])
+                        if report["cell"] == len(reports):
+                            reports.append(report)
+                            deadline = time.monotonic() + timeout  # the next graded cell's own time
+                if (ready and not chunk) or (not ready and process.poll() is not None
+                                             and not select.select([read_end], [], [], 0)[0]):
+                    reports.append("none")  # the process ended, or closed its report, before reporting
+                    break
         finally:
             os.close(read_end)
             _stop(process)
-    if late:
-        return Verdict(False, f"✘ Incorrect: did not finish within {timeout:g} s (the time limit of a graded cell): "
-                              "a loop, a deadlock, or a call that never returns?")
-    if report is None:
-        return Verdict(False, "✘ Incorrect: the grader got no verdict (the submission ended the grading process "
-                              "or broke its report)", flagged=True)
-    return _verdict(json.loads(report))
+    return reports
+
+
+def grade_all(cells: list[str], graded: list[GradedCell], timeout: float = 60,
+              log: Path | None = None) -> list[Verdict]:
+    """Run ``cells`` then each of ``graded`` (graded cells that follow the same answer) in a sealed process;
+    one verdict per graded cell, each within ``timeout`` seconds of the one before (the first: of the start).
+    A graded cell that runs out of time costs its own points: the rest are graded in a fresh process."""
+    verdicts: list[Verdict] = []
+    while len(verdicts) < len(graded):
+        for report in _run(cells, graded[len(verdicts):], timeout, log):
+            if report == "late":
+                verdicts.append(Verdict(False, f"✘ Incorrect: did not finish within {timeout:g} s (the time limit "
+                                               "of a graded cell): a loop, a deadlock, or a call that never returns?"))
+            elif report == "none":
+                verdicts += [Verdict(False, "✘ Incorrect: the grader got no verdict (the submission ended the "
+                                            "grading process or broke its report)", flagged=True)] * (
+                    len(graded) - len(verdicts))
+            else:
+                verdicts.append(_verdict(report))
+    return verdicts
+
+
+def grade(cells: list[str], cell: GradedCell, timeout: float = 60, log: Path | None = None) -> Verdict:
+    """Run ``cells`` then the checks of ``cell`` in a sealed process; the verdict, within ``timeout`` seconds."""
+    return grade_all(cells, [cell], timeout, log)[0]
 
 
 def _verdict(report: dict) -> Verdict:

@@ -4,7 +4,8 @@ The course folder's ``nbgrader_config.py`` (written by ``tools/build_classroom.p
 ``GradeOutsideTheKernel`` where nbgrader's ``Execute`` was. For each submission it
 
 1. grades every graded cell of the kit (``coursekit.kit.grader``): the submission's code cells before it,
-   as submitted, then the cell's checks, in a sealed process of its own with a time limit;
+   as submitted, then the cell's checks, in a sealed process (one per answer: the capstone's behaviours
+   share one), each graded cell with its own time limit;
 2. runs the notebook in a kernel as nbgrader does, so the feedback shows the learner's outputs, with the
    graded cells left empty: the checks do not run there, and nothing a cell does in that kernel counts;
 3. writes each graded cell's verdict as its output: an error (0 points) unless the verdict is Correct.
@@ -22,7 +23,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Integer
 
-from coursekit.kit.grader import course_files_digest, grade, graded_cell
+from coursekit.kit.grader import course_files_digest, grade_all, graded_cell
 
 __all__ = ["GradeOutsideTheKernel"]
 
@@ -44,7 +45,7 @@ class GradeOutsideTheKernel(Execute):
             raise RuntimeError("the course's installed files changed during grading (a submission wrote them?): "
                                "reinstall the course and grade again")
         os.environ["JWT_COURSE_PROGRESS"] = "off"  # the kernel below inherits it: no progress file written
-        verdicts, sources = {}, {}
+        verdicts, sources, groups = {}, {}, []  # groups: graded cells that follow the same code, in order
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
                 continue
@@ -53,20 +54,29 @@ class GradeOutsideTheKernel(Execute):
                 continue
             before = [c.source for c in nb.cells[:index]
                       if c.cell_type == "code" and not (is_grade(c) and not is_solution(c))]
-            verdicts[index] = grade(before, checks, timeout=self.graded_cell_timeout)
+            if groups and groups[-1][0] == before:
+                groups[-1][1].append((index, checks))
+            else:
+                groups.append((before, [(index, checks)]))
             sources[index], cell.source = cell.source, ""
+        for before, members in groups:
+            results = grade_all(before, [checks for _, checks in members], timeout=self.graded_cell_timeout)
+            for (index, checks), verdict in zip(members, results):
+                verdicts[index] = (checks.calls[0]["exercise"], verdict)
         try:
             nb, resources = super().preprocess(nb, resources)
         finally:
             for index, source in sources.items():
                 nb.cells[index].source = source
-        for index, verdict in verdicts.items():
-            nb.cells[index].outputs = [_output(verdict)]
+        for index, (name, verdict) in verdicts.items():
+            nb.cells[index].outputs = [_output(name, verdict)]
         return nb, resources
 
 
-def _output(verdict) -> nbformat.NotebookNode:
+def _output(exercise: str, verdict) -> nbformat.NotebookNode:
+    """The graded cell's output: the verdict's line, as an error (no points) unless it says Correct."""
+    text = f"{exercise}: {verdict.text}"
     if verdict.passed:
-        return nbformat.v4.new_output("stream", name="stdout", text=verdict.text + "\n")
-    name = "GradingFlag" if verdict.flagged else "NotCorrect"
-    return nbformat.v4.new_output("error", ename=name, evalue=verdict.text, traceback=[f"{name}: {verdict.text}"])
+        return nbformat.v4.new_output("stream", name="stdout", text=text + "\n")
+    kind = "GradingFlag" if verdict.flagged else "NotCorrect"
+    return nbformat.v4.new_output("error", ename=kind, evalue=text, traceback=[f"{kind}: {text}"])
