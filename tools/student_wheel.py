@@ -35,8 +35,10 @@ def build(out: Path) -> Path:
                         ignore=lambda folder, names: [*ignore(folder, names), *(
                             n for n in names if Path(folder) == ROOT / "coursekit" and n in LEFT_OUT)])
         before = set(out.glob("*.whl"))
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out),
-                        str(tree)], check=True)
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out),
+                                str(tree)], capture_output=True, text=True)  # setuptools' notes on data folders
+        if built.returncode:
+            raise RuntimeError(f"pip wheel failed:\n{built.stdout}{built.stderr}")
     (wheel,) = set(out.glob("*.whl")) - before or sorted(out.glob("jwt_course-*.whl"))[-1:]
     return wheel
 

@@ -65,6 +65,9 @@ class GradeOutsideTheKernel(Execute):
                 verdicts[index] = (checks.calls[0]["exercise"], verdict)
         try:
             nb, resources = super().preprocess(nb, resources)
+        except Exception as error:  # noqa: BLE001 - a submission that kills or breaks its kernel: outputs only
+            self.log.warning("the notebook's own run stopped (%s: %s); its graded cells are graded all the same",
+                             type(error).__name__, error)
         finally:
             for index, source in sources.items():
                 nb.cells[index].source = source
