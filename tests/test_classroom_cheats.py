@@ -1,18 +1,21 @@
-"""Cheats a grader meets, each a submission of lesson 01 graded by real nbgrader: none may earn a point.
+"""Cheats a grader meets, each a submission graded by real nbgrader: none may earn a point.
 
-Every cheat is added to q1's answer cell, whose blanks stay unanswered, so every graded cell after it runs
-with the cheat in place. Each must score 0 of 3; a cheat that changes or reaches into the grader is also
-flagged in the graded cell's output, which the feedback and the formgrader show. The graded cells are judged
-outside the learner's kernel, in sealed processes (coursekit/kit/seal.py, coursekit/kit/sealed_run.py); the
-seal itself is tested on its own in tests/test_classroom_seal.py. About a minute on a 2-core machine.
+The assignment is lesson 01 up to its first exercise (q1, 1 point), so that each submission is quick to
+grade. Every cheat is added to q1's answer cell, whose blanks stay unanswered. Each must score 0; a cheat
+that changes or reaches into the grader is also flagged in the graded cell's output, which the feedback and
+the formgrader show. A submission with the right answer scores 1, so the assignment can be passed. The
+graded cells are judged outside the learner's kernel, in sealed processes (coursekit/kit/seal.py,
+coursekit/kit/sealed_run.py). About 70 s on a 2-core machine.
 """
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
-from test_classroom_roundtrip import LESSON, _cell_errors, grade_and_export, nbgrader
 from classroom_tools import build_classroom
+from notebook_tools import ROOT
+from test_classroom_roundtrip import LESSON, _cell_errors, _solution, grade_and_export, nbgrader
 
 CHEATS = {
     # The three seen in class: the kit's assertion, its evaluation (printing a genuine-looking ✔), the exercises.
@@ -40,18 +43,26 @@ FLAGGED = set(CHEATS) - {"rebind"}  # rebinding q1 in the notebook changes nothi
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
+    lesson = nbformat.read(ROOT / "notebooks" / f"{LESSON}.ipynb", as_version=4)
+    first = next(i for i, c in enumerate(lesson.cells) if "exercise" in c.metadata.get("tags", []))
+    lesson.cells = lesson.cells[:first + 1]
+    lessons = tmp_path_factory.mktemp("lessons")
+    nbformat.write(lesson, lessons / f"{LESSON}.ipynb")
     out = tmp_path_factory.mktemp("classroom")
-    build_classroom.build(out)
+    assert build_classroom.build(out, lessons) == {LESSON: 1}
     nbgrader(out, "generate_assignment", "--force", LESSON)
     return out
 
 
 def test_no_cheat_earns_a_point_and_each_that_touches_the_grader_is_flagged(course):
-    scores, graded = grade_and_export(course, LESSON, {name: {"+q1-answer": code} for name, code in CHEATS.items()})
-    assert scores == {name: (0.0, 3.0) for name in CHEATS}
+    from coursekit.exercises import ex01
+
+    submissions = {name: {"+q1-answer": code} for name, code in CHEATS.items()}
+    scores, graded = grade_and_export(course, LESSON, {**submissions, "honest": {"q1-answer": _solution(ex01.q1)}})
+    assert scores == {**{name: (0.0, 1.0) for name in CHEATS}, "honest": (1.0, 1.0)}
     for name in CHEATS:
         errors = _cell_errors(graded[name])
-        assert set(errors) == {"q1-check", "q2-check", "q3-check"}, (name, errors)
+        assert set(errors) == {"q1-check"}, (name, errors)
         for error in errors.values():
             if name in FLAGGED:
                 assert error.startswith("GradingFlag: q"), (name, error)
