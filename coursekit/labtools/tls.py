@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from labserver.storage.files import write_private
+
 __all__ = ["LocalPKI", "make_local_pki", "describe_certificate", "tls_facts"]
 
 # Short validity: a lab certificate that leaks is useless tomorrow.
@@ -101,13 +103,12 @@ def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | No
     )
 
     pki = LocalPKI(ca=str(folder / "ca.pem"), cert=str(folder / "server.pem"), key=str(folder / "server.key"))
-    Path(pki.ca).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    Path(pki.cert).write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    key_file = Path(pki.key)
-    key_file.touch(mode=0o600)  # a private key: readable by its owner only
-    key_file.write_bytes(server_key.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    # Each file is new (0600, written beside and renamed over): never an old file's mode kept (a key left
+    # world-readable), never written through a symlink someone planted at the name.
+    write_private(pki.ca, ca_cert.public_bytes(serialization.Encoding.PEM))
+    write_private(pki.cert, server_cert.public_bytes(serialization.Encoding.PEM))
+    write_private(pki.key, server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
     return pki
 
 
