@@ -166,7 +166,7 @@ def grade_all(cells: list[str], graded: list[GradedCell], timeout: float = 60,
                                             "grading process or broke its report)", flagged=True)] * (
                     len(graded) - len(verdicts))
             else:
-                verdicts.append(_verdict(report))
+                verdicts.append(_verdict(report, graded[len(verdicts)]))
     return verdicts
 
 
@@ -175,7 +175,10 @@ def grade(cells: list[str], cell: GradedCell, timeout: float = 60, log: Path | N
     return grade_all(cells, [cell], timeout, log)[0]
 
 
-def _verdict(report: dict) -> Verdict:
+def _verdict(report: dict, cell: GradedCell) -> Verdict:
+    if [hidden for _, _, hidden in report["verdicts"]] != [call["hidden"] for call in cell.calls]:
+        return Verdict(False, "✘ Flagged: the grader got verdicts for other checks than this cell's; no points",
+                       flagged=True)
     if report["tampered"]:
         return Verdict(False, "✘ Flagged: the submission changed or reached into the grader ("
                        + "; ".join(report["tampered"][:5]) + "); no points", flagged=True)
