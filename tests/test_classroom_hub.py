@@ -75,6 +75,9 @@ def learners_env(tmp_path_factory) -> Path:
         _run("npm", "install", "--silent", "--prefix", env / "chp", "configurable-http-proxy")
         (env / ".ready").touch()
     _run(env / "bin" / "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel)
+    # The course's JupyterLab settings, where every account's JupyterLab reads them (the guide's copy step).
+    (env / "etc" / "jupyter" / "labconfig").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "jupyter-config" / "labconfig" / "page_config.json", env / "etc" / "jupyter" / "labconfig")
     _run("chmod", "-R", "go+rX", env)
     return env
 
@@ -253,6 +256,9 @@ def test_learners_run_lesson_00_fetch_an_assignment_and_cannot_touch_each_others
     kernel = _kernel(hub, server)
     who = _in_kernel(hub, server, kernel, "import getpass, os; print(getpass.getuser(), oct(os.stat(os.path.expanduser('~')).st_mode & 0o777))")
     assert who == {"text": f"{ada.name} 0o700\n", "error": None}
+
+    page = hub["session"].get(f"{server}/lab", timeout=30)
+    assert page.status_code == 200 and "@jupyterlab/apputils-extension:announcements" in page.text
 
     lesson = nbformat.read(ROOT / "notebooks" / f"{LESSON}.ipynb", as_version=4)
     for cell in lesson.cells:

@@ -154,6 +154,7 @@ def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str,
     with open(course / "grades.csv", newline="") as table:
         rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == lesson}
     scores = {student: (float(row["score"]), float(row["max_score"])) for student, row in rows.items()}
+    grade_and_export.rows = rows  # for a test that reads more than the scores
     graded = {s: nbformat.read(course / "autograded" / s / lesson / f"{lesson}.ipynb", as_version=4)
               for s in submissions}
     return scores, graded
@@ -217,10 +218,15 @@ def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(cour
     (home / ".jwt-course").mkdir(parents=True)
     (home / ".jwt-course" / "progress.json").write_text('{"ex00.q1": {"title": "kept", "at": "then"}}')
     before = {p: p.read_bytes() for p in (home / ".jwt-course").rglob("*")}
+    # The roster and the due date, as the guide adds them.
+    nbgrader(course, "db", "student", "add", "half", "--last-name", "Lovelace", "--first-name", "Ada")
+    nbgrader(course, "db", "assignment", "add", LESSON, "--duedate", "2030-01-15 17:00:00 UTC")
     # "full" arrives as a learning platform's download, filed by zip_collect; then feedback, as the guide says.
     scores, graded = grade_and_export(course, LESSON, submissions, zipped=("full",), home=home)
     assert scores == {"full": (3.0, 3.0), "untouched": (0.0, 3.0), "half": (1.0, 3.0)}
     assert {p: p.read_bytes() for p in (home / ".jwt-course").rglob("*")} == before
+    half = grade_and_export.rows["half"]
+    assert (half["last_name"], half["first_name"], half["duedate"][:16]) == ("Lovelace", "Ada", "2030-01-15 17:00")
 
     assert _cell_errors(graded["full"]) == {}
     assert _check_line_output(graded["full"], "q1-check").startswith("q1: ✔ Correct")
