@@ -93,6 +93,8 @@ def test_rebuilding_keeps_the_gradebook_submissions_and_the_instructors_config(t
     (out / "submitted" / "ada").mkdir(parents=True)
     build_classroom.build(out)
     mine = (out / "nbgrader_config.py").read_text() + "c.CourseDirectory.course_id = 'jwt-2027'\n"
+    secret = (out / "grading_secret").read_text()
+    assert len(secret.strip()) == 64 and (out / "grading_secret").stat().st_mode & 0o777 == 0o600
     (out / "nbgrader_config.py").write_text(mine)
     (out / "gradebook.db").write_text("kept")
     (out / "source" / LESSONS_WITH_EXERCISES[0].stem).mkdir(parents=True, exist_ok=True)
@@ -100,6 +102,7 @@ def test_rebuilding_keeps_the_gradebook_submissions_and_the_instructors_config(t
     build_classroom.build(out)
     assert (out / "gradebook.db").read_text() == "kept" and (out / "submitted" / "ada").is_dir()
     assert (out / "nbgrader_config.py").read_text() == mine
+    assert (out / "grading_secret").read_text() == secret, "the course's secret is made once"
     assert not (out / "source" / LESSONS_WITH_EXERCISES[0].stem / "stale.ipynb").exists()
 
 
@@ -120,3 +123,23 @@ def test_an_exercise_checked_in_two_answer_cells_is_refused():
 def test_a_check_spanning_lines_is_kept_whole():
     parts = build_classroom.split_answer("r = ____\nq2.check(lab,\n         r)")
     assert (parts.name, parts.template, parts.check) == ("q2", "r = ____", "q2.check(lab,\n         r)")
+
+
+def test_hidden_cases_drawn_from_the_course_secret_differ_from_the_public_ones_and_the_secret_leaves_the_environment():
+    import subprocess
+    import sys
+
+    script = ("import os; from coursekit.kit.secret_cases import ENV, drawn; "
+              "print(drawn('ex01.q1').random(), ENV in os.environ)")
+
+    def run(env: dict) -> str:
+        return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                              check=True).stdout
+    import os
+
+    public = run({k: v for k, v in os.environ.items() if k != "JWT_COURSE_GRADING_SECRET"})
+    assert public == run(dict(os.environ, JWT_COURSE_GRADING_SECRET="")), "without a secret: the same every run"
+    secret_a = run(dict(os.environ, JWT_COURSE_GRADING_SECRET="a" * 64))
+    assert secret_a == run(dict(os.environ, JWT_COURSE_GRADING_SECRET="a" * 64))
+    assert secret_a != public and secret_a != run(dict(os.environ, JWT_COURSE_GRADING_SECRET="b" * 64))
+    assert public.endswith(" False\n") and secret_a.endswith(" False\n")

@@ -183,6 +183,7 @@ def course(tmp_path_factory):
 def test_every_lesson_hands_out_a_student_version_without_solutions_or_hidden_tests(course):
     built = sorted(p.name for p in (course / "source").iterdir())
     assert sorted(p.name for p in (course / "release").iterdir()) == built
+    assert not list((course / "release").rglob("grading_secret")), "the course's secret is never handed out"
     for lesson in built:
         source = nbformat.read(course / "source" / lesson / f"{lesson}.ipynb", as_version=4)
         release = nbformat.read(course / "release" / lesson / f"{lesson}.ipynb", as_version=4)

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from coursekit.kit.secret_cases import new_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "notebooks"
@@ -62,6 +65,8 @@ c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel, IgnorePattern, Cle
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 # Seconds per graded cell (an exercise, or one behaviour of the capstone), from a fresh process to its verdict.
 c.GradeOutsideTheKernel.graded_cell_timeout = 60
+# The course's secret (made once by the build, readable by you alone), for hidden cases drawn from it.
+c.GradeOutsideTheKernel.secret_file = os.path.join(c.CourseDirectory.root, "grading_secret")
 # Seconds per cell of the learner's notebook when it is run for the feedback's outputs.
 c.Execute.timeout = 60
 c.GradeOutsideTheKernel.timeout = 60
@@ -233,6 +238,11 @@ def build(out: Path, lessons: Path = LESSONS) -> dict[str, int]:
     """Write the course folder; return each assignment's total points."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "course_grading_config.py").write_text(BUILT_CONFIG)
+    secret = out / "grading_secret"
+    if not secret.exists():  # hidden cases may be drawn from it (coursekit.kit.secret_cases): never handed out
+        descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(new_secret() + "\n")
     config = out / "nbgrader_config.py"
     if not config.exists():
         config.write_text(CONFIG)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursekit.kit.seal import protected_dirs
+from coursekit.kit.secret_cases import ENV as SECRET_ENV
 
 __all__ = ["GradedCell", "Verdict", "graded_cell", "grade", "grade_all", "course_files_digest"]
 
@@ -85,12 +86,15 @@ def course_files_digest() -> str:
     return digest.hexdigest()
 
 
-def _environment(home: Path) -> dict:
+def _environment(home: Path, secret: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_COURSE_GRADING", "PYTHON"))}
     runtime = home / "run"
     runtime.mkdir(mode=0o700)
     # Its own fork server for lab servers (gone with the process), and no progress file written anywhere.
-    return {**env, "JWT_COURSE_PROGRESS": "off", "XDG_RUNTIME_DIR": str(runtime), "LABSERVER_FORKSERVER_IDLE": "0"}
+    env.update({"JWT_COURSE_PROGRESS": "off", "XDG_RUNTIME_DIR": str(runtime), "LABSERVER_FORKSERVER_IDLE": "0"})
+    if secret:  # the course's secret, for hidden cases drawn from it (coursekit.kit.secret_cases)
+        env[SECRET_ENV] = secret
+    return env
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -101,7 +105,8 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path | None) -> list[dict | str]:
+def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path | None,
+         secret: str) -> list[dict | str]:
     """One sealed process for ``graded`` (cells after the same answer): each cell's report, in order, until one
     takes longer than ``timeout`` ("late") or the process ends without reporting the rest ("none")."""
     token = secrets.token_hex(16)
@@ -110,12 +115,13 @@ def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path |
     job = {"cells": cells, "imports": imports, "graded": [cell.calls for cell in graded], "token": token,
            "report_fd": write_end}
     reports: list[dict | str] = []
-    with tempfile.TemporaryDirectory(prefix="jwt-course-grading-") as scratch:
+    # A lab's fork server may still be leaving its socket folder as the process group ends: cleanup is best effort.
+    with tempfile.TemporaryDirectory(prefix="jwt-course-grading-", ignore_cleanup_errors=True) as scratch:
         out = open(log or os.devnull, "ab")
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-m", "coursekit.kit.sealed_run"], cwd=scratch,
-                env=_environment(Path(scratch)), stdin=subprocess.PIPE, stdout=out, stderr=out,
+                env=_environment(Path(scratch), secret), stdin=subprocess.PIPE, stdout=out, stderr=out,
                 pass_fds=(write_end,), start_new_session=True)
         finally:
             os.close(write_end)
@@ -151,13 +157,13 @@ def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path |
 
 
 def grade_all(cells: list[str], graded: list[GradedCell], timeout: float = 60,
-              log: Path | None = None) -> list[Verdict]:
+              log: Path | None = None, secret: str = "") -> list[Verdict]:
     """Run ``cells`` then each of ``graded`` (graded cells that follow the same answer) in a sealed process;
     one verdict per graded cell, each within ``timeout`` seconds of the one before (the first: of the start).
     A graded cell that runs out of time costs its own points: the rest are graded in a fresh process."""
     verdicts: list[Verdict] = []
     while len(verdicts) < len(graded):
-        for report in _run(cells, graded[len(verdicts):], timeout, log):
+        for report in _run(cells, graded[len(verdicts):], timeout, log, secret):
             if report == "late":
                 verdicts.append(Verdict(False, f"✘ Incorrect: did not finish within {timeout:g} s (the time limit "
                                                "of a graded cell): a loop, a deadlock, or a call that never returns?"))

@@ -21,7 +21,7 @@ import os
 import nbformat
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Integer
+from traitlets import Integer, Unicode
 
 from coursekit.kit.grader import course_files_digest, grade_all, graded_cell
 
@@ -35,6 +35,10 @@ class GradeOutsideTheKernel(Execute):
         60, help="Seconds a graded cell (one exercise, or one behaviour of the capstone) may take, from a fresh "
                  "process to its verdict; past it, that cell scores 0.").tag(config=True)
 
+    secret_file = Unicode(
+        "", help="The course's secret (written by tools/build_classroom.py), from which hidden cases may be drawn; "
+                 "handed to the grading processes only.").tag(config=True)
+
     _digest: str | None = None
 
     def preprocess(self, nb, resources):
@@ -45,6 +49,7 @@ class GradeOutsideTheKernel(Execute):
             raise RuntimeError("the course's installed files changed during grading (a submission wrote them?): "
                                "reinstall the course and grade again")
         os.environ["JWT_COURSE_PROGRESS"] = "off"  # the kernel below inherits it: no progress file written
+        secret = open(self.secret_file).read().strip() if self.secret_file and os.path.exists(self.secret_file) else ""
         verdicts, sources, groups = {}, {}, []  # groups: graded cells that follow the same code, in order
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
@@ -60,7 +65,8 @@ class GradeOutsideTheKernel(Execute):
                 groups.append((before, [(index, checks)]))
             sources[index], cell.source = cell.source, ""
         for before, members in groups:
-            results = grade_all(before, [checks for _, checks in members], timeout=self.graded_cell_timeout)
+            results = grade_all(before, [checks for _, checks in members], timeout=self.graded_cell_timeout,
+                                secret=secret)
             for (index, checks), verdict in zip(members, results):
                 verdicts[index] = (checks.calls[0]["exercise"], verdict)
         try:
