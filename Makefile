@@ -7,9 +7,10 @@ STAMP  := $(VENV)/.installed
 .PHONY: lab test test-all-pythons install bench clean
 
 # jupyter-config/ adds the course's JupyterLab settings to the user's own (no "Jupyter news?" prompt).
+# As root (a container, a fresh VM) Jupyter refuses to start without --allow-root.
 lab: $(STAMP)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-		$(BIN)/jupyter lab notebooks/00-start-here.ipynb
+		$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00-start-here.ipynb
 
 test: $(STAMP)
 	$(BIN)/pytest
@@ -42,10 +43,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import matplotlib.pyplot"
 	touch $(STAMP)
 
-.PHONY: classroom
+.PHONY: classroom student-wheel
 # The lessons as an nbgrader course folder (build/classroom); see docs/instructor-guide.md.
 classroom: $(STAMP)
 	$(BIN)/python tools/build_classroom.py
+
+# The course for a class's learners, without coursekit/answers (solutions, hidden cases): dist/jwt_course-*.whl.
+student-wheel: $(STAMP)
+	$(BIN)/python tools/student_wheel.py dist
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_routes.py
@@ -54,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_notebooks.py 2>/dev/null
 
 clean:
-	rm -rf $(VENV) $(PYTHONS:%=.venv-%) build *.egg-info
+	rm -rf $(VENV) $(PYTHONS:%=.venv-%) build dist *.egg-info

@@ -29,7 +29,7 @@ def test_every_lesson_with_exercises_becomes_an_assignment_and_nothing_else(cour
     assert LESSONS_WITH_EXERCISES, "no lesson has exercises: the build has nothing to prove"
     assert sorted(built) == [p.stem for p in LESSONS_WITH_EXERCISES]
     assert sorted(p.name for p in (out / "source").iterdir()) == sorted(built)
-    assert (out / "nbgrader_config.py").exists()
+    assert (out / "nbgrader_config.py").exists() and (out / "course_grading_config.py").exists()
 
 
 @pytest.mark.parametrize("lesson", GRADED_PER_CHECK, ids=[p.stem for p in GRADED_PER_CHECK])
@@ -47,7 +47,7 @@ def test_each_answer_cell_holds_the_reference_solution_and_is_followed_by_its_gr
         exercise = exercises[parts.name]
         solution = exercise.solution_source()
         assert answer.source == (f"{parts.template}\n" if parts.template else "") + (
-            f"### BEGIN SOLUTION\n{solution}\n### END SOLUTION\n{parts.check}")
+            f"### BEGIN SOLUTION\n{solution}\n### END SOLUTION")  # no check line: the graded cell checks, once
         assert graded.cells[graded.cells.index(answer) + 1] is test  # the check right after its answer
         meta = test.metadata.nbgrader
         assert (meta.locked, meta.solution, meta.points, meta.grade_id) == (
@@ -71,6 +71,7 @@ def test_hidden_cases_of_notebook_01_land_in_the_hidden_region(course):
     test = next(c for c in nbformat.read(path, as_version=4).cells
                 if c.metadata.get("nbgrader", {}).get("grade_id") == "q1-check")
     assert test.source.splitlines()[1:] == [
+        "from coursekit.exercises.ex01 import q1",
         "q1.assert_correct(cookie_flags, set_cookie)",
         "### BEGIN HIDDEN TESTS",
         "q1.assert_correct_hidden(cookie_flags, set_cookie)",
@@ -87,14 +88,21 @@ def test_a_new_lesson_is_picked_up_without_being_listed_and_a_lesson_without_exe
     assert list(build_classroom.build(tmp_path / "out", lessons)) == ["42-a-new-lesson"]
 
 
-def test_rebuilding_keeps_the_gradebook_and_submissions(tmp_path):
+def test_rebuilding_keeps_the_gradebook_submissions_and_the_instructors_config(tmp_path):
     out = tmp_path / "out"
     (out / "submitted" / "ada").mkdir(parents=True)
+    build_classroom.build(out)
+    mine = (out / "nbgrader_config.py").read_text() + "c.CourseDirectory.course_id = 'jwt-2027'\n"
+    secret = (out / "grading_secret").read_text()
+    assert len(secret.strip()) == 64 and (out / "grading_secret").stat().st_mode & 0o777 == 0o600
+    (out / "nbgrader_config.py").write_text(mine)
     (out / "gradebook.db").write_text("kept")
-    (out / "source" / LESSONS_WITH_EXERCISES[0].stem).mkdir(parents=True)
+    (out / "source" / LESSONS_WITH_EXERCISES[0].stem).mkdir(parents=True, exist_ok=True)
     (out / "source" / LESSONS_WITH_EXERCISES[0].stem / "stale.ipynb").write_text("{}")
     build_classroom.build(out)
     assert (out / "gradebook.db").read_text() == "kept" and (out / "submitted" / "ada").is_dir()
+    assert (out / "nbgrader_config.py").read_text() == mine
+    assert (out / "grading_secret").read_text() == secret, "the course's secret is made once"
     assert not (out / "source" / LESSONS_WITH_EXERCISES[0].stem / "stale.ipynb").exists()
 
 
@@ -115,3 +123,23 @@ def test_an_exercise_checked_in_two_answer_cells_is_refused():
 def test_a_check_spanning_lines_is_kept_whole():
     parts = build_classroom.split_answer("r = ____\nq2.check(lab,\n         r)")
     assert (parts.name, parts.template, parts.check) == ("q2", "r = ____", "q2.check(lab,\n         r)")
+
+
+def test_hidden_cases_drawn_from_the_course_secret_differ_from_the_public_ones_and_the_secret_leaves_the_environment():
+    import subprocess
+    import sys
+
+    script = ("import os; from coursekit.kit.secret_cases import ENV, drawn; "
+              "print(drawn('ex01.q1').random(), ENV in os.environ)")
+
+    def run(env: dict) -> str:
+        return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                              check=True).stdout
+    import os
+
+    public = run({k: v for k, v in os.environ.items() if k != "JWT_COURSE_GRADING_SECRET"})
+    assert public == run(dict(os.environ, JWT_COURSE_GRADING_SECRET="")), "without a secret: the same every run"
+    secret_a = run(dict(os.environ, JWT_COURSE_GRADING_SECRET="a" * 64))
+    assert secret_a == run(dict(os.environ, JWT_COURSE_GRADING_SECRET="a" * 64))
+    assert secret_a != public and secret_a != run(dict(os.environ, JWT_COURSE_GRADING_SECRET="b" * 64))
+    assert public.endswith(" False\n") and secret_a.endswith(" False\n")

@@ -50,6 +50,7 @@ def test_each_behaviour_is_a_graded_cell_with_its_points_and_hidden_cases(course
     race = next(c for c in tests if c.metadata.nbgrader.grade_id == "q1-race")
     assert race.source.splitlines() == [
         '"""q1, A client that keeps working: survives a refresh race (2 points)."""',
+        'from coursekit.exercises.ex09 import q1',
         'q1.assert_correct(TokenClient, behaviour="race")',
         "### BEGIN HIDDEN TESTS",
         'q1.assert_correct_hidden(TokenClient, behaviour="race")',

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -65,12 +66,14 @@ def _answer_cells(nb) -> dict[str, nbformat.NotebookNode]:
 
 
 def _answered(release: Path, answers: dict[str, str]) -> nbformat.NotebookNode:
-    """The student version with some answer cells replaced by code (then the cell's own check line)."""
+    """The student version with some answer cells replaced by code; ``"+q1-answer"`` adds code after the blanks."""
     nb = nbformat.read(release, as_version=4)
     cells = _answer_cells(nb)
     for grade_id, code in answers.items():
-        check = build_classroom.split_answer(cells[grade_id].source).check
-        cells[grade_id].source = f"{code}\n{check}"
+        if grade_id.startswith("+"):
+            cells[grade_id[1:]].source += f"\n{code}"
+        else:
+            cells[grade_id].source = code
     return nb
 
 
@@ -96,23 +99,36 @@ def _check_line_output(nb, grade_id: str) -> str:
 
 @pytest.mark.skipif(not CAN_SCAN, reason="reads processes' environments from /proc (Linux)")
 
-def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str, str]], timeout: float = 400):
+def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str, str]], timeout: float = 400,
+                     zipped: tuple[str, ...] = (), home: Path | None = None):
     """Submit each student's answers, autograde them with real nbgrader, export; return scores and graded notebooks.
 
+    The ``zipped`` students' notebooks arrive as a platform's download would: ``<student>_<lesson>.ipynb`` in
+    a zip file in ``downloaded/<lesson>/archive/``, filed by ``nbgrader zip_collect`` as the guide says.
     While grading, the lab servers the notebooks start must be seen; 5 s after it, none may be left.
     """
     release = course / "release" / lesson / f"{lesson}.ipynb"
+    archive = course / "downloaded" / lesson / "archive"
     for student, answers in submissions.items():
+        if student in zipped:
+            archive.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(archive / f"{student}.zip", "w") as packed:
+                packed.writestr(f"{student}_{lesson}.ipynb", nbformat.writes(_answered(release, answers)))
+            continue
         folder = course / "submitted" / student / lesson
         folder.mkdir(parents=True)
         nbformat.write(_answered(release, answers), folder / f"{lesson}.ipynb")
+    if zipped:
+        nbgrader(course, "zip_collect", lesson)
 
     run = secrets.token_hex(8)
     # Lab servers are forked from a fork server shared by the user's programs, and /proc shows them with the
     # environment of the program that started it: this run gets a fork server of its own (its own runtime
     # folder), started by a tagged kernel and gone with the last one (no idle period), so it is seen too.
     runtime = tempfile.mkdtemp(prefix="fs-")
-    env = {**_env(course), TAG: run, "XDG_RUNTIME_DIR": runtime, "LABSERVER_FORKSERVER_IDLE": "0"}
+    env = {**_env(course), TAG: run, "XDG_RUNTIME_DIR": runtime, "LABSERVER_FORKSERVER_IDLE": "0",
+           **({"HOME": str(home)} if home else {})}
+    env.pop("JWT_COURSE_PROGRESS", None)  # the test suite turns progress off; grading must do it itself
     started = time.monotonic()
     grading = subprocess.Popen([*NBGRADER, "autograde", lesson], cwd=course, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -138,6 +154,7 @@ def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str,
     with open(course / "grades.csv", newline="") as table:
         rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == lesson}
     scores = {student: (float(row["score"]), float(row["max_score"])) for student, row in rows.items()}
+    grade_and_export.rows = rows  # for a test that reads more than the scores
     graded = {s: nbformat.read(course / "autograded" / s / lesson / f"{lesson}.ipynb", as_version=4)
               for s in submissions}
     return scores, graded
@@ -166,6 +183,7 @@ def course(tmp_path_factory):
 def test_every_lesson_hands_out_a_student_version_without_solutions_or_hidden_tests(course):
     built = sorted(p.name for p in (course / "source").iterdir())
     assert sorted(p.name for p in (course / "release").iterdir()) == built
+    assert not list((course / "release").rglob("grading_secret")), "the course's secret is never handed out"
     for lesson in built:
         source = nbformat.read(course / "source" / lesson / f"{lesson}.ipynb", as_version=4)
         release = nbformat.read(course / "release" / lesson / f"{lesson}.ipynb", as_version=4)
@@ -174,16 +192,18 @@ def test_every_lesson_hands_out_a_student_version_without_solutions_or_hidden_te
             name = grade_id.removesuffix("-answer")
             template = _answer_cells(source)[grade_id].source.split("### BEGIN SOLUTION")[0]
             assert cell.source.startswith(template), "the learner starts from the lesson's blanks"
-            assert "# (Fill in each ____ above; the line below checks your answer.)" in cell.source
+            assert "# (Fill in each ____ above; the graded cell below checks your answer.)" in cell.source
+            assert ".check(" not in cell.source, "graded once, by the graded cell: no check line in the answer"
             # Nothing of the reference solution that the blanks do not already show.
             for line in _solution(exercises[name]).splitlines():
                 assert line.strip() in template or line not in cell.source, (lesson, name, line)
         text = "\n".join(c.source for c in release.cells)
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "assert_correct_hidden" not in text
         assert "q1.assert_correct(" in text
+        assert ".solution()" not in "\n".join(c.source for c in release.cells if c.cell_type == "code")
 
 
-def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(course):
+def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(course, tmp_path):
     from coursekit.exercises import ex01  # the lesson's exercises: q1 cookie flags, q2 session row, q3 dead cookie
 
     naive_q1 = _solution(ex01.q1).replace('split(";")[1:]', 'split("; ")[1:]')
@@ -194,17 +214,34 @@ def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(cour
         # q1 passes the lesson's check but not the hidden cases (no space after ';'); q2 right; q3 untouched.
         "half": {"q1-answer": naive_q1, "q2-answer": _solution(ex01.q2)},
     }
-    scores, graded = grade_and_export(course, LESSON, submissions)
+    # The grader's own files: grading must leave them as they are (no progress noted, nothing else written).
+    home = tmp_path / "home"
+    (home / ".jwt-course").mkdir(parents=True)
+    (home / ".jwt-course" / "progress.json").write_text('{"ex00.q1": {"title": "kept", "at": "then"}}')
+    before = {p: p.read_bytes() for p in (home / ".jwt-course").rglob("*")}
+    # The roster and the due date, as the guide adds them.
+    nbgrader(course, "db", "student", "add", "half", "--last-name", "Lovelace", "--first-name", "Ada")
+    nbgrader(course, "db", "assignment", "add", LESSON, "--duedate", "2030-01-15 17:00:00 UTC")
+    # "full" arrives as a learning platform's download, filed by zip_collect; then feedback, as the guide says.
+    scores, graded = grade_and_export(course, LESSON, submissions, zipped=("full",), home=home)
     assert scores == {"full": (3.0, 3.0), "untouched": (0.0, 3.0), "half": (1.0, 3.0)}
+    assert {p: p.read_bytes() for p in (home / ".jwt-course").rglob("*")} == before
+    half = grade_and_export.rows["half"]
+    assert (half["last_name"], half["first_name"], half["duedate"][:16]) == ("Lovelace", "Ada", "2030-01-15 17:00")
 
     assert _cell_errors(graded["full"]) == {}
+    assert _check_line_output(graded["full"], "q1-check").startswith("q1: ✔ Correct")
     # Untouched: every check fails as "not answered", not with a crash or a timeout, and nothing else fails.
     assert set(_cell_errors(graded["untouched"])) == {"q1-check", "q2-check", "q3-check"}
     for error in _cell_errors(graded["untouched"]).values():
         assert error.startswith("NotCorrect: q") and "Not answered yet" in error, error
-    # Half-done: the lesson's check said Correct for q1, its hidden cases did not; q3 was not answered.
-    assert _check_line_output(graded["half"], "q1-answer").startswith("✔ Correct")
+    # Half-done: q1 passes the lesson's cases, not the hidden ones; q3 was not answered.
     errors = _cell_errors(graded["half"])
     assert set(errors) == {"q1-check", "q3-check"}
     assert "(hidden cases) on a header without spaces after ';'" in errors["q1-check"]
     assert "Not answered yet" in errors["q3-check"]
+
+    nbgrader(course, "generate_feedback", LESSON)
+    for student, score in (("full", "3.0"), ("half", "1.0")):
+        page = (course / "feedback" / student / LESSON / f"{LESSON}.html").read_text()
+        assert f"Score: {score} / 3.0" in page, student

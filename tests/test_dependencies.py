@@ -38,6 +38,10 @@ def pyproject_requirements() -> dict[str, str]:
     return dict(_name_and_spec(r) for r in _pyproject_listed())
 
 
+# conda-forge names that differ from PyPI's (conda-forge's "playwright" is not the Python package).
+CONDA_NAMES = {"playwright-python": "playwright"}
+
+
 def environment_requirements() -> dict[str, str]:
     """Read the dependency lines of environment.yml (a flat YAML list; no YAML library needed).
 
@@ -52,7 +56,7 @@ def environment_requirements() -> dict[str, str]:
             continue
         name, spec = _name_and_spec(item[1])
         if name not in ("python", "pip"):
-            found[name] = spec
+            found[CONDA_NAMES.get(name, name)] = spec
     return found
 
 

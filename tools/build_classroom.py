@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -32,13 +33,23 @@ from pathlib import Path
 
 import nbformat
 
+from coursekit.kit.secret_cases import new_secret
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "notebooks"
 DEFAULT_OUT = ROOT / "build" / "classroom"
 
-CONFIG = '''\
-"""nbgrader configuration of this course folder, written by tools/build_classroom.py."""
+# Rewritten by every build: how this course is graded. nbgrader_config.py (written once, then the instructor's)
+# loads it first, so that a rebuild never overwrites the instructor's own settings.
+BUILT_CONFIG = '''\
+"""How this course folder is graded: written by tools/build_classroom.py at every build (edit nbgrader_config.py)."""
 import os
+
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                    SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+
+from coursekit.kit.nbgrader_step import GradeOutsideTheKernel
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -46,11 +57,39 @@ c.CourseDirectory.course_id = "jwt-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
 # Learners start from the lesson's own blanks (they stay in the cell); the stub only marks the spot.
-c.ClearSolutions.code_stub = {"python": "# (Fill in each ____ above; the line below checks your answer.)"}
+c.ClearSolutions.code_stub = {"python": "# (Fill in each ____ above; the graded cell below checks your answer.)"}
 
-# Each cell may run this long (seconds) before the grader interrupts it: an answer stuck in a loop
-# costs its points, not the whole grading run. The lessons' cells take well under a second.
+# The kit's graded cells are judged outside the learner's kernel, each in a sealed process of its own
+# (coursekit/kit/nbgrader_step.py): nbgrader's Execute is replaced, the rest of its autograde steps kept.
+c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# Seconds per graded cell (an exercise, or one behaviour of the capstone), from a fresh process to its verdict.
+c.GradeOutsideTheKernel.graded_cell_timeout = 60
+# The course's secret (made once by the build, readable by you alone), for hidden cases drawn from it.
+c.GradeOutsideTheKernel.secret_file = os.path.join(c.CourseDirectory.root, "grading_secret")
+# Seconds per cell of the learner's notebook when it is run for the feedback's outputs.
 c.Execute.timeout = 60
+c.GradeOutsideTheKernel.timeout = 60
+
+# Grading writes no progress file (~/.jwt-course), neither in the kernel nor in the graders.
+os.environ["JWT_COURSE_PROGRESS"] = "off"
+
+# zip_collect: files downloaded from a learning platform go in downloaded/<lesson>/archive/ (zip files or
+# notebooks), each notebook named <student id>_<lesson>.ipynb, optionally under folders.
+c.ZipCollectApp.archive_directory = "archive"
+c.FileNameCollectorPlugin.named_regexp = r"(?:.*/)?(?P<student_id>[^/_]+)_(?P<file_id>[0-9]{2}-[^/]+\\.ipynb)$"
+'''
+
+CONFIG = '''\
+"""nbgrader configuration of this course folder: yours to edit; tools/build_classroom.py writes it only once."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+# How the course is graded; rewritten by every build. Your settings go below it and win.
+load_subconfig(os.path.join(os.path.dirname(os.path.abspath(__file__)), "course_grading_config.py"))  # noqa: F821
+
+# c.GradeOutsideTheKernel.graded_cell_timeout = 60
 '''
 
 
@@ -79,8 +118,9 @@ def split_answer(source: str) -> Answer:
                   check="\n".join(lines[last.lineno - 1:last.end_lineno]))
 
 
-def exercises_of(nb) -> dict:
-    """The exercises a lesson imports, by name: ``from coursekit.exercises.ex01 import q1, q2`` gives q1 and q2."""
+def exercise_imports(nb) -> dict[str, str]:
+    """Where a lesson's exercises come from, by name: ``from coursekit.exercises.ex01 import q1, q2`` gives
+    ``{"q1": "coursekit.exercises.ex01", "q2": ...}``."""
     found = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -91,10 +131,15 @@ def exercises_of(nb) -> dict:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("coursekit."):
-                module = importlib.import_module(node.module)
                 for alias in node.names:
-                    found[alias.asname or alias.name] = getattr(module, alias.name)
+                    found[alias.asname or alias.name] = node.module
     return found
+
+
+def exercises_of(nb) -> dict:
+    """The exercises a lesson imports, by name: ``from coursekit.exercises.ex01 import q1, q2`` gives q1 and q2."""
+    return {name: getattr(importlib.import_module(module), name)
+            for name, module in exercise_imports(nb).items()}
 
 
 def is_answer_cell(cell) -> bool:
@@ -104,7 +149,7 @@ def is_answer_cell(cell) -> bool:
 def graded_notebook(nb, lesson: str):
     """The nbgrader source version of a lesson notebook (a new notebook; ``nb`` is not changed)."""
     nb = nbformat.from_dict(nb)  # a deep copy
-    exercises = exercises_of(nb)
+    exercises, modules = exercises_of(nb), exercise_imports(nb)
     cells, total = [], 0
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -113,17 +158,18 @@ def graded_notebook(nb, lesson: str):
         if not is_answer_cell(cell):
             continue
         answer = split_answer(cell.source)
-        if f"{answer.name}-check" in {c.metadata.get("nbgrader", {}).get("grade_id") for c in cells}:
+        if f"{answer.name}-answer" in {c.metadata.get("nbgrader", {}).get("grade_id") for c in cells}:
             raise ValueError(f"{lesson}: {answer.name} is checked in two answer cells; nbgrader grades each once")
         exercise = exercises.get(answer.name)
         if exercise is None:
             raise ValueError(f"{lesson}: {answer.name} is checked but not imported from coursekit")
         solution = exercise.solution_source()
+        # No check line in the answer: the graded cell below runs it (once), and nothing writes progress.
         cell.source = "\n".join(part for part in (
-            answer.template, "### BEGIN SOLUTION", solution, "### END SOLUTION", answer.check) if part)
+            answer.template, "### BEGIN SOLUTION", solution, "### END SOLUTION") if part)
         cell.metadata["nbgrader"] = _nbgrader(grade=False, solution=True, locked=False,
                                               grade_id=f"{answer.name}-answer")
-        cells.extend(test_cells(answer, exercise))
+        cells.extend(test_cells(answer, exercise, modules[answer.name]))
         total += exercise.points
     if total:
         per_behaviour = any(getattr(e, "behaviours", ()) for e in exercises.values())
@@ -132,40 +178,43 @@ def graded_notebook(nb, lesson: str):
     return nb, total
 
 
-def test_cells(answer: Answer, exercise) -> list:
+def _checks(answer: Answer, module: str, title: str, points: int, call: str, hidden: bool) -> list[str]:
+    """A graded cell's lines: what it grades, where the exercise comes from, the check, the hidden cases."""
+    lines = [f'"""{answer.name}, {title} ({points} point{"s" if points != 1 else ""})."""',
+             f"from {module} import {answer.name}",
+             call.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct(", 1)]
+    if hidden:
+        lines += ["### BEGIN HIDDEN TESTS",
+                  call.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct_hidden(", 1),
+                  "### END HIDDEN TESTS"]
+    return lines
+
+
+def test_cells(answer: Answer, exercise, module: str) -> list:
     """The graded test cells after an answer: one for the check, or one per behaviour for an exercise graded
-    per behaviour (``coursekit.kit.behaviours``): ``qN.assert_correct(answer, behaviour="race")``, with its points."""
+    per behaviour (``coursekit.kit.behaviours``): ``qN.assert_correct(answer, behaviour="race")``, with its points.
+    Each names the module its exercise comes from: the grader judges with its own copy of the exercise."""
     behaviours = getattr(exercise, "behaviours", ())
     if not behaviours:
-        return [test_cell(answer, exercise)]
+        return [test_cell(answer, exercise, module)]
     if not answer.check.rstrip().endswith(")"):
         raise ValueError(f"{answer.name}: a check graded per behaviour must be one call, qN.check(...)")
     cells = []
     for b in behaviours:
         call = answer.check.rstrip()[:-1] + f', behaviour="{b.name}")'
-        lines = [f'"""{answer.name}, {exercise.title}: {b.title} '
-                 f'({b.points} point{"s" if b.points != 1 else ""})."""',
-                 call.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct(", 1),
-                 "### BEGIN HIDDEN TESTS",
-                 call.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct_hidden(", 1),
-                 "### END HIDDEN TESTS"]
-        cell = nbformat.v4.new_code_cell("\n".join(lines))
+        cell = nbformat.v4.new_code_cell("\n".join(
+            _checks(answer, module, f"{exercise.title}: {b.title}", b.points, call, hidden=True)))
         cell.metadata["nbgrader"] = _nbgrader(grade=True, solution=False, locked=True, points=b.points,
                                               grade_id=f"{answer.name}-{b.name}")
         cells.append(cell)
     return cells
 
 
-def test_cell(answer: Answer, exercise) -> nbformat.NotebookNode:
+def test_cell(answer: Answer, exercise, module: str) -> nbformat.NotebookNode:
     """The graded test cell after an answer: the lesson's check, made to raise unless it says Correct."""
-    asserting = answer.check.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct(", 1)
-    lines = [f'"""{answer.name}, {exercise.title}: the check you ran above must say Correct '
-             f'({exercise.points} point{"s" if exercise.points != 1 else ""})."""', asserting]
-    if exercise.has_hidden_cases:
-        lines += ["### BEGIN HIDDEN TESTS",
-                  answer.check.replace(f"{answer.name}.check(", f"{answer.name}.assert_correct_hidden(", 1),
-                  "### END HIDDEN TESTS"]
-    cell = nbformat.v4.new_code_cell("\n".join(lines))
+    cell = nbformat.v4.new_code_cell("\n".join(_checks(
+        answer, module, f"{exercise.title}: the lesson's check must say Correct", exercise.points, answer.check,
+        hidden=exercise.has_hidden_cases)))
     cell.metadata["nbgrader"] = _nbgrader(grade=True, solution=False, locked=True, points=exercise.points,
                                           grade_id=f"{answer.name}-check")
     return cell
@@ -188,7 +237,18 @@ def intro_cell(lesson: str, total: int, per_behaviour: bool = False) -> nbformat
 def build(out: Path, lessons: Path = LESSONS) -> dict[str, int]:
     """Write the course folder; return each assignment's total points."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "nbgrader_config.py").write_text(CONFIG)
+    (out / "course_grading_config.py").write_text(BUILT_CONFIG)
+    secret = out / "grading_secret"
+    if not secret.exists():  # hidden cases may be drawn from it (coursekit.kit.secret_cases): never handed out
+        descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(new_secret() + "\n")
+    config = out / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(CONFIG)
+    elif "course_grading_config.py" not in config.read_text():
+        print(f"warning: {config} does not load course_grading_config.py: grading would run in the learner's "
+              "kernel; add the load_subconfig line from tools/build_classroom.py's CONFIG", file=sys.stderr)
     built = {}
     for path in sorted(lessons.glob("[0-9][0-9]-*.ipynb")):
         nb = nbformat.read(path, as_version=4)

@@ -1,0 +1,261 @@
+"""Seal a grading process before a submission's code runs in it, so that its verdict cannot be faked unseen.
+
+A graded cell is judged in a process of its own (``coursekit.kit.sealed_run``): the kit and the checks are loaded
+first, then ``install()`` seals the process, then the submission's cells run, then the checks. Sealing means:
+
+- **A record of everything loaded.** Every module's bindings (builtins and ``sys`` included), every class of
+  the kit and its attributes, ``sys.modules`` and the import hooks. At the report they are compared again:
+  a rebound ``Exercise._evaluate``, a patched ``builtins.isinstance``, a replaced ``sys.modules`` entry or a
+  new import hook is named in the report, and the graded cell scores 0 with that name as its comment.
+- **An audit hook** (PEP 578; it cannot be removed once added) that refuses, and notes, what would reach
+  around the record: replacing the code of the kit's functions, the interpreter's introspection
+  back doors (``gc`` referrers, ``ctypes``, trace and profile functions, other threads' frames, more audit
+  hooks), code that claims to be a kit file, reading the reference solutions or any process's memory,
+  writing the course's installed files, killing the grader, and starting programs from the submission's own
+  code (the kit's lab servers and browser still start: the nearest caller that is not a library decides).
+- **One report, from one place.** The verdict reaches the grader only through this hook, which writes it,
+  once, with a random token the grader gave and that lives only in the hook (no Python frame or object the
+  submission can reach holds it), and only when ``sys.audit(REPORT, ...)`` is raised from the frame that
+  sealed the process. Anything else written to the report pipe lacks the token and is ignored.
+
+What it does not stop: attacks on the interpreter itself (rewriting a running frame's variables through
+``frame.f_locals`` on Python 3.13+, precise races between threads) and attacks on the machine as the grading
+account. docs/instructor-guide.md says how to grade where those cannot reach further than one submission.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import json
+import os
+import sys
+import sysconfig
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+from coursekit.kit.exercise import Exercise
+
+__all__ = ["REPORT", "Sealed", "install", "protected_dirs"]
+
+REPORT = "coursekit.report"  # the audit event that carries the verdict to the hook
+_KIT_PREFIXES = ("coursekit", "labserver")
+_SPAWNING = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+             "pty.spawn")
+_REFUSED = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile",
+            "sys._current_frames", "sys.addaudithook", "sys._setprofileallthreads", "sys._settraceallthreads",
+            "cpython.PyInterpreterState_Clear", "cpython._PySys_ClearAuditHooks", "sys.remote_exec")
+# What sys holds that changes as a program runs (the streams, the last error), not what the grader relies on.
+_SYS_STATE = {"stdin", "stdout", "stderr", "displayhook", "excepthook", "last_type", "last_value", "last_traceback",
+              "last_exc", "ps1", "ps2", "tracebacklimit"}
+_OBJECT_STATE = {"last_outcome"}  # what an exercise notes about the last answer it checked
+_PATH_EVENTS = ("os.remove", "os.rename", "os.replace", "os.rmdir", "os.truncate", "os.chmod", "os.chown",
+                "os.link", "os.symlink", "os.mkdir", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile")
+
+
+class Sealed(RuntimeError):
+    """Raised into the submission's code when it does something the seal refuses."""
+
+
+def protected_dirs() -> tuple[str, ...]:
+    """The folders the course's own packages were loaded from (an editable checkout or site-packages)."""
+    found = []
+    for name in _KIT_PREFIXES:
+        module = sys.modules.get(name)
+        for folder in getattr(module, "__path__", ()):
+            found.append(os.path.realpath(folder) + os.sep)
+    return tuple(found)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(sorted({os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
+
+
+def _bindings() -> dict[str, tuple[Any, dict]]:
+    """Every loaded module with a copy of its bindings (name -> object)."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        try:
+            found[name] = (module, dict(vars(module)))
+        except TypeError:  # None placeholders, odd module-like objects
+            continue
+    return found
+
+
+def _classes(modules: dict[str, tuple[Any, dict]]) -> dict[type, dict]:
+    """Every class defined in a loaded module, with a copy of its attributes."""
+    classes = {}
+    for name, (_, bindings) in modules.items():
+        for value in bindings.values():
+            if isinstance(value, type) and getattr(value, "__module__", None) == name:
+                try:
+                    classes[value] = dict(vars(value))
+                except TypeError:
+                    continue
+    return classes
+
+
+def _is_kit(obj: Any) -> bool:
+    """A class or function of the course's own packages."""
+    if isinstance(obj, type):
+        module = type.__getattribute__(obj, "__module__")
+    elif isinstance(obj, (types.FunctionType, types.MethodType)):
+        module = getattr(obj, "__module__", "")
+    else:
+        return False
+    return isinstance(module, str) and module.split(".")[0] in _KIT_PREFIXES
+
+
+def install(report_fd: int, token: str) -> None:
+    """Seal this process; the frame that calls this is the only one whose REPORT event is written out."""
+    sealer = sys._getframe(1)
+    kit_dirs = protected_dirs()
+    answers = tuple(d.replace(os.sep + "coursekit" + os.sep, os.sep + "coursekit" + os.sep + "answers" + os.sep)
+                    for d in kit_dirs if d.endswith(os.sep + "coursekit" + os.sep))
+    libraries = _library_dirs()
+    modules = _bindings()
+    classes = _classes(modules)
+    hooks = (list(sys.meta_path), list(sys.path_hooks))
+    # The kit's own objects (the exercises q1, q2, ...): their attributes too, e.g. an exercise's behaviours.
+    objects = {id(v): (v, dict(vars(v))) for name, (_, bindings) in modules.items()
+               if name.split(".")[0] in _KIT_PREFIXES for v in bindings.values()
+               if isinstance(v, Exercise)}
+    grader, grader_group = os.getppid(), os.getpgid(os.getppid())
+    # Everything the hook uses, bound now: later changes to these modules cannot reach it.
+    write, realpath, getframe, get_ident, dumps = os.write, os.path.realpath, sys._getframe, threading.get_ident, json.dumps
+    isinstance_, str_, int_, bytes_, list_, len_ = builtins.isinstance, builtins.str, builtins.int, builtins.bytes, builtins.list, builtins.len
+    missing = object()
+    noted: list[str] = []
+    busy: set[int] = set()
+    reported = [-1]  # the last graded cell reported: each once, in order
+
+    def note(what: str) -> None:
+        if what not in noted and len_(noted) < 20:
+            noted.append(what)
+
+    def made_by_submission(value: Any) -> bool:
+        """Whether a new binding is the submission's own code (libraries rebind some of theirs lazily)."""
+        if isinstance_(value, functools.partial):
+            return True
+        value = getattr(value, "__func__", value)  # methods, classmethods, staticmethods
+        code = getattr(value, "__code__", None)
+        if isinstance_(code, types.CodeType):
+            filename = code.co_filename
+            return not (filename.startswith(libraries) or filename.startswith(kit_dirs))
+        cls = value if isinstance_(value, type) else type(value)
+        return getattr(cls, "__module__", "") == "__main__" or any(
+            made_by_submission(v) for v in vars(cls).values() if isinstance_(v, types.FunctionType))
+
+    def changes() -> list[str]:
+        found = []
+        for name, (module, bindings) in modules.items():
+            if sys.modules.get(name, missing) is not module:
+                found.append(f"sys.modules[{name!r}] replaced")
+                continue
+            now = vars(module)
+            strict = name.split(".")[0] in _KIT_PREFIXES or name == "builtins"
+            for key, value in bindings.items():
+                new = now.get(key, missing)
+                if new is value or (name == "sys" and key in _SYS_STATE):
+                    continue
+                if strict or new is missing or made_by_submission(new):
+                    found.append(f"{name}.{key} changed")
+            if name.split(".")[0] in _KIT_PREFIXES:  # a name added to a kit module can shadow a builtin it uses
+                found += [f"{name}.{key} added" for key in now if key not in bindings]
+        for cls, attributes in classes.items():
+            now, kit = vars(cls), _is_kit(cls)
+            label = f"{cls.__module__}.{cls.__qualname__}"
+            for key, value in attributes.items():
+                new = now.get(key, missing)
+                if new is not value and (kit or new is missing or made_by_submission(new)):
+                    found.append(f"{label}.{key} changed")
+            found += [f"{label}.{key} added" for key in now
+                      if key not in attributes and (kit or made_by_submission(now[key]))]
+        for obj, attributes in objects.values():
+            now = vars(obj)
+            found += [f"{type(obj).__qualname__}.{key} changed" for key in set(attributes) | set(now)
+                      if key not in _OBJECT_STATE and now.get(key, missing) is not attributes.get(key, missing)]
+        if (list_(sys.meta_path), list_(sys.path_hooks)) != hooks:
+            found.append("import hooks changed")
+        return found
+
+    def path_of(value: Any) -> str:
+        if isinstance_(value, (str_, bytes_)) or hasattr(value, "__fspath__"):
+            try:
+                path = os.fsdecode(value)
+                return realpath(path) if path else ""
+            except (TypeError, ValueError):
+                return ""
+        return ""
+
+    def from_submission() -> bool:
+        """Whether the nearest caller that is neither a library nor generated code is the submission's."""
+        frame = getframe(3)  # from_submission, judge, hook, then whoever raised the event
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename.startswith(kit_dirs):
+                return False
+            if not (filename.startswith(libraries) or filename.startswith("<frozen") or filename == "<string>"):
+                return True
+            frame = frame.f_back
+        return False
+
+    def refuse(what: str) -> None:
+        note(what)
+        raise Sealed(f"grading refused: {what}")
+
+    def hook(event: str, args: tuple) -> None:
+        me = get_ident()
+        if me in busy:  # events raised by the hook's own work
+            return
+        busy.add(me)
+        try:
+            judge(event, args)
+        finally:
+            busy.discard(me)
+
+    def judge(event: str, args: tuple) -> None:
+        if event == REPORT:
+            if getframe(2) is not sealer or not isinstance_(args[0], int_) or args[0] <= reported[0]:
+                refuse("a verdict reported from the submission's code")
+            reported[0] = args[0]
+            tampered = noted + changes()
+            line = token + " " + dumps({"cell": args[0], "verdicts": args[1], "tampered": tampered[:20]}) + "\n"
+            write(report_fd, line.encode())
+        elif event in ("object.__setattr__", "object.__delattr__"):
+            if _is_kit(args[0]):
+                refuse(f"changing {getattr(args[0], '__qualname__', args[0])}.{args[1]}")
+        elif event in _REFUSED or event.startswith("ctypes."):
+            refuse(event)
+        elif event in ("compile", "code.__new__"):
+            filename = path_of(args[1]) if len_(args) > 1 else ""
+            if filename.startswith(kit_dirs):
+                refuse(f"code that claims to be {filename}")
+        elif event == "open":
+            path = path_of(args[0])
+            mode = args[1] if len_(args) > 1 and isinstance_(args[1], str_) else "r"
+            flags = args[2] if len_(args) > 2 and isinstance_(args[2], int_) else 0
+            if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND):
+                mode += "w"
+            if path.startswith(answers):
+                refuse("reading the reference solutions")
+            if path.startswith("/proc/") and path.endswith(("/mem", "/environ")):
+                refuse(f"reading {path}")
+            if path.startswith(kit_dirs) and any(c in mode for c in "wax+"):
+                refuse(f"writing {path}")
+        elif event in _PATH_EVENTS:
+            for value in args[:2]:
+                if path_of(value).startswith(kit_dirs):
+                    refuse(f"{event} on {path_of(value)}")
+        elif event in ("os.kill", "os.killpg", "signal.pthread_kill"):
+            target = args[0] if isinstance_(args[0], int_) else None
+            if (event == "os.kill" and target in (grader, 0, -1, -grader_group)) or (
+                    event == "os.killpg" and target in (grader_group, 0)):
+                refuse("signalling the grader")
+        elif event.startswith(_SPAWNING) and from_submission():
+            refuse(f"{event} from the submission's code")
+
+    sys.addaudithook(hook)

@@ -1,0 +1,106 @@
+"""One graded cell judged in a process of its own: ``python -I -m coursekit.kit.sealed_run`` (started by
+``coursekit.kit.grader``, never by hand).
+
+The job comes on stdin as JSON: the submission's code cells that come before the graded cells (read from the
+submitted notebook file, not from any kernel), the exercises the graded cells name (``q1`` from
+``coursekit.exercises.ex01``), their checks (``q1.assert_correct(cookie_flags, set_cookie)``, visible or hidden
+cases; one graded cell, or the capstone's cells that follow one answer, one per behaviour) and the report
+token. In order:
+
+1. the exercises' modules and the kit are imported and the exercises are looked up: the grader's own objects, taken
+   before any submitted line runs (a submission that rebinds ``q1`` rebinds a name nothing here reads);
+2. the reference solutions are dropped from memory (the hidden cases stay: the checks need them);
+3. the process is sealed (``coursekit.kit.seal``);
+4. the submission's cells run, as in a fresh kernel (an error in a cell is printed and the next cell runs);
+5. each check runs on the values the graded cell names, through the exercise's own ``_evaluate``;
+6. each graded cell's verdicts go to the grader through the seal as soon as they are known, with what the
+   submission changed, if anything (so that the grader can time each graded cell on its own).
+
+Progress is off (``JWT_COURSE_PROGRESS=off``): grading writes nothing of the learner's or the grader's.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import json
+import os
+import pkgutil
+import sys
+import traceback
+
+from coursekit.kit import seal
+
+
+def _load(modules: set[str]) -> None:
+    """Import the graded exercises' modules (a package with all of its modules), the kit, and the lesson's hidden
+    cases, so that none of what judges is first imported after the seal; then drop the reference solutions."""
+    names = set(modules) | {f"coursekit.kit.{m.name}" for m in pkgutil.iter_modules(importlib.import_module(
+        "coursekit.kit").__path__)}
+    for name in list(names):
+        lesson = name.split(".")[2] if name.startswith("coursekit.exercises.") else ""
+        if lesson:
+            names.add(f"coursekit.answers.{lesson}")
+    for name in sorted(names):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # coursekit.answers is left out of a learner's install; a grader has it
+            continue
+        for info in pkgutil.walk_packages(getattr(module, "__path__", []), f"{name}."):
+            importlib.import_module(info.name)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("coursekit.answers.") and hasattr(module, "SOLUTIONS"):
+            del module.SOLUTIONS  # the checks need the hidden cases, never the solutions
+
+
+def _expression(source: str):
+    return compile(ast.Expression(ast.parse(source, mode="eval").body), "<graded cell>", "eval")
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    os.environ["JWT_COURSE_PROGRESS"] = "off"
+    _load(set(job["imports"].values()))
+    exercises = {name: getattr(importlib.import_module(module), name) for name, module in job["imports"].items()}
+    graded = []  # tuples: nothing can swap a check in them, even through this function's frame
+    for cell in job["graded"]:
+        checks = []
+        for call in cell:
+            exercise = exercises[call["exercise"]]
+            check = exercise._check_hidden if call["hidden"] else exercise._check
+            checks.append((exercise._evaluate, check, tuple(_expression(a) for a in call["args"]),
+                           tuple((k, _expression(v)) for k, v in call["kwargs"].items()), call["hidden"]))
+        graded.append(tuple(checks))
+    graded = tuple(graded)
+    report_fd, token = job.pop("report_fd"), job.pop("token")
+    cells = job.pop("cells")
+    del job
+    seal.install(report_fd, token)
+    del token
+
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    for number, source in enumerate(cells, start=1):
+        try:
+            exec(compile(source, f"<cell {number}>", "exec"), namespace)  # noqa: S102 - the submission, sealed
+        except BaseException:  # noqa: BLE001 - a cell's error does not stop the notebook, as in nbgrader
+            traceback.print_exc()
+
+    for index, checks in enumerate(graded):
+        verdicts = []
+        for evaluate, check, args, kwargs, hidden in checks:
+            try:
+                values = tuple(eval(a, namespace) for a in args)  # noqa: S307 - names the graded cell passes
+                named = {k: eval(v, namespace) for k, v in kwargs}  # noqa: S307
+            except Exception as error:  # noqa: BLE001 - e.g. the answer cell never defined the function
+                verdicts.append(["INCORRECT", f"the graded cell could not run: {type(error).__name__}: {error}",
+                                 hidden])
+                continue
+            outcome = evaluate(check, values, named)
+            verdicts.append([outcome.status.name, outcome.message, hidden])
+        sys.audit(seal.REPORT, index, verdicts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The sealed grading process on its own (coursekit/kit/grader.py, seal.py, sealed_run.py), without nbgrader.
+
+Lesson 01's q1 (cookie flags) is graded from a few cells: the header, an answer, maybe a cheat. The right
+answer passes; every way around the grader that tests/test_classroom_cheats.py does not already try through
+nbgrader scores nothing and is named in the verdict; a graded cell that never returns costs its own points
+only, and the graded cells after it are judged in a fresh process.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from coursekit.exercises import ex01
+from coursekit.kit.grader import GradedCell, grade, grade_all, graded_cell
+
+HEADER = 'set_cookie = "session=abc; HttpOnly; Path=/; SameSite=strict"'
+BLANK = "from coursekit.kit.exercise import ____\ndef cookie_flags(header):\n    return ____"
+CELL = graded_cell("from coursekit.exercises.ex01 import q1\nq1.assert_correct(cookie_flags, set_cookie)\n"
+                   "q1.assert_correct_hidden(cookie_flags, set_cookie)")
+
+REACHING_IN = {
+    "gc": ("import gc\ngc.get_referrers(gc)", "gc.get_referrers"),
+    "ctypes": ("import ctypes\nctypes.string_at(id(1), 8)", "ctypes."),
+    "trace": ("import sys\nsys.settrace(lambda *a: None)", "sys.settrace"),
+    "audit-hook": ("import sys\nsys.addaudithook(lambda *a: None)", "sys.addaudithook"),
+    "import-hook": ("import sys\nclass F:\n    def find_spec(self, *a): return None\nsys.meta_path.insert(0, F())",
+                    "import hooks changed"),
+    "library": ("import json\njson.loads = lambda *a, **k: {}", "json.loads changed"),
+    "solutions-file": ("import coursekit.exercises as e, pathlib\n"
+                       "(pathlib.Path(e.__file__).parent.parent / 'answers' / 'ex01.py').read_text()",
+                       "reading the reference solutions"),
+    "kit-file": ("import coursekit.kit.exercise as e\nopen(e.__file__, 'a')", "writing "),
+    "kill-grader": ("import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)", "signalling the grader"),
+    "spawn": ("import subprocess\nsubprocess.run(['true'])", "subprocess.Popen from the submission's code"),
+    "kit-code": ("compile('x = 1', __import__('coursekit.kit.exercise').kit.exercise.__file__, 'exec')",
+                 "code that claims to be"),
+    "report": ("import sys\nsys.audit('coursekit.report', 0, [['CORRECT', '', False]])",
+               "a verdict reported from the submission's code"),
+}
+
+
+def test_the_right_answer_passes_in_the_sealed_process():
+    verdict = grade([HEADER, ex01.q1.solution_source()], CELL, timeout=60)
+    assert verdict.passed and verdict.text.startswith("✔ Correct"), verdict
+
+
+@pytest.mark.parametrize("cheat", REACHING_IN, ids=list(REACHING_IN))
+def test_reaching_into_the_grader_scores_nothing_and_is_named(cheat):
+    code, named = REACHING_IN[cheat]
+    # The right answer too: the cheat alone must cost the points.
+    verdict = grade([HEADER, ex01.q1.solution_source(), f"try:\n{_indent(code)}\nexcept Exception:\n    pass"],
+                    CELL, timeout=60)
+    assert not verdict.passed and verdict.flagged, verdict
+    assert verdict.text.startswith("✘ Flagged") and named in verdict.text, verdict
+
+
+def test_the_checks_cannot_be_swapped_through_the_graders_frame():
+    walk = ("import sys\nf = sys._getframe(0)\nwhile f is not None and 'graded' not in f.f_locals:\n"
+            "    f = f.f_back\ntry:\n    f.f_locals['graded'][0] = ()\nexcept TypeError:\n    print('a tuple')")
+    verdict = grade([HEADER, BLANK, walk], CELL, timeout=60)
+    assert not verdict.passed and "Not answered yet" in verdict.text, verdict
+
+
+def test_a_graded_cell_that_never_returns_costs_its_own_points_and_the_next_is_graded_afresh(tmp_path):
+    marker = tmp_path / "first-run"
+    # The first process's answer loops forever; the fresh process started after it answers right.
+    answer = (f"import pathlib\nmarker = pathlib.Path({str(marker)!r})\nfirst = not marker.exists()\n"
+              f"marker.touch()\n{ex01.q1.solution_source()}\n"
+              "if first:\n    def cookie_flags(header):\n        while True:\n            pass")
+    late, on_time = grade_all([HEADER, answer], [CELL, GradedCell(CELL.imports, CELL.calls)], timeout=8)
+    assert not late.passed and "did not finish within 8 s" in late.text, late
+    assert on_time.passed, on_time
+
+
+def _indent(code: str) -> str:
+    return "\n".join(f"    {line}" for line in code.splitlines())
+
+
+def test_a_report_that_leaves_out_a_check_of_the_cell_is_flagged_not_passed():
+    from coursekit.kit.grader import _verdict
+
+    correct = ["CORRECT", "", False]
+    assert _verdict({"cell": 0, "verdicts": [correct, ["CORRECT", "", True]], "tampered": []}, CELL).passed
+    for verdicts in ([], [correct], [correct, correct]):
+        verdict = _verdict({"cell": 0, "verdicts": verdicts, "tampered": []}, CELL)
+        assert not verdict.passed and verdict.flagged, verdicts
