@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from labserver.accounts import initial
@@ -14,6 +14,7 @@ from labserver.control.audit import AuditLog
 from labserver.control.clock import LabClock
 from labserver.control.flaws import Flaws
 from labserver.control.randomness import Randomness, randomness_for
+from labserver.control.referee import Referee
 from labserver.control.settings import Settings
 from labserver.storage.store import Store
 from labserver.tokens.access import AccessTokens
@@ -39,6 +40,8 @@ class Lab:
     denylist: Denylist
     flaws: Flaws
     throttle: LoginThrottle
+    # LAB ONLY: a token-request budget and a refresh hold for grading clients (off unless asked for).
+    referee: Referee = field(default_factory=Referee)
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False

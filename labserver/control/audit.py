@@ -18,7 +18,7 @@ EVENTS = (
     "login", "login_failed", "login_throttled", "logout", "refresh", "refresh_denied", "reuse_detected",
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
     "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed",
-    "keys_rotated_now",
+    "keys_rotated_now", "token_budget_spent", "referee_changed",
 )
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
-                              UnsupportedGrantType, UnsupportedTokenType)
+                              TokenBudgetSpent, UnsupportedGrantType, UnsupportedTokenType)
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form, required
 from labserver.web.routes.sessions import authenticate
@@ -71,9 +71,17 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
 async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
+    # LAB ONLY (labserver.control.referee): a budget and a refresh hold a check may set; both off by default.
+    if not lab.referee.admit():
+        if lab.referee.first_over_budget():
+            lab.audit.record("token_budget_spent", budget=lab.referee.budget)
+        raise TokenBudgetSpent(f"this lab allows {lab.referee.budget} token requests for this check, and they "
+                               "are spent: the client is looping")
     fields = await read_form(request, known=TOKEN_PARAMETERS)
     check_client(request, fields)
     grant = required(fields, "grant_type")
+    if grant == "refresh_token":
+        await lab.referee.before_refresh()
     if fields.get("scope"):
         # RFC 6749 §3.3: honour the scope asked for or refuse it, never drop it silently.
         raise InvalidScope("this server issues no scopes: leave scope out (what a token allows comes from "
