@@ -29,13 +29,17 @@ SOLUTIONS = {
     """,
     "VerifyAgainstTheBattery": """
         def verify(token: str, lab) -> dict:
+            header = jwt.get_unverified_header(token)
+            typ = str(header.get("typ", "")).lower()                   # a media type: any case, prefix optional
+            if typ.removeprefix("application/") != "at+jwt":          # RFC 9068 §4: an access token
+                raise jwt.InvalidTokenError("not an access token")
             keys = jwt.PyJWKSet.from_dict(lab.http.get(lab.url + "/.well-known/jwks.json").json())
-            key = keys[jwt.get_unverified_header(token)["kid"]]       # only the server's own keys
+            key = keys[header["kid"]]                                 # only the server's own keys
             verified = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api",
                                   issuer=lab.settings.issuer_id,
                                   options={"require": ["exp", "iss", "aud"],
                                            "verify_exp": False, "verify_iat": False})  # the lab's clock, below
-            if lab.clock.now() >= verified["exp"]:
+            if lab.clock.now() >= verified["exp"]:                   # no leeway (the course allows up to 60 s)
                 raise jwt.ExpiredSignatureError("expired by the lab clock")
             return verified
     """,

@@ -138,31 +138,40 @@ class VerifyAgainstTheBattery(Exercise):
         "Keys: jwt.PyJWKSet.from_dict(<the lab's JWK Set>)[kid]; a kid it does not have raises KeyError: good. "
         "Claims: audience='lab-api', issuer=lab.settings.issuer_id, options={'require': ['exp', 'iss', 'aud']}.",
         "Time: PyJWT compares exp and iat with your computer's clock, years before the lab's 2030. Pass "
-        "options={..., 'verify_exp': False, 'verify_iat': False} and compare claims['exp'] with lab.clock.now().",
+        "options={..., 'verify_exp': False, 'verify_iat': False} and compare claims['exp'] with lab.clock.now(): "
+        "expired when now >= exp + leeway, with a leeway of at most 60 s (none is fine).",
+        "Type: the header's typ must be at+jwt (RFC 9068 §4). It is a media type (RFC 7515 §4.1.9): compare it "
+        "lower-cased, with an 'application/' prefix allowed: typ.lower().removeprefix('application/') == 'at+jwt'.",
     ]
 
     def _check(self, verify):
         require_function(verify, "verify")
         lab = fresh_lab(algorithm="RS256")
-        for name in ("alice", "admin"):
-            token = log_in(lab, name)["access_token"]
+        alice_token = log_in(lab, "alice")["access_token"]
+        own = lab_private_key(lab, jwt.get_unverified_header(alice_token)["kid"])
+        genuine = [(f"{name}'s genuine token", name, log_in(lab, name)["access_token"]) for name in ("alice", "admin")]
+        genuine.append(("alice's genuine token with typ \"application/at+jwt\" (the same media type, RFC 7515 "
+                        "§4.1.9)", "alice", jwt.encode(claims(alice_token), own, algorithm="RS256", headers={
+                            "kid": jwt.get_unverified_header(alice_token)["kid"], "typ": "application/at+jwt"})))
+        for label, name, token in genuine:
             try:
                 verified = verify(token, lab)
             except jwt.ImmatureSignatureError as error:
-                raise Incorrect(f"your verifier refused {name}'s genuine token: {error}. PyJWT compared iat with "
+                raise Incorrect(f"your verifier refused {label}: {error}. PyJWT compared iat with "
                                 "your computer's clock, but the lab lives in 2030: pass 'verify_iat': False in "
                                 "options and judge time by lab.clock.now()") from None
             except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
-                raise Incorrect(f"your verifier refused {name}'s genuine token: "
-                                f"{type(error).__name__}: {error}") from None
+                raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}"
+                                + (". typ is a media type: compare it lower-cased, 'application/' optional"
+                                   if "application/" in label else "")) from None
             if not isinstance(verified, dict) or verified.get("username") != name:
-                raise Incorrect(f"verify should return the token's claims as a dict; for {name}'s token, "
+                raise Incorrect(f"verify should return the token's claims as a dict; for {label}, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")
         alice = log_in(lab, "alice")["access_token"]
         with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku:
             with algorithms_given_to_pyjwt() as seen:
                 for label, token, why, moves_clock in self._battery(lab, alice, jku):
-                    if moves_clock:
+                    if moves_clock:  # the course's leeway rule: at most 60 s, expired from exp + leeway on
                         lab.clock.set(claims(alice)["exp"] + 60)
                     try:
                         verify(token, lab)
@@ -181,8 +190,9 @@ class VerifyAgainstTheBattery(Exercise):
                             "taken from the token: that refusal was PyJWT's key check, not yours. "
                             "Pin algorithms=['RS256'] (RFC 8725 §3.1)")
         return ("genuine tokens in; a tampered payload, alg none, PS256, HS256 keyed with the public key, keys "
-                "from the jwk and jku headers, an expired token and tokens for another audience and issuer, "
-                "all out. That is RFC 8725 §3.1, §3.8-3.10 in one function.")
+                "from the jwk and jku headers, an expired token, one without exp, one that is not an access token "
+                "and tokens for another audience and issuer, all out. That is RFC 8725 §3.1, §3.8-3.11 in one "
+                "function.")
 
     def _battery(self, lab: LabServer, alice: str, jku: str):
         """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""
@@ -215,9 +225,9 @@ class VerifyAgainstTheBattery(Exercise):
             ("a token whose jku header points to the attacker's JWK Set",
              jwt.encode(admin, mine, algorithm="RS256", headers={"kid": "from-jku", "typ": "at+jwt", "jku": jku}),
              "the token chose where its key comes from: take keys only from the lab's own JWK Set", False),
-            ("alice's genuine token a minute after it expired by the lab clock", alice,
-             "compare exp with lab.clock.now(): PyJWT compares it with your computer's clock, years before "
-             "the lab's 2030", True),
+            ("alice's genuine token 60 s after its exp by the lab clock", alice,
+             "compare exp with lab.clock.now(): expired when now >= exp + leeway, and the course allows a leeway of "
+             "at most 60 s. PyJWT compares exp with your computer's clock, years before the lab's 2030", True),
             ("a token for another audience ('billing-api'), signed with the lab's key",
              jwt.encode({**payload, "aud": "billing-api"}, own_key, algorithm="RS256",
                         headers={"kid": header["kid"], "typ": "at+jwt"}),
@@ -227,6 +237,13 @@ class VerifyAgainstTheBattery(Exercise):
              jwt.encode({**payload, "iss": "https://staging.jwt-course.test"}, own_key, algorithm="RS256",
                         headers={"kid": header["kid"], "typ": "at+jwt"}),
              "pass issuer=lab.settings.issuer_id (RFC 8725 §3.8)", False),
+            ("a token without exp, signed with the lab's key",
+             jwt.encode({k: v for k, v in payload.items() if k != "exp"}, own_key, algorithm="RS256",
+                        headers={"kid": header["kid"], "typ": "at+jwt"}),
+             "a token without exp never expires: require it, options={'require': ['exp', ...]}", False),
+            ('a token with typ "JWT" (not an access token), signed with the lab\'s key',
+             jwt.encode(payload, own_key, algorithm="RS256", headers={"kid": header["kid"], "typ": "JWT"}),
+             "an access token says typ at+jwt (RFC 9068 §4, RFC 8725 §3.11): check the header's typ", False),
         ]
 
 

@@ -50,7 +50,14 @@ class _Run:
         def looped() -> str | None:
             return _LOOP.format(what=what, budget=TOKEN_BUDGET) if budget_spent(self.lab) else None
 
-        result = run_limited(CALL_TIMEOUT, action, what, stop_when=looped)
+        try:
+            result = run_limited(CALL_TIMEOUT, action, what, stop_when=looped)
+        except Incorrect:
+            raise
+        except Exception:
+            if budget_spent(self.lab):  # the lab's refusal ended the loop with an exception in the client
+                raise Incorrect(_LOOP.format(what=what, budget=TOKEN_BUDGET)) from None
+            raise
         if budget_spent(self.lab):  # it looped, caught the refusal, and returned anyway
             raise Incorrect(_LOOP.format(what=what, budget=TOKEN_BUDGET))
         return result
