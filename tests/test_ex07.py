@@ -181,7 +181,7 @@ def test_q3_refreshing_forever_when_the_new_token_is_refused_too_is_stopped_at_t
         "loop. When the new access token is refused too, refreshing again will not help: refresh once, retry once, "
         "and return what you got. It was stopped")
     assert time.monotonic() - started < ex07.CALL_LIMIT
-    assert ex07.q3.evaluate(reference(ex07.q3)).status is Status.CORRECT  # the next check works
+    assert ex07.q3.evaluate(solution(ex07.q3)).status is Status.CORRECT  # the next check works
 
 
 def test_q3_a_loop_that_never_asks_the_server_is_stopped_at_the_time_limit(monkeypatch):
