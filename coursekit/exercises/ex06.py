@@ -9,6 +9,7 @@ function, and watches which algorithms it lets PyJWT accept.
 from __future__ import annotations
 
 import json
+import re
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -74,12 +75,18 @@ class CrackAndForge(Exercise):
         })
 
 
+# The blob literal of SQLite: X'<hex>' selects bytes, where a quoted string selects text.
+_BLOB = re.compile(r"UNION\s+(ALL\s+)?SELECT\s+[xX]'((?:[0-9a-fA-F]{2}){32,})'", re.I)
+
+
 class InjectTheKid(Exercise):
-    title = "SQL injection in kid"
+    title = "SQL injection in kid, with a secret of random bytes"
     _hints = [
-        "The server runs f\"SELECT secret FROM keys WHERE kid = '{kid}'\". Choose a kid that closes the quote, "
-        "adds a UNION SELECT of a secret you choose, and comments the rest out with --.",
-        "kid = \"x' UNION SELECT 'my-secret' --\" makes the lookup return 'my-secret'. Sign with b'my-secret'.",
+        "The server runs f\"SELECT secret FROM keys WHERE kid = '{kid}'\". As in the demo, close the quote, "
+        "UNION SELECT your secret and comment the rest out with --. But 32 random bytes are not text: a quoted "
+        "string cannot carry them.",
+        "SQLite writes bytes as a blob literal, X'<hex digits>': secret = secrets.token_bytes(32), then "
+        "kid = f\"x' UNION SELECT X'{secret.hex()}' --\". Sign with the bytes themselves.",
     ]
 
     def _check(self, forge):
@@ -87,19 +94,26 @@ class InjectTheKid(Exercise):
         lab = fresh_lab()
         lab.flaws.set(["kid-sql"])
         forged = forge(log_in(lab, "alice")["access_token"])
+        _forged_token(forged)
+        kid = str(json.loads(decode_segment(forged.split(".")[0])).get("kid", ""))
+        if not _BLOB.search(kid):
+            raise Incorrect(f"the kid {kid[:60]!r} does not select a secret of 32 bytes or more as a blob literal: "
+                            "the demo chose text; here choose secrets.token_bytes(32) and select it as "
+                            "X'<its hex>' (a quoted string carries text, not arbitrary bytes)")
         return _attack(lab, "kid-sql", forged, {
             "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
                               "and end with -- so the server's closing quote becomes a comment",
             "signature is invalid": "the lookup returned a secret, but not the one you signed with: sign with "
-                                    "exactly the text your UNION SELECT returns, as bytes",
+                                    "exactly the bytes your X'...' literal spells, bytes.fromhex(its hex)",
             "algorithm must be HS256": "the header's alg must be HS256, the lab's algorithm",
         })
 
 
 class ConfuseTheAlgorithm(Exercise):
-    title = "Algorithm confusion: the public key as an HMAC secret"
+    title = "Algorithm confusion against a lab that has rotated its key"
     _hints = [
-        "Build the server's public key from the JWK Set (RSAAlgorithm.from_jwk), and write it as PEM "
+        "This lab's JWK Set holds two keys: pick the one whose kid is the token's (jwt.get_unverified_header). "
+        "Build it (RSAAlgorithm.from_jwk), and write it as PEM "
         "(public_bytes with Encoding.PEM and PublicFormat.SubjectPublicKeyInfo).",
         "Those PEM bytes are the HMAC secret. PyJWT refuses a PEM key for HS256 (rightly), so sign by hand: "
         "hs256_by_hand(header, admin_claims, pem), with the token's header but alg HS256.",
@@ -107,9 +121,13 @@ class ConfuseTheAlgorithm(Exercise):
 
     def _check(self, forge):
         require_function(forge, "forge")
-        lab = fresh_lab(algorithm="RS256")
-        lab.flaws.set(["alg-confusion"])
+        # A lab of its own that has rotated its key: its JWK Set holds the retired key first, the signing key later.
+        lab = fresh_lab(algorithm="RS256", issuer="https://rotated.jwt-course.test")
         jwks = http_session().get(lab.url + "/.well-known/jwks.json", timeout=10).json()
+        if len(jwks["keys"]) == 1:  # first use of this lab (a reset keeps keys): rotate once
+            lab.rotate_keys()
+            jwks = http_session().get(lab.url + "/.well-known/jwks.json", timeout=10).json()
+        lab.flaws.set(["alg-confusion"])
         try:
             forged = forge(log_in(lab, "alice")["access_token"], jwks)
         except jwt.InvalidKeyError as error:
@@ -121,9 +139,12 @@ class ConfuseTheAlgorithm(Exercise):
         if alg != "HS256":
             raise Incorrect(f"the forged token's header says alg {alg!r}: the confusion needs HS256, so that the "
                             "server takes its public key for an HMAC secret")
+        kid = jwt.get_unverified_header(forged).get("kid")
         return _attack(lab, "alg-confusion", forged, {
             "signature is invalid": "the HMAC secret must be the PEM bytes exactly, SubjectPublicKeyInfo form "
-                                    "with its final newline, built from the lab's JWK Set",
+                                    "with its final newline, of the key the server looks up by the token's kid "
+                                    f"({kid!r}): this lab has rotated, its JWK Set has {len(jwks['keys'])} keys, and "
+                                    "the first is not that one",
             "unknown key id": "keep the token's kid: the server looks its public key up by it",
         })
 
