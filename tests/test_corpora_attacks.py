@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from corpora import ex08, judge
+from corpora import ex06, ex07, ex08, judge
 
-CASES = [*ex08.CASES]
+CASES = [*ex06.CASES, *ex07.CASES, *ex08.CASES]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -72,8 +72,11 @@ class MintWithLeakedKey(Exercise):
             r = http.get(lab.url + "/api/admin", headers=bearer(token), timeout=10)
             if r.status_code != 200:
                 why = r.json().get("error_description", "")
+                advice = _MINT_ADVICE.get(why) or (
+                    f"the server requires every claim a genuine token has: {why.split()[3]} too (claims(log_in(lab, "
+                    "'alice')['access_token']) shows them)" if why.startswith("token has no ") else "")
                 raise Incorrect(f"a fresh lab answered {r.status_code} ({why}) to your token for {username}"
-                                + (f": {_MINT_ADVICE[why]}" if why in _MINT_ADVICE else ""))
+                                + (f": {advice}" if advice else ""))
             minted[username] = claims(token)
         if minted["bob"].get("jti") == minted["nobody"].get("jti"):
             raise Incorrect("both tokens carry the same jti: a jti identifies one token (RFC 7519 §4.1.7), "
