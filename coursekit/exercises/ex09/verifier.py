@@ -130,6 +130,7 @@ def _pinned(seen: list) -> None:
 
 def _key_source(verify, hidden: bool) -> None:
     lab = TokenLab()
+    _checks_signatures(verify, lab, "taking keys from the JWK Set")
     cases = [("a token signed with the key its own jwk header carries",
               jwt.encode(lab.admin, attacker_key(), algorithm=ALGORITHM,
                          headers={"kid": "from-jwk", "typ": "at+jwt", "jwk": attacker_jwk("from-jwk")}), None)]
