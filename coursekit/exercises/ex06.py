@@ -18,7 +18,8 @@ from coursekit.labtools.attacks import b64url_json, hs256_by_hand, serve_jwks
 from coursekit.labtools.client import bearer, claims, http_session, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
 from coursekit.labtools.lab import COURSE_START, fresh_lab
-from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_jwk, attacker_key, lab_private_key
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
+                                                attacker_jwk, attacker_key, lab_private_key)
 from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 
@@ -183,8 +184,7 @@ class VerifyAgainstTheBattery(Exercise):
                                 "options and judge time by lab.clock.now()") from None
             except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
                 raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}"
-                                + (". typ is a media type: compare it lower-cased, 'application/' optional"
-                                   if "application/" in label else "")) from None
+                                + (f". {TYP_IS_A_MEDIA_TYPE}" if "application/" in label else "")) from None
             if not isinstance(verified, dict) or verified.get("username") != name:
                 raise Incorrect(f"verify should return the token's claims as a dict; for {label}, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")
@@ -193,7 +193,7 @@ class VerifyAgainstTheBattery(Exercise):
             with algorithms_given_to_pyjwt() as seen:
                 for label, token, why, moves_clock in self._battery(lab, alice, jku):
                     if moves_clock:  # the course's leeway rule: at most 60 s, expired from exp + leeway on
-                        lab.clock.set(claims(alice)["exp"] + 60)
+                        lab.clock.set(claims(alice)["exp"] + LEEWAY_LIMIT)
                     try:
                         verify(token, lab)
                     except Exception:  # noqa: BLE001 - a refusal is what we want, whatever it raises

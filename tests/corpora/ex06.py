@@ -174,7 +174,7 @@ CASES = [
           says=("accepted a token without exp", "require it")),
     wrong(q4, "never checks typ", _never_checks_typ, says=('accepted a token with typ "JWT"', "RFC 9068 §4")),
     wrong(q4, "typ compared exactly", _exact_typ,
-          says=('refused alice\'s genuine token with typ "application/at+jwt"', "compare it lower-cased")),
+          says=('refused alice\'s genuine token with typ "application/at+jwt"', "compare it without case")),
     wrong(q4, "two minutes of leeway", _two_minutes_of_leeway,
           says=("accepted alice's genuine token 60 s after its exp", "a leeway of at most 60 s")),
     wrong(q4, "60 s of leeway compared with >", _sixty_seconds_compared_with_greater_than,

@@ -18,14 +18,12 @@ from coursekit.exercises.ex09.tokenlab import ALGORITHM, TokenLab, call
 from coursekit.kit.behaviours import Behaviour, GradedByBehaviour
 from coursekit.kit.exercise import ANSWERS_PACKAGE, Incorrect, require_function
 from coursekit.labtools.attacks import b64url_json, hs256_by_hand
-from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_jwk, attacker_key
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
+                                                attacker_jwk, attacker_key)
 
-__all__ = ["ResourceServerVerifier", "LEEWAY_LIMIT", "EXPIRY_RULE"]
+__all__ = ["ResourceServerVerifier"]
 
-# The course's leeway rule (lessons 03, 04, 06, 07, 09): a verifier may allow up to LEEWAY_LIMIT seconds of
-# clock skew, none is fine; a token is expired from the second now >= exp + leeway (RFC 7519 §4.1.4: valid only
-# before exp). So every right verifier accepts a token at exp - 1 and refuses it at exp + LEEWAY_LIMIT.
-LEEWAY_LIMIT = 60
+# The course's leeway rule: coursekit.labtools.verifier_probes.LEEWAY_LIMIT.
 EXPIRY_RULE = ("compare exp with now (the lab clock), exp required: expired when now >= exp + leeway, and the "
                f"course allows a leeway of at most {LEEWAY_LIMIT} s. PyJWT's own check reads your computer's clock, "
                "years before the lab's 2030")
@@ -170,9 +168,7 @@ def _typ(verify, hidden: bool) -> None:
                          "RFC 8725 §3.11): check the header's typ")
     # typ is a media type (RFC 7515 §4.1.9): compared without case, "application/" may be left out.
     _accepts(verify, lab, [(f'a genuine token whose header says typ "{typ}"', lab.signed(lab.payload, typ=typ),
-                            None, "alice") for typ in ("application/at+jwt", "AT+JWT")], why=(
-        " typ is a media type (RFC 7515 §4.1.9): compare it without case, with the 'application/' prefix "
-        "optional; RFC 9068 §4 names both at+jwt and application/at+jwt"))
+                            None, "alice") for typ in ("application/at+jwt", "AT+JWT")], why=f" {TYP_IS_A_MEDIA_TYPE}")
 
 
 def _format(verify, hidden: bool) -> None:
