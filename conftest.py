@@ -11,6 +11,9 @@ Every test run, notebooks included, leaves the learner's progress file (courseki
 that nbval and the harness start inherit this environment, so a lesson run with its solutions filled in
 records nothing in anyone's home folder.
 
+Seeded labs use the published values (``LABSERVER_SEED_SALT=published``), the ones stored in the notebooks,
+not a per-user salt: a learner's own runs differ from the stored outputs, the test run must not.
+
 The lab servers' shared fork server (labserver.launch.sharedforkserver) waits 10 s for more work, not the learner's
 5 minutes: a test run, including the copies of the server the teeth tests plant, leaves nothing running for long.
 """
@@ -22,6 +25,8 @@ import os
 import pytest
 
 os.environ["JWT_COURSE_PROGRESS"] = "off"
+# Seeded labs give the values the notebooks' stored outputs show (labserver.control.randomness): no per-user salt.
+os.environ["LABSERVER_SEED_SALT"] = "published"
 os.environ.setdefault("LABSERVER_FORKSERVER_IDLE", "10")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +46,18 @@ class Lab:
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False
+    # Accounts of an existing store that this start changed (a new password or role given with --user).
+    changed: dict = field(default_factory=dict)
+    # What every /lab/ request must send (labserver.web.routes.lab): the OS's randomness, never the lab's seed.
+    lab_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def now(self) -> float:
         return self.clock.now()
+
+    def close(self) -> None:
+        """Close the store and remove the files a flaw made (its key folder); called once serving ends."""
+        self.tokens.close()
+        self.store.close()
 
 
 def keys_path(settings: Settings) -> str | None:
@@ -62,7 +72,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     store = Store(settings.db)
     audit = AuditLog(clock.now)
     users = Users(store, Passwords(randomness))
-    seeded, demo = initial.seed(settings, users, store, clock.now())
+    seeded, demo, changed = initial.seed(settings, users, store, clock.now())
     # Retired keys verify for one access-token lifetime (plus leeway) after rotation, then go.
     keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
@@ -74,7 +84,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
                sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens,
                refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
-               denylist=denylist, flaws=flaws, seeded=seeded, demo=demo,
+               denylist=denylist, flaws=flaws, seeded=seeded, demo=demo, changed=changed,
                throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
-                                      settings.login_window))
+                                      settings.login_window, settings.login_lockout))
 

@@ -39,8 +39,10 @@ class Auth:
 def make_client(**settings) -> TestClient:
     settings.setdefault("frozen_at", T0)
     app = create_app(Settings(**settings))
-    # Addressed as a browser or requests would address the server (the lab controls check the Host).
-    return TestClient(app, base_url=app.state.lab.settings.base_url)
+    # Addressed as a browser or requests would address the server (the lab controls check the Host), by the
+    # lab's owner (who holds its secret).
+    return TestClient(app, base_url=app.state.lab.settings.base_url,
+                      headers={"Lab-Secret": app.state.lab.lab_secret})
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,8 @@ def test_a_class_database_never_gains_the_demo_accounts_on_a_later_start(tmp_pat
     assert r.json() == INCORRECT
     assert [u.username for u in again.app.state.lab.users.all()] == ["teacher"]
     # The banner lists the teacher, who can log in, though this start named nobody.
-    assert banner_of(again) == ["  account teacher (admin)", "  lab controls: http://127.0.0.1:8000/lab/clock"]
+    assert banner_of(again) == ["  account teacher (admin)", "  lab controls: http://127.0.0.1:8000/lab/clock, with "
+                                "header Lab-Secret: held by the program that started this server"]
 
 
 def test_the_banner_lists_every_account_that_can_log_in_and_no_password_but_the_demo_ones(tmp_path):
@@ -106,3 +107,52 @@ def test_start_hands_passwords_over_in_a_private_file_not_on_the_command_line():
             "grant_type": "password", "username": "carol", "password": "carols-s3cret"})
         assert r.status_code == 200, r.text
     assert "--users-file" in to_argv(server.settings)
+
+
+def test_user_on_an_existing_database_updates_the_account_and_the_banner_says_so(tmp_path):
+    """A teacher's password leaked: a restart with a new one locks the old password and its logins out."""
+    db = str(tmp_path / "class.sqlite3")
+    first = make_client(db=db, users=(("teacher", "old-s3cret", "user"),))
+    old = first.post("/oauth/token", data={"grant_type": "password", "username": "teacher", "password": "old-s3cret"})
+    assert old.status_code == 200, old.text
+    first.app.state.lab.store.close()
+
+    again = make_client(db=db, users=(("teacher", "new-s3cret", "admin"),))
+    assert banner_of(again)[:2] == [
+        "  account teacher (admin)",
+        "  account teacher: password and role updated (as given at start; its sessions and logins ended)"]
+    # Whoever still has the old password, or the old login's refresh token, beside the teacher's new login.
+    stale = again.post("/oauth/token", data={"grant_type": "password", "username": "teacher", "password": "old-s3cret"})
+    assert (stale.status_code, stale.json()) == (400, error("invalid_grant", "Incorrect username or password"))
+    replayed = again.post("/oauth/token", data={"grant_type": "refresh_token",
+                                                "refresh_token": old.json()["refresh_token"]})
+    assert (replayed.status_code, replayed.json()) == (400, error("invalid_grant", "refresh token has been revoked"))
+    fresh = again.post("/oauth/token", data={"grant_type": "password", "username": "teacher", "password": "new-s3cret"})
+    assert fresh.status_code == 200, fresh.text
+    assert again.get("/admin/users", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"}).status_code == 200
+    again.app.state.lab.store.close()
+
+    same = make_client(db=db, users=(("teacher", "new-s3cret", "admin"),))  # nothing to change: nothing said
+    assert banner_of(same)[:2] == ["  account teacher (admin)", "  lab controls: http://127.0.0.1:8000/lab/clock, "
+                                   "with header Lab-Secret: held by the program that started this server"]
+
+
+def test_a_users_file_saved_with_a_byte_order_mark_names_its_first_account_as_written(tmp_path):
+    path = tmp_path / "users.txt"
+    path.write_bytes("\ufeffcarol:c-s3cret:user\n".encode())
+    path.chmod(0o600)
+    assert read_users_file(str(path)) == (("carol", "c-s3cret", "user"),)
+
+
+def test_a_name_given_twice_is_an_error_naming_both_places(tmp_path, capsys):
+    path = tmp_path / "users.txt"
+    path.write_text("carol:first:user\ndave:d:user\ncarol:second:admin\n")
+    path.chmod(0o600)
+    with pytest.raises(ValueError, match=r"users.txt, line 3: account carol is already on line 1"):
+        read_users_file(str(path))
+    once = tmp_path / "once.txt"
+    once.write_text("carol:first:user\n")
+    once.chmod(0o600)
+    with pytest.raises(SystemExit):
+        main(["--users-file", str(once), "--user", "carol:other:admin"])
+    assert "account carol is given twice" in capsys.readouterr().err

@@ -22,7 +22,7 @@ def browser(chromium):
 
 @pytest.fixture(scope="module")
 def scenario(browser):
-    lab = start_lab("browser-test")
+    lab = start_lab("browser-test", page_csp=False)  # DELIBERATELY VULNERABLE: the injected script may run
     try:
         with Attacker() as attacker:
             results = browser.scenario(lab, attacker)
@@ -73,12 +73,38 @@ def test_an_in_memory_token_is_not_readable_but_leaks_on_the_pages_next_call(sce
     assert memory["token sent on the page's next call"] is True
 
 
-def test_samesite_strict_stops_a_cross_site_form_but_not_a_same_site_one(scenario):
+def test_a_form_posted_to_logout_from_another_site_or_origin_is_refused_and_leaves_the_cookie(scenario):
+    """Forced logout: the attacker's auto-posted forms, beside the page's own logout (which works: test above)."""
     cross = scenario["cross-site"]
-    assert cross["from another site (127.0.0.1)"] == {"logged_out": False}
-    assert cross["session survived it"] is True
-    # localhost:<other port> is another origin but the same site: the Strict cookie goes along.
-    assert cross["from the same site, another origin (localhost, other port)"] == {"logged_out": True}
+    refused = {"error": "forbidden",
+               "error_description": "cross-site request refused: send it from this server's own pages, or not from "
+                                    "a browser"}
+    assert cross["from another site (127.0.0.1)"] == refused  # arrived without the cookie (SameSite=Strict)
+    # localhost:<other port> is another origin but the same site: the Strict cookie went along; Origin is refused.
+    assert cross["from the same site, another origin (localhost, other port)"] == refused
+    assert cross["cookie sent from another site"] is False and cross["cookie sent from the same site"] is True
+    assert cross["session survived both"] is True
+    assert cross["cookie kept by the browser"] is True
+
+
+def test_the_content_security_policy_blocks_the_injected_script_that_runs_without_it(browser):
+    """The same injection on the page without its policy (the lab's vulnerable mode) and with it (the default)."""
+    with Attacker() as attacker:
+        runs = {}
+        for csp in (False, True):
+            lab = start_lab(f"browser-csp-{csp}", page_csp=csp)
+            try:
+                runs[csp] = browser.injection(lab, attacker)
+            finally:
+                lab.stop()
+    without, with_policy = runs[False], runs[True]
+    assert without["policy"] is None and without["script ran"] is True
+    assert any("access_token" in str(message.get("localStorage")) for message in without["sent to the attacker"])
+    assert with_policy["policy"].startswith("default-src 'none'; script-src 'self'")
+    assert with_policy["script ran"] is False
+    assert with_policy["directive"] == "script-src-elem"
+    assert with_policy["blocked"] == attacker.url() + "/xss.js"
+    assert with_policy["sent to the attacker"] == []
 
 
 def test_a_cross_site_form_never_carries_a_bearer_token(scenario):

@@ -6,13 +6,17 @@ import re
 
 from starlette.testclient import TestClient
 
-from conftest import T0
+from conftest import T0, make_client
+from helpers import error
 from labserver import Settings, create_app
-from labserver.web.routes.page import STATIC
+from labserver.web.routes.page import POLICY, STATIC
+
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+                    "cache-control": "no-store"}
 
 
 def test_the_page_and_its_files_are_served_by_the_lab_server():
-    client = TestClient(create_app(Settings(frozen_at=T0)))
+    client = make_client()
     r = client.get("/app/")
     assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
     assert "DELIBERATELY VULNERABLE" in r.text
@@ -45,3 +49,31 @@ def test_the_injection_is_limited_to_loopback_script_addresses():
     script = (STATIC / "app.js").read_text()
     assert 'DELIBERATELY VULNERABLE (lab page "inject")' in script
     assert r"/^http:\/\/(127\.0\.0\.1|localhost):\d+\//" in script
+
+
+def test_every_answer_of_the_page_carries_its_policy_nosniff_and_no_framing():
+    client = make_client()
+    assert POLICY == ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                      "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+    for path in ("/app/", "/app/app.js", "/app/app.css"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert {k: r.headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS, path
+        assert r.headers["content-security-policy"] == POLICY, path
+
+
+def test_the_vulnerable_mode_leaves_only_the_policy_out():
+    client = make_client(page_csp=False)
+    r = client.get("/app/")
+    assert r.status_code == 200 and "content-security-policy" not in r.headers
+    assert {k: r.headers.get(k) for k in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+def test_a_rebound_name_cannot_load_the_page_which_answers_its_own_names():
+    client = make_client()
+    rebound = client.get("/app/", headers={"Host": "rebind.attacker.example:8000"})
+    assert rebound.status_code == 403
+    assert rebound.json() == error("forbidden", "this server answers only at 127.0.0.1:8000, localhost:8000 or "
+                                                "[::1]:8000")
+    for host in ("127.0.0.1:8000", "localhost:8000", "localhost:9999"):  # another port: a relay on this machine
+        assert client.get("/app/", headers={"Host": host}).status_code == 200, host

@@ -47,7 +47,9 @@ def facts(results: dict) -> dict:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc (Linux)")
 def test_one_chromium_serves_every_run_with_a_fresh_profile_and_leaves_no_process(chromium, tmp_path):
     pki = make_local_pki(tmp_path)
-    page, tls = start_lab("browser-session-test"), start_lab("browser-session-tls-test", tls=pki)
+    # The page without its Content-Security-Policy (DELIBERATELY VULNERABLE): the scenario's injected script runs.
+    page = start_lab("browser-session-test", page_csp=False)
+    tls = start_lab("browser-session-tls-test", tls=pki)
     before = descendants()
     try:
         with Attacker() as attacker, Chromium(chromium) as browser:

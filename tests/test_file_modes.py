@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Auth, make_client
 from labserver.control.randomness import randomness_for
-from labserver.storage.files import InsecureFileWarning
+from labserver.storage.files import InsecureFileWarning, UnsafeFile
 from labserver.tokens.keys import KeyRing
 
 
@@ -50,3 +50,69 @@ def test_a_keys_file_others_can_read_gets_a_warning(tmp_path):
     keys.chmod(0o644)
     with pytest.warns(InsecureFileWarning, match=r"keys file .*lab\.keys\.json is readable by other users \(mode 0644\)"):
         KeyRing("HS256", str(keys), randomness_for(None), keep_for=60, now=0)
+
+
+# --- files another user planted -------------------------------------------------------------------------
+
+PLANTED = {"database": "class.sqlite3", "database WAL file": "class.sqlite3-wal",
+           "database shared-memory file": "class.sqlite3-shm", "keys file": "class.keys.json"}
+
+
+def plant(path, how: str, tmp_path) -> None:
+    """Put a file at ``path`` the way another user of the machine could."""
+    if how == "symlink":
+        elsewhere = tmp_path / "theirs"
+        elsewhere.write_text("")
+        path.symlink_to(elsewhere)
+    else:
+        path.write_text("")
+        path.chmod(0o666 if how == "writable by others" else 0o600)
+        if how == "another user's":
+            os.chown(path, 65534, 65534)
+
+
+@pytest.mark.parametrize("how", ["symlink", "writable by others", "another user's"])
+@pytest.mark.parametrize("what", PLANTED)
+def test_a_planted_store_or_keys_file_is_refused_naming_it_and_the_owners_own_is_used(tmp_path, what, how):
+    if how == "another user's" and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root; not root here")
+    db = tmp_path / "class.sqlite3"
+    plant(tmp_path / PLANTED[what], how, tmp_path)
+    with pytest.raises(UnsafeFile) as refused:
+        make_client(db=str(db))
+    assert str(refused.value).startswith(f"{what} {tmp_path / PLANTED[what]} ")
+    assert {"symlink": "is a symbolic link", "writable by others": "can be changed by other users (mode 0666)",
+            "another user's": "belongs to another user (uid 65534)"}[how] in str(refused.value)
+    # The owner's start, beside it: the same paths once the planted file is gone.
+    (tmp_path / PLANTED[what]).unlink()
+    assert Auth(make_client(db=str(db))).token()["token_type"] == "Bearer"
+
+
+def test_the_command_line_refuses_a_planted_keys_file_before_starting(tmp_path):
+    import subprocess
+    import sys
+
+    plant(tmp_path / "class.keys.json", "symlink", tmp_path)
+    run = subprocess.run([sys.executable, "-m", "labserver", "--port", "0", "--db", str(tmp_path / "class.sqlite3")],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    assert f"keys file {tmp_path / 'class.keys.json'} is a symbolic link" in run.stderr
+    assert not (tmp_path / "class.sqlite3").exists()  # nothing was started or created
+
+
+@pytest.mark.parametrize("how", ["world-readable", "symlink"])
+def test_make_local_pki_never_keeps_an_old_key_files_mode_nor_writes_through_a_symlink(tmp_path, how):
+    from coursekit.labtools.tls import make_local_pki
+
+    key = tmp_path / "server.key"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    if how == "symlink":
+        key.symlink_to(victim)
+    else:
+        key.write_text("an old key")
+        key.chmod(0o644)
+    pki = make_local_pki(tmp_path)
+    assert not key.is_symlink() and mode(pki.key) == 0o600
+    assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+    assert victim.read_text() == "untouched"

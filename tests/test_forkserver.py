@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -186,3 +187,19 @@ def test_without_a_fork_server_start_runs_python_m_labserver(monkeypatch):
         assert lab.process.args[1:3] == ["-m", "labserver"]
         assert lab.http.get(lab.url + "/api/hello", timeout=10).json() == {"message": "hello, anyone"}
     assert lab.process.returncode == 0
+
+
+@pytest.mark.parametrize("answer", [b"HTTP/1.1 400 Bad Request\r\n\r\n", b"[]", b'{"pid": []}'])
+def test_a_peer_that_answers_something_else_makes_start_fall_back_to_python_m_labserver(monkeypatch, answer):
+    """Something other than our fork server on the other end (a stray program, a broken one): start still works."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    theirs.send(answer)  # what it says instead of its greeting
+    impostor = forkclient.ForkServer(ours, process=None, shared=False)
+    monkeypatch.setattr(forkclient, "fork_server", lambda: impostor)
+    try:
+        with labserver.start() as lab:
+            assert isinstance(lab.process, subprocess.Popen)  # the command, not a fork
+            assert lab.http.get(lab.url + "/api/hello", timeout=10).json() == {"message": "hello, anyone"}
+        assert ours.fileno() == -1  # the impostor was given up
+    finally:
+        theirs.close()

@@ -7,7 +7,7 @@ import pytest
 from helpers import bearer, error
 
 REBOUND = {"Host": "rebind.attacker.example:8000"}
-NOT_HERE = error("forbidden", "the lab controls answer only at 127.0.0.1:8000, localhost:8000 or [::1]:8000")
+NOT_HERE = error("forbidden", "this server answers only at 127.0.0.1:8000, localhost:8000 or [::1]:8000")
 CROSS_SITE = error("forbidden", "cross-site request refused: send it from this server's own pages, or not from a browser")
 
 

@@ -47,7 +47,7 @@ def alive(pid: int) -> bool:
     """Whether the process exists and is not a zombie waiting for whoever adopted it to reap it."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or between the open and the read
         return False
     return stat.rpartition(")")[2].split()[0] != "Z"
 
@@ -55,7 +55,7 @@ def alive(pid: int) -> bool:
 def is_lab_server(pid: int) -> bool:
     try:
         return b"labserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
 
 

@@ -193,12 +193,13 @@ def test_python_m_labserver_with_port_0_prints_its_url_and_the_demo_accounts():
         assert first, banner[0]
         url, port = first.group(1), int(first.group(2))
         assert port != 0
-        assert banner[1:] == [
+        assert banner[1:4] == [
             "  demo account alice / alice-password (user)",
             "  demo account bob / bob-password (user)",
             "  demo account admin / admin-password (admin)",
-            f"  lab controls: {url}/lab/clock",
         ]
+        assert re.fullmatch(rf"  lab controls: {url}/lab/clock, with header Lab-Secret: the contents of \S+"
+                            rf"lab-{port}\.secret \(readable by you alone\)", banner[4]), banner[4]
         r = get(url + "/api/hello")
         assert (r.status_code, r.json()) == (200, {"message": "hello, anyone"})
 

@@ -52,7 +52,7 @@ def test_login_sets_an_http_only_same_site_strict_cookie(client):
 def test_over_tls_the_cookie_is_host_prefixed_and_secure():
     # create_app does not read the certificate files: only serve() hands them to uvicorn.
     app = create_app(Settings(frozen_at=T0, tls_cert="cert.pem", tls_key="key.pem"))
-    client = TestClient(app, base_url="https://testserver")
+    client = TestClient(app, base_url=app.state.lab.settings.base_url)  # one of its own names
     r = session_login(client)
     assert r.status_code == 200, r.text
     session_id = session_cookie(r, "__Host-session")

@@ -43,11 +43,13 @@ EVERY_OPTION = [
     "--host", "127.0.0.2", "--port", "0", "--algorithm", "ES256", "--access-ttl", "5m", "--refresh-ttl", "90d",
     "--refresh-idle-ttl", "7d", "--reuse-interval", "2s", "--session-idle-ttl", "10m", "--session-ttl", "1h",
     "--leeway", "30", "--login-failures", "3", "--login-failures-per-address", "7", "--login-window", "2m",
+    "--login-lockout", "30s", "--trust-proxy", "10.0.0.1", "--trust-proxy", "::1", "--server-name", "lab.example",
+    "--no-csp",
     "--denylist", "--db", "lab.sqlite3", "--keys", "lab.keys.json", "--issuer", "https://lab",
     "--audience", "orders", "--client-id", "spa", "--user", "carol:pw:admin", "--user", "dave:p:w:user",
     "--users-file", "users.txt",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
-    "--no-lab-controls", "--flaw", "no-exp", "--flaw", "alg-none",
+    "--no-lab-controls", "--lab-secret-file", "lab.secret", "--flaw", "no-exp", "--flaw", "alg-none",
     "--remember-tokens", "256",  # its default: that it reaches its setting is tested beside the cache
 ]
 
@@ -57,10 +59,11 @@ def test_every_option_reaches_its_setting():
     assert settings == Settings(
         host="127.0.0.2", port=0, algorithm="ES256", access_ttl=300, refresh_absolute_ttl=90 * DAY,
         refresh_idle_ttl=7 * DAY, refresh_reuse_interval=2, session_idle_ttl=600, session_absolute_ttl=3600,
-        leeway=30, login_failures_per_account=3, login_failures_per_address=7, login_window=120, denylist=True, db="lab.sqlite3", keys="lab.keys.json", issuer="https://lab",
+        leeway=30, login_failures_per_account=3, login_failures_per_address=7, login_window=120, login_lockout=30,
+        trusted_proxies=("10.0.0.1", "::1"), server_names=("lab.example",), page_csp=False, denylist=True, db="lab.sqlite3", keys="lab.keys.json", issuer="https://lab",
         audience="orders", client_id="spa", users=(("carol", "pw", "admin"), ("dave", "p:w", "user")),
         users_file="users.txt", tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False,
-        flaws=("no-exp", "alg-none"))
+        lab_secret_file="lab.secret", flaws=("no-exp", "alg-none"))
     flags = {arg for arg in EVERY_OPTION if arg.startswith("--")}
     assert flags == {flag for _field, flag, _kind, _help in OPTIONS}
 

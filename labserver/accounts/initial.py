@@ -32,35 +32,51 @@ def parse_account(text: str) -> Account:
 
 
 def read_users_file(path: str) -> tuple[Account, ...]:
-    """Read one NAME:PASSWORD:ROLE per line; blank lines and lines starting with # are skipped."""
+    """Read one NAME:PASSWORD:ROLE per line; blank lines and lines starting with # are skipped.
+
+    A byte-order mark (Windows editors write one) is not part of the first name; a name given twice is an
+    error naming both lines, not a silent choice of one.
+    """
     warn_if_readable_by_others(path, "users file")
-    accounts = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    accounts, lines = [], {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            accounts.append(parse_account(line))
+            account = parse_account(line)
         except ValueError as exc:
             raise ValueError(f"{path}, line {number}: {exc}") from None
+        if account[0] in lines:
+            raise ValueError(f"{path}, line {number}: account {account[0]} is already on line {lines[account[0]]}")
+        lines[account[0]] = number
+        accounts.append(account)
     return tuple(accounts)
 
 
 def configured(settings: Settings) -> tuple[Account, ...]:
-    """The accounts the settings ask for: ``--user`` ones, then the users file's."""
-    return settings.users + (read_users_file(settings.users_file) if settings.users_file else ())
+    """The accounts the settings ask for: ``--user`` ones, then the users file's; each name once."""
+    accounts = settings.users + (read_users_file(settings.users_file) if settings.users_file else ())
+    names = [name for name, _password, _role in accounts]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"account {twice[0]} is given twice (--user and --users-file together name each account "
+                         f"once)")
+    return accounts
 
 
-def seed(settings: Settings, users: Users, store: Store, now: float) -> tuple[tuple[Account, ...], bool]:
-    """Create the configured accounts, or the demo ones if allowed; return what was seeded and whether it is demo."""
+def seed(settings: Settings, users: Users, store: Store, now: float
+         ) -> tuple[tuple[Account, ...], bool, dict[str, str]]:
+    """Create the configured accounts (updating existing ones), or the demo ones if allowed; return what was
+    seeded, whether it is the demo, and what changed in accounts the store already had."""
     accounts = configured(settings)
     if accounts:
-        users.seed(accounts, now)
-        return accounts, False
+        changes = users.seed(accounts, now)
+        return accounts, False, {name: what for name, what in changes.items() if what != "created"}
     if settings.is_loopback and store.one("SELECT 1 FROM users") is None:
         users.seed(DEMO_USERS, now)
-        return DEMO_USERS, True
-    return (), False
+        return DEMO_USERS, True, {}
+    return (), False, {}
 
 
 def login_lines(users: Users, seeded: tuple[Account, ...], demo: bool) -> list[str]:
@@ -75,3 +91,9 @@ def login_lines(users: Users, seeded: tuple[Account, ...], demo: bool) -> list[s
         else:
             lines.append(f"  account {user.username} ({user.role})")
     return lines or ["  no accounts: start with --user NAME:PASSWORD:ROLE or --users-file FILE"]
+
+
+def change_lines(changed: dict[str, str]) -> list[str]:
+    """One banner line per existing account this start changed (--user on a database that had it)."""
+    return [f"  account {name}: {what} (as given at start; its sessions and logins ended)" if "password" in what
+            else f"  account {name}: {what} (as given at start)" for name, what in sorted(changed.items())]

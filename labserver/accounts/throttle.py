@@ -1,13 +1,24 @@
-"""Login throttling: after too many failed logins, refuse more for a while (RFC 6585 §4: 429, Retry-After).
+"""Login throttling: slow guessing down without locking the real user out (RFC 6585 §4: 429, Retry-After).
 
 This is the one place login attempts are limited; both login routes (the token endpoint's password grant
-and the session login form) go through it. Failures are counted per account name and per client address
-over a sliding window on the lab clock, so a lesson moves the clock instead of waiting. The name counts
-whether or not such an account exists, so the answer says nothing about which names are real. A throttled
-login is refused before its password is checked: no argon2 run, and the right password waits too.
+and the session login form) go through it. Two counts with two jobs, both on the lab clock (a lesson moves
+the clock instead of waiting), following OWASP's Authentication Cheat Sheet ("Account Lockout"):
 
-An attempt counts as a failure from the moment it starts (a burst of parallel guesses cannot slip past
-the limit while their passwords are being checked); a success takes it back and clears the name's count.
+- **Per account name: guesses at one account.** The first ``per_account`` failures in a row cost nothing;
+  after them every attempt waits twice as long as the one before, counted from the latest failure (1 s, 2 s,
+  4 s, ...), but never longer than ``lockout``. "In a row": a right password, or a whole window without a
+  failure, starts the count again. So the real user is locked out for at most ``lockout`` after the
+  attacker's last guess (not for the whole window), and a guesser gets one try per ``lockout``. An attempt counts from the moment it starts, so a burst of parallel guesses at one account
+  gets no more than the limit checked. The name counts whether or not such an account exists, so the answer
+  says nothing about which names are real; a right password clears the name's count.
+- **Per client address: spraying many names from one address.** Only finished failures count, so a class
+  logging in at once from one hub or one NAT with right passwords is never refused. The count is checked
+  when a login arrives and again when its password check really starts (after waiting for a worker), so a
+  burst over many names gets at most the limit, plus the checks already running, checked.
+
+The address is the connection's own (labserver.launch.serve ignores forwarded headers unless proxies are named).
+A throttled login is refused before its password is checked: no argon2 run. Every refusal says what was
+counted.
 """
 
 from __future__ import annotations
@@ -16,57 +27,104 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict, deque
+from dataclasses import dataclass
+
+from labserver.web.errors import TooManyFailedLogins
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login in progress: counted against its account name until it succeeds."""
+
+    account: tuple[str, str]
+    address: tuple[str, str]
+    at: float
 
 
 class LoginThrottle:
-    def __init__(self, per_account: int, per_address: int, window: float, max_keys: int = 10_000) -> None:
+    def __init__(self, per_account: int, per_address: int, window: float, lockout: float,
+                 max_keys: int = 10_000) -> None:
         self._limits = {"account": per_account, "address": per_address}
         self._window = window
+        self._lockout = lockout
         self._max_keys = max_keys  # names and addresses remembered at most: memory stays bounded
         self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def attempt(self, username: str, address: str, now: float) -> int | None:
-        """Count a login attempt as failed until it succeeds; if over a limit, count nothing and return
-        the seconds to wait (for Retry-After)."""
-        keys = self._keys(username, address)
+    def start(self, username: str, address: str, now: float) -> Attempt:
+        """Count a login attempt against its account name, or raise TooManyFailedLogins (counting nothing)."""
+        account = ("account", hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest())
+        attempt = Attempt(account, ("address", address), now)
         with self._lock:
-            waits = [self._wait(key, now) for key in keys]
-            if any(w is not None for w in waits):
-                return max(w for w in waits if w is not None)
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now)
-                self._failures.move_to_end(key)
-            while len(self._failures) > self._max_keys:
-                self._failures.popitem(last=False)
-        return None
+            self._refuse_if_over(attempt.address, now)
+            self._refuse_if_over(account, now)
+            self._add(account, now)
+        return attempt
 
-    def succeeded(self, username: str, address: str, at: float) -> None:
-        """Take back the attempt started at ``at``; a right password clears the account's failures."""
-        account, by_address = self._keys(username, address)
+    def check_address(self, attempt: Attempt, now: float) -> None:
+        """Just before the password check: refuse if the address has failed too often meanwhile."""
         with self._lock:
-            self._failures.pop(account, None)
-            times = self._failures.get(by_address)
-            if times and at in times:
-                times.remove(at)
+            try:
+                self._refuse_if_over(attempt.address, now)
+            except TooManyFailedLogins:
+                self._take_back(attempt)
+                raise
+
+    def failed(self, attempt: Attempt, now: float) -> None:
+        """The password was wrong: the account's count keeps the attempt; the address's gains it."""
+        with self._lock:
+            self._add(attempt.address, now)
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """A right password clears the account name's failures."""
+        with self._lock:
+            self._failures.pop(attempt.account, None)
 
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
 
-    def _wait(self, key: tuple[str, str], now: float) -> int | None:
+    def _add(self, key: tuple[str, str], now: float) -> None:
+        # Bounded: an account's row needs its last 64 failures past the limit at most (the wait is capped).
+        bound = self._limits[key[0]] + 64
+        self._failures.setdefault(key, deque(maxlen=bound)).append(now)
+        self._failures.move_to_end(key)
+        while len(self._failures) > self._max_keys:
+            self._failures.popitem(last=False)
+
+    def _take_back(self, attempt: Attempt) -> None:
+        times = self._failures.get(attempt.account)
+        if times and attempt.at in times:
+            times.remove(attempt.at)
+
+    def _refuse_if_over(self, key: tuple[str, str], now: float) -> None:
         times = self._failures.get(key)
         if not times:
-            return None
-        while times and times[0] <= now - self._window:
-            times.popleft()
-        if len(times) < self._limits[key[0]]:
-            return None
-        # The oldest failure still counting leaves the window first.
-        return max(1, math.ceil(times[-self._limits[key[0]]] + self._window - now))
+            return
+        kind, limit = key[0], self._limits[key[0]]
+        if kind == "account":
+            if times[-1] <= now - self._window:  # a whole window without a failure: the row is over
+                times.clear()
+                return
+            if len(times) < limit:
+                return
+            # Each failure past the limit doubles the wait, up to the lockout.
+            until = times[-1] + min(self._lockout, 2.0 ** min(len(times) - limit, 64))
+            counted = f"{len(times)} failed logins in a row for this account name"
+        else:
+            while times and times[0] <= now - self._window:
+                times.popleft()
+            if len(times) < limit:
+                return
+            until = times[-limit] + self._window  # the oldest failure that counts leaves the window
+            counted = f"{len(times)} failed logins from your address in the last {_duration(self._window)}"
+        if now < until:
+            raise TooManyFailedLogins(max(1, math.ceil(until - now)), counted)
 
-    @staticmethod
-    def _keys(username: str, address: str) -> tuple[tuple[str, str], tuple[str, str]]:
-        # A digest, not the name: a 1 MB "username" costs 32 bytes here.
-        name = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
-        return ("account", name), ("address", address)
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"

@@ -30,18 +30,39 @@ class Users:
         self._store = store
         self._passwords = passwords
 
-    def seed(self, accounts, now: float) -> list[str]:
-        """Create the accounts that do not exist yet; return the names created."""
-        new = {}
+    def seed(self, accounts, now: float) -> dict[str, str]:
+        """Create the accounts that do not exist yet and give existing ones the password and role asked for.
+
+        Returns what changed, by name ("created", "password updated", "role updated", ...). A changed password
+        ends the account's sessions and refresh-token families: whoever knew the old one is logged out.
+        """
+        new, changed = {}, {}
         for username, password, role in accounts:
-            if username not in new and self._store.one("SELECT 1 FROM users WHERE username = ?", (username,)) is None:
+            if username in new or username in changed:
+                continue
+            row = self._store.one("SELECT id, password_hash, role FROM users WHERE username = ?", (username,))
+            if row is None:
                 new[username] = (password, role)
+                continue
+            what = [*(["password"] if not self._passwords.check(row["password_hash"], password) else []),
+                    *(["role"] if row["role"] != role else [])]
+            if what:
+                changed[username] = (row["id"], password, role, what)
         hashes = self._passwords.hash_all([password for password, _role in new.values()])
         for (username, (_password, role)), password_hash in zip(new.items(), hashes):
             self._store.write(
                 "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
                 (username, password_hash, role, now))
-        return list(new)
+        for username, (user_id, password, role, what) in changed.items():
+            with self._store.transaction() as db:
+                db.write("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+                if "password" in what:
+                    db.write("UPDATE users SET password_hash = ? WHERE id = ?", (self._passwords.hash(password), user_id))
+                    db.write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+                    db.write("UPDATE refresh_families SET revoked_at = ?, revoked_reason = 'password changed' "
+                             "WHERE user_id = ? AND revoked_at IS NULL", (now, user_id))
+        return {**{name: "created" for name in new},
+                **{name: " and ".join(what) + " updated" for name, (_id, _pw, _role, what) in changed.items()}}
 
     def authenticate(self, username: str, password: str) -> User | None:
         """Return the user if the password is right and the account enabled; one answer for every failure."""

@@ -46,11 +46,16 @@ class Settings:
     session_absolute_ttl: float = 8 * HOUR
     # Allowed clock skew when checking exp/nbf/iat.
     leeway: float = 0
-    # Login throttling (labserver.accounts.throttle): failed logins allowed per account name and per client address
-    # within the window, by the lab clock; then 429 until the oldest failure leaves the window.
+    # Login throttling (labserver.accounts.throttle), by the lab clock: failed logins allowed in a row per
+    # account name (a quiet window ends the row), then each attempt waits twice as long as the one before, at
+    # most login_lockout; per client address, failures within the window, then until the oldest leaves it.
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
     login_window: float = 15 * MINUTE
+    login_lockout: float = MINUTE
+    # Proxies whose X-Forwarded-For/-Proto name the client (uvicorn's proxy headers). None by default: any
+    # local user could otherwise send a new "address" with each guess.
+    trusted_proxies: tuple[str, ...] = ()
     # Access-token jti denylist: off by default, it is the state JWT was meant to avoid.
     denylist: bool = False
     # Verified access tokens remembered, so a token presented again skips its signature check
@@ -66,6 +71,10 @@ class Settings:
     # A file of NAME:PASSWORD:ROLE lines: accounts without passwords in the process list.
     users_file: str | None = None
 
+    # Host names (without port) clients use to reach a server on a network address, besides its loopback names;
+    # the lab page and the login routes refuse any other Host (DNS rebinding). Given with --server-name.
+    server_names: tuple[str, ...] = ()
+
     tls_cert: str | None = None
     tls_key: str | None = None
 
@@ -75,6 +84,12 @@ class Settings:
     seed: int | None = None
     # The /lab/ controls (clock, store views, reset). Refused on anything but loopback.
     lab_controls: bool = True
+    # Where the server writes its lab secret, which every /lab/ request must send (labserver.web.routes.lab):
+    # None is the owner's private runtime folder, "" is nowhere (only the program that started it gets it).
+    lab_secret_file: str | None = None
+    # LAB ONLY, DELIBERATELY VULNERABLE when False: the lab page (/app/) is served without its
+    # Content-Security-Policy, so its simulated XSS runs (lesson 08). The page exists on loopback only.
+    page_csp: bool = True
     # LAB ONLY, DELIBERATELY VULNERABLE: flaws switched on at start (see labserver.control.flaws). Loopback only.
     flaws: tuple[str, ...] = ()
 
@@ -85,7 +100,8 @@ class Settings:
                      "session_absolute_ttl"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        if self.login_failures_per_account < 1 or self.login_failures_per_address < 1 or self.login_window <= 0:
+        if (self.login_failures_per_account < 1 or self.login_failures_per_address < 1 or self.login_window <= 0
+                or self.login_lockout <= 0):
             raise ValueError("login throttling limits and window must be positive")
         if self.refresh_reuse_interval < 0 or self.leeway < 0:
             raise ValueError("refresh_reuse_interval and leeway cannot be negative")
@@ -94,6 +110,14 @@ class Settings:
         for name, _password, role in self.users:
             if role not in ROLES:
                 raise ValueError(f"user {name!r}: role must be one of {', '.join(ROLES)}")
+        for name in self.server_names:
+            if not name or any(c in name for c in ":/[] ") or name != name.strip():
+                raise ValueError(f"server name {name!r} must be a host name without port, like class.example.edu")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_address(proxy)
+            except ValueError:
+                raise ValueError(f"trusted proxy {proxy!r} is not an IP address") from None
         check_flaws(self.flaws, self.algorithm)
         if not self.is_loopback:
             if self.flaws:

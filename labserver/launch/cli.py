@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
-from labserver.accounts.initial import parse_account, read_users_file
+from labserver.accounts.initial import configured, parse_account
 from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.settings import ALGORITHMS, ROLES, Settings, parse_duration
+from labserver.storage.files import check_own
 
 # (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
 OPTIONS = (
@@ -26,10 +28,15 @@ OPTIONS = (
     ("session_absolute_ttl", "--session-ttl", parse_duration, "cookie session absolute lifetime (default 8h)"),
     ("leeway", "--leeway", parse_duration, "allowed clock skew when checking exp/nbf/iat (default 0)"),
     ("login_failures_per_account", "--login-failures", int,
-     "failed logins allowed per account name within --login-window, then 429 (default 10)"),
+     "failed logins allowed in a row per account name (a quiet --login-window ends the row), then waits "
+     "doubling up to --login-lockout (default 10)"),
     ("login_failures_per_address", "--login-failures-per-address", int,
      "failed logins allowed per client address within --login-window, then 429 (default 50)"),
     ("login_window", "--login-window", parse_duration, "window of the login throttling, e.g. 15m (default 15m)"),
+    ("login_lockout", "--login-lockout", parse_duration, "longest wait after repeated failed logins at one "
+                                                         "account (waits double from 1 s up to it; default 1m)"),
+    ("trusted_proxies", "--trust-proxy", None, "IP address of a reverse proxy whose X-Forwarded-For names the "
+                                               "client; repeatable (default: none, forwarded headers are ignored)"),
     ("denylist", "--denylist", None, "keep a denylist of revoked access tokens (a store read per request)"),
     ("remember_tokens", "--remember-tokens", int, "verified access tokens to remember, skipping the signature check "
                                                   "when one comes again (default 256; 0: verify every request in full)"),
@@ -42,11 +49,18 @@ OPTIONS = (
                               "replaces the demo accounts; visible to local users in the process list"),
     ("users_file", "--users-file", str, "create the accounts listed in this file, one NAME:PASSWORD:ROLE a line "
                                         "(keeps passwords out of the process list)"),
+    ("server_names", "--server-name", None, "a host name clients use to reach this server (with --host other "
+                                            "than loopback); repeatable; the page and logins refuse other names"),
     ("tls_cert", "--tls-cert", str, "serve HTTPS with this certificate (PEM)"),
     ("tls_key", "--tls-key", str, "private key of --tls-cert (PEM)"),
     ("frozen_at", "--frozen-at", parse_instant, "start with the lab clock frozen at this time (ISO 8601 or Unix)"),
     ("seed", "--seed", int, "LAB ONLY: derive every secret and id from this seed (predictable; loopback only)"),
     ("lab_controls", "--no-lab-controls", None, "do not serve the /lab/ controls"),
+    ("lab_secret_file", "--lab-secret-file", str, "write the lab secret, which every /lab/ request must send in "
+                                                  "its Lab-Secret header, to this file (mode 0600; default: a file "
+                                                  "in your private runtime folder, named in the banner)"),
+    ("page_csp", "--no-csp", None, "LAB ONLY, DELIBERATELY VULNERABLE: serve the lab page without its "
+                                   "Content-Security-Policy (its simulated XSS then runs)"),
     ("flaws", "--flaw", None, "LAB ONLY, DELIBERATELY VULNERABLE: start with this flaw on (loopback only); "
                               f"repeatable; one of {', '.join(FLAWS)}"),
 )
@@ -69,7 +83,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument(flag, dest=field, type=parse_user, action="append", default=[], help=help_text)
         elif field == "flaws":
             p.add_argument(flag, dest=field, metavar="NAME", action="append", default=[], help=help_text)
-        elif field == "lab_controls":
+        elif field in ("trusted_proxies", "server_names"):
+            p.add_argument(flag, dest=field, metavar="IP" if field == "trusted_proxies" else "NAME", action="append",
+                           default=[], help=help_text)
+        elif field in ("lab_controls", "page_csp"):
             p.add_argument(flag, dest=field, action="store_false", help=help_text)
         elif kind is None:
             p.add_argument(flag, dest=field, action="store_true", help=help_text)
@@ -89,6 +106,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     values = {k: v for k, v in vars(args).items() if k in fields}
     values["users"] = tuple(values.get("users", ()))
     values["flaws"] = tuple(values.get("flaws", ()))
+    values["trusted_proxies"] = tuple(values.get("trusted_proxies", ()))
+    values["server_names"] = tuple(values.get("server_names", ()))
     return Settings(**values)
 
 
@@ -102,7 +121,7 @@ def to_argv(settings: Settings) -> list[str]:
             continue
         if field == "users":
             argv += [x for name, pw, role in value for x in (flag, f"{name}:{pw}:{role}")]
-        elif field == "flaws":
+        elif field in ("flaws", "trusted_proxies", "server_names"):
             argv += [x for name in value for x in (flag, name)]
         elif kind is None:
             argv.append(flag)
@@ -111,12 +130,21 @@ def to_argv(settings: Settings) -> list[str]:
     return argv
 
 
+def check_files(settings: Settings) -> None:
+    """Refuse, before anything starts, a store or keys file that another user could have planted."""
+    if settings.db == ":memory:":
+        return
+    for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file")):
+        check_own(settings.db + suffix, what)
+    check_own(settings.keys or str(Path(settings.db).with_suffix(".keys.json")), "keys file")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
-        if settings.users_file:
-            read_users_file(settings.users_file)  # a usage error now, not a traceback after the start
+        configured(settings)  # the accounts (users file included): a usage error now, not a traceback later
+        check_files(settings)
     except (ValueError, OSError) as exc:
         parser().error(str(exc))
     from labserver.launch.serve import serve  # the heavy imports, after --help has had its chance

@@ -214,7 +214,17 @@ class ForkServer:
         if not message:
             self._sock.close()
             raise ConnectionResetError("the lab fork server has exited")
-        answer = json.loads(message)
+        try:
+            answer = json.loads(message)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or not isinstance(answer.get("pid", answer.get("error")), (int, str)):
+            # Not our fork server's language (another program on the socket, or a broken one): give it up, and
+            # let the caller fall back (an OSError, like every other way a fork server can fail us).
+            for fd in fds:
+                os.close(fd)
+            self._sock.close()
+            raise ConnectionError(f"the lab fork server answered something it never says: {message[:80]!r}")
         if "error" in answer:
             for fd in fds:
                 os.close(fd)

@@ -18,8 +18,10 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
+import requests.auth
 
 from labserver.accounts.initial import configured
 from labserver.control.clock import parse_instant
@@ -51,6 +53,9 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         settings["flaws"] = (settings["flaws"],)
     if "flaws" in settings:
         settings["flaws"] = tuple(settings["flaws"])
+    for name in ("trusted_proxies", "server_names"):
+        if name in settings:
+            settings[name] = tuple(settings[name])
     if share_keys_with:
         # Two replicas of one service: same keys, same issuer, separate stores.
         settings.setdefault("issuer", share_keys_with.settings.issuer_id)
@@ -58,6 +63,8 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
     owned = workdir is None
     folder = Path(workdir or tempfile.mkdtemp(prefix="labserver-"))
     config = config.replace(
+        # The lab secret also reaches us on the ready line; the file is for the owner's terminal.
+        lab_secret_file=settings.get("lab_secret_file", str(folder / "lab-secret")),
         db=settings.get("db", str(folder / "store.sqlite3")),
         keys=settings.get("keys", share_keys_with.keys_path if share_keys_with else str(folder / "keys.json")))
     if config.users:
@@ -79,7 +86,8 @@ def start(*, share_keys_with: "LabServer | None" = None, workdir: str | None = N
         if owned:
             shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"lab server did not start (exit code {process.returncode}):\n{tail}")
-    server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path)
+    server = LabServer(process, ready["url"], config.replace(port=ready["port"]), folder, owned, log_path,
+                       lab_secret=ready["lab_secret"])
     if tls is not None:
         server.http.verify = tls.ca
     _running.add(server)
@@ -128,7 +136,7 @@ class LabServer:
     """A running lab server: its URL, its clock, its audit log and counters, and how to stop it."""
 
     def __init__(self, process, url: str, settings: Settings, folder: Path, owns_folder: bool,
-                 log_path: Path) -> None:
+                 log_path: Path, *, lab_secret: str) -> None:
         self.process = process
         self.url = url
         self.settings = settings
@@ -138,6 +146,9 @@ class LabServer:
         self.http = requests.Session()
         # Loopback only: no proxies, no CA bundles from the environment (they override verify=).
         self.http.trust_env = False
+        # Every lab control wants the lab's secret (labserver.web.routes.lab); only this handle was told it.
+        self.lab_secret = lab_secret
+        self.http.auth = _LabSecret(lab_secret)
         self.clock = RemoteClock(self)
         self.flaws = RemoteFlaws(self)
 
@@ -225,6 +236,18 @@ class LabServer:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<LabServer {self.url} {self.settings.algorithm} {state}>"
+
+
+class _LabSecret(requests.auth.AuthBase):
+    """Send the lab secret with requests to the lab controls, and only there (never with API calls)."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if urlsplit(request.url).path.startswith("/lab/"):
+            request.headers["Lab-Secret"] = self._secret
+        return request
 
 
 class RemoteClock:

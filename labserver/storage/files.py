@@ -3,7 +3,11 @@
 Every such file is created with mode 0600, whatever the umask, so other users of a shared machine cannot
 read it. A replacement is written to a fresh temporary file created exclusively (``mkstemp``: O_EXCL,
 never following a symlink planted at a guessable name) and then renamed over the old one.
-A secrets file that others can already read gets a warning.
+
+On a shared machine another user may plant a file where ours will be (a keys file of theirs lets them forge
+an admin token; a store or WAL file of theirs stays theirs to read and change). So a file we are given is
+used only if it is ours: not a symlink, not another user's, not writable by the group or others
+(``UnsafeFile``, naming the file and what is wrong). A secrets file that others can read gets a warning.
 """
 
 from __future__ import annotations
@@ -19,22 +23,45 @@ class InsecureFileWarning(UserWarning):
     """A file with secrets in it is readable by the group or by everyone."""
 
 
-def create_private(path: str | Path) -> None:
-    """Create ``path`` empty with mode 0600 if it does not exist yet (an existing file is left alone)."""
+class UnsafeFile(ValueError):
+    """A file we were given could be another user's: a symlink, someone else's, or writable by others."""
+
+
+def check_own(path: str | Path, what: str) -> None:
+    """Raise UnsafeFile unless ``path`` is missing or a regular file of ours that only we can change."""
+    try:
+        info = os.lstat(path)  # lstat: a symlink is refused as itself, wherever it points
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeFile(f"{what} {path} is a symbolic link: refused (whoever made it chooses what we read)")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFile(f"{what} {path} is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise UnsafeFile(f"{what} {path} belongs to another user (uid {info.st_uid}): refused, they could have "
+                         f"planted it; remove it or choose another path")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UnsafeFile(f"{what} {path} can be changed by other users (mode {stat.S_IMODE(info.st_mode):04o}): "
+                         f"chmod 600 it")
+
+
+def create_private(path: str | Path, what: str = "file") -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist yet; an existing one must be ours (check_own)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
+        check_own(path, what)
         return
     os.close(fd)
 
 
-def write_private(path: str | Path, text: str) -> None:
+def write_private(path: str | Path, text: str | bytes) -> None:
     """Replace ``path`` with ``text`` atomically; the new file is the owner's alone (0600)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600, O_EXCL
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -72,8 +72,11 @@ class Store:
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
         if path != ":memory:":
-            # Owner-only: it holds password hashes. SQLite gives its -wal and -shm files the same mode.
-            create_private(path)
+            # Owner-only: it holds password hashes. SQLite would give its -wal and -shm files the same mode,
+            # but would also open ones another user planted before us: we make all three ourselves (0600,
+            # never through a symlink), and an existing one must be ours (labserver.storage.files).
+            for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file")):
+                create_private(path + suffix, what)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row

@@ -68,6 +68,15 @@ class AccessTokens:
         # the denylist are still decided on every request.
         self._verified = VerifiedTokens(settings.remember_tokens)
 
+    @property
+    def may_block(self) -> bool:
+        """Whether verifying may wait on I/O: only while a flaw fetches, queries or reads keys (jku, kid)."""
+        return any(self._flaws.on(name) for name in ("jku-header", "kid-sql", "kid-path"))
+
+    def close(self) -> None:
+        """Remove the key files of lab flaw "kid-path", if it ever made any."""
+        self._key_files.close()
+
     def forget_verified(self) -> None:
         """Verify every token from scratch again: call this whenever keys or verification settings change."""
         self._verified.clear()

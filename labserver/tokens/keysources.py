@@ -30,6 +30,7 @@ from labserver.web.errors import InvalidToken
 # A JWK Set is a few KB; a key file is at most a few hundred bytes.
 _MAX_FETCH = 64 * 1024
 _MAX_KEY_FILE = 4096
+_MAX_QUERY_STEPS = 1000  # thousands of SQLite VM steps: a few milliseconds
 
 
 def from_jwk(jwk, alg: str):
@@ -42,12 +43,25 @@ def from_jwk(jwk, alg: str):
         raise InvalidToken("the jwk header is not a usable key") from None
 
 
+class _LeftLoopback(Exception):
+    """A jku fetch was redirected to an address that is not loopback."""
+
+
+class _LoopbackRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to another loopback http URL: the rule holds for every hop, not just the first."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not _is_loopback_http(newurl):
+            raise _LeftLoopback(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def from_jku(url, kid, alg: str):
     """The key for ``kid`` from the JWK Set at the token's ``jku`` URL (RFC 7515 §4.1.2), loopback only."""
     if not isinstance(url, str) or not _is_loopback_http(url):
         # Even a flawed lab never reaches beyond this machine.
         raise InvalidToken("jku must be an http URL on a loopback address")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxies
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _LoopbackRedirectsOnly())  # no proxies
     # DELIBERATELY VULNERABLE (lab flaw "jku-header"): the token says where to fetch its key, and we go.
     # The fix: fetch keys only from your issuer's own jwks_uri (RFC 8414), never from a URL in the token.
     try:
@@ -55,18 +69,24 @@ def from_jku(url, kid, alg: str):
             keys = json.loads(response.read(_MAX_FETCH))["keys"]
         jwk = next(k for k in keys if not isinstance(kid, str) or k.get("kid") == kid)
         return PyJWK(jwk, algorithm=alg).key
+    except _LeftLoopback:
+        raise InvalidToken("jku redirected away from loopback: refused") from None
     except Exception:  # unreachable, not JSON, no such kid, wrong key type: one answer
         raise InvalidToken("no usable key at the jku URL") from None
 
 
 def _is_loopback_http(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port  # both raise ValueError on a malformed URL
+    except ValueError:
         return False
-    if parts.hostname == "localhost":
+    if parts.scheme != "http" or not hostname:
+        return False
+    if hostname == "localhost":
         return True
     try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
+        return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
 
@@ -87,6 +107,12 @@ class KeyFiles:
             return _read_key_file(folder / kid)
         except (OSError, ValueError):  # no such file, a folder, a NUL byte in the name, ...
             raise InvalidToken("unknown key id") from None
+
+    def close(self) -> None:
+        """Remove the folder and the secrets in it (explicitly: a forked server's exit skips finalizers)."""
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
     def _write(self, secrets: dict[str, bytes]) -> Path:
         if self._folder is None:
@@ -119,10 +145,19 @@ class KeyTable:
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret BLOB NOT NULL)")
         self._lock = threading.Lock()
+        # An injected query may never end (a recursive CTE): SQLite calls this every 1000 steps, and a true
+        # answer interrupts the query. A real lookup takes a few dozen steps.
+        self._steps = 0
+        self._db.set_progress_handler(self._too_long, 1000)
+
+    def _too_long(self) -> bool:
+        self._steps += 1
+        return self._steps > _MAX_QUERY_STEPS
 
     def secret(self, kid: str, secrets: dict[str, bytes], *, flawed: bool) -> bytes:
         """Return the secret stored for ``kid``; ``secrets`` are the current keys, inserted first."""
         with self._lock:
+            self._steps = 0
             self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", secrets.items())
             try:
                 # DELIBERATELY VULNERABLE (lab flaw "kid-sql"): kid pasted into the SQL text, so a kid of

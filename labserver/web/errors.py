@@ -82,8 +82,9 @@ class TooManyFailedLogins(LabError):
     status = 429
     error = "too_many_requests"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins: try again in {retry_after} seconds")
+    def __init__(self, retry_after: int, counted: str) -> None:
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(f"too many failed logins ({counted}): try again in {retry_after} {unit}")
         self.retry_after = retry_after
 
     def headers(self) -> dict[str, str]:
@@ -176,6 +177,17 @@ class CrossSiteRequest(Forbidden):
 
     def headers(self) -> dict[str, str]:
         return {"Cache-Control": "no-store"}
+
+
+class LabSecretRequired(LabError):
+    """A lab control was asked for without this lab's secret, or with another one."""
+
+    status = 401
+    error = "invalid_lab_secret"
+
+    def headers(self) -> dict[str, str]:
+        # No registered scheme either: this names the header the client must send.
+        return {"WWW-Authenticate": f'Lab-Secret realm="{REALM}"', "Cache-Control": "no-store"}
 
 
 class Conflict(LabError):

@@ -23,7 +23,7 @@ ERRORS = {
          "invalid_grant, invalid_scope, unsupported_grant_type (RFC 6749 §5.2); unsupported_token_type at "
          "revocation (RFC 7009 §2.2.1)",
     401: "no valid credentials: missing_token, invalid_token (RFC 6750 §3.1), invalid_client, "
-         "invalid_credentials or login_required",
+         "invalid_credentials, login_required, or invalid_lab_secret (a lab control without the lab's secret)",
     403: "forbidden: insufficient_scope (the role is missing, RFC 6750 §3.1), or a request from another site's "
          "page or for another host name",
     404: "not_found: no such user or table",
@@ -33,12 +33,14 @@ ERRORS = {
          "lab, also a check's token-request budget that is spent (labserver.control.referee)",
 }
 HEADERS = {
-    401: {"WWW-Authenticate": "the challenge: Bearer (RFC 6750 §3), Basic (client) or Cookie (session)"},
+    401: {"WWW-Authenticate": "the challenge: Bearer (RFC 6750 §3), Basic (client), Cookie (session) or "
+                              "Lab-Secret (lab controls)"},
     429: {"Retry-After": "seconds to wait before the next login attempt"},
 }
 
 BEARER, ADMIN = (400, 401), (400, 401, 403)
-# Error statuses per operation. Every /lab/ operation may also answer 403 (another host, another site).
+# Error statuses per operation. Every /lab/ operation may also answer 401 (no lab secret) and 403 (another
+# host, another site).
 STATUSES = {
     ("get", "/api/me"): BEARER,
     ("get", "/api/admin"): ADMIN,
@@ -46,7 +48,8 @@ STATUSES = {
     ("patch", "/admin/users/{username}"): (*ADMIN, 404, 409, 413),
     ("post", "/session/login"): (400, 401, 403, 413, 429),
     ("get", "/session/me"): (401,),
-    ("post", "/oauth/token"): (400, 401, 413, 429),
+    ("post", "/oauth/token"): (400, 401, 403, 413, 429),
+    ("post", "/session/logout"): (403,),
     ("post", "/oauth/revoke"): (400, 401, 413),
     ("get", "/lab/audit"): (400,),
     ("get", "/lab/store/{table}"): (404,),
@@ -84,6 +87,9 @@ def corrected(document: dict, cookie_name: str) -> dict:
                    "flows": {"password": {"tokenUrl": "/oauth/token", "scopes": {}}}},
         "session": {"type": "apiKey", "in": "cookie", "name": cookie_name,
                     "description": "the session cookie set by /session/login"},
+        "labSecret": {"type": "apiKey", "in": "header", "name": "Lab-Secret",
+                      "description": "the lab's secret: held by the program that started it, or in the file its "
+                                     "banner names"},
     }
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
@@ -91,7 +97,8 @@ def corrected(document: dict, cookie_name: str) -> dict:
             responses.pop("422", None)
             statuses = set(STATUSES.get((method, path), ()))
             if path.startswith("/lab/"):
-                statuses.add(403)
+                statuses |= {401, 403}
+                operation["security"] = [{"labSecret": []}]
             for status in sorted(statuses):
                 responses[str(status)] = error_response(status)
             if (method, path) in SECURITY:

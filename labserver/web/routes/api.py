@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from labserver.web.routes.deps import authenticate
+from labserver.web.routes.deps import authenticate_off_loop
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -18,7 +18,7 @@ async def hello() -> dict:
 @router.get("/me")
 async def me(request: Request) -> dict:
     """Who the access token says you are; the server trusts the signed claims and reads nothing."""
-    access = authenticate(request)
+    access = await authenticate_off_loop(request)
     claims = access.claims
     return {"username": access.username, "roles": access.roles, "sub": claims["sub"], "exp": claims["exp"]}
 
@@ -26,5 +26,5 @@ async def me(request: Request) -> dict:
 @router.get("/admin")
 async def admin_area(request: Request) -> dict:
     """A route for admins only: the role comes from the token, so it is as fresh as the token."""
-    access = authenticate(request, role="admin")
+    access = await authenticate_off_loop(request, role="admin")
     return {"message": "welcome to the admin area", "username": access.username}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from labserver.lab import Lab
 from labserver.tokens.access import AccessToken
@@ -46,6 +47,17 @@ def authenticate(request: Request, role: str | None = None) -> AccessToken:
     return access
 
 
+async def authenticate_off_loop(request: Request, role: str | None = None) -> AccessToken:
+    """``authenticate`` for async routes: in a worker thread while a flaw makes verification wait on I/O.
+
+    The secure server verifies in microseconds, on the event loop. The lab flaws "jku-header" (an HTTP fetch)
+    and "kid-sql" / "kid-path" (a query, a file) can wait; on the loop they would stall every other request.
+    """
+    if lab_of(request).tokens.may_block:
+        return await run_in_threadpool(authenticate, request, role)
+    return authenticate(request, role)
+
+
 def require_role(role: str):
     """Return a dependency that lets through only tokens carrying ``role``.
 
@@ -54,6 +66,6 @@ def require_role(role: str):
     """
 
     async def check(request: Request) -> AccessToken:
-        return authenticate(request, role)
+        return await authenticate_off_loop(request, role)
 
     return check

@@ -2,10 +2,17 @@
 
 Mounted only on a loopback address: whoever can move the clock can make any token expire or live.
 Web pages cannot use them either: see labserver.web.routes.sameorigin (Host allowlist, no cross-site changes).
+
+Loopback is no access control on a shared machine (a JupyterHub, a lab computer): every local user reaches
+every lab's port. So each lab has a secret of its own, made at start from the operating system's randomness
+(never from the lab's seed), and every request here must send it in the ``Lab-Secret`` header. Only the
+lab's owner has it: the handle that started the lab (``labserver.start``) got it on a pipe, and a command-line
+user reads it from a file only they can read (0600, named in the banner).
 """
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 from typing import Annotated
@@ -17,11 +24,25 @@ from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.referee import MAX_HOLD
 from labserver.storage.store import TABLES
-from labserver.web.errors import Conflict, InvalidRequest, NotFound
+from labserver.web.errors import Conflict, InvalidRequest, LabSecretRequired, NotFound
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.sameorigin import own_pages_only
 
-router = APIRouter(prefix="/lab", tags=["lab controls"], dependencies=[Depends(own_pages_only)])
+SECRET_HEADER = "Lab-Secret"
+
+
+async def owner_only(request: Request) -> None:
+    """Dependency of the lab controls: the request must carry this lab's secret (after own_pages_only)."""
+    sent = request.headers.get(SECRET_HEADER)
+    if sent is None:
+        raise LabSecretRequired(f"the lab controls need this lab's secret in the {SECRET_HEADER} header "
+                                f"(the program that started the lab holds it; see the server's banner)")
+    # Compared as bytes in constant time: a header may hold any latin-1 octets, and timing must not tell.
+    if not hmac.compare_digest(sent.encode("latin-1"), lab_of(request).lab_secret.encode()):
+        raise LabSecretRequired(f"the {SECRET_HEADER} header is not this lab's secret")
+
+
+router = APIRouter(prefix="/lab", tags=["lab controls"], dependencies=[Depends(own_pages_only), Depends(owner_only)])
 # Columns a store view leaves out: a password hash is for offline guessing, even behind argon2.
 HIDDEN_COLUMNS = ("password_hash",)
 

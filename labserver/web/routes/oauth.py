@@ -13,11 +13,13 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
                               TokenBudgetSpent, UnsupportedGrantType, UnsupportedTokenType)
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form, required
+from labserver.web.routes.sameorigin import check_host
 from labserver.web.routes.sessions import authenticate
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
@@ -71,6 +73,7 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
 async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
+    check_host(request, any_loopback_port=True)  # a rebinding page cannot log in, nor refresh, through a name of its own
     # LAB ONLY (labserver.control.referee): a budget and a refresh hold a check may set; both off by default.
     if not lab.referee.admit():
         if lab.referee.first_over_budget():
@@ -127,7 +130,8 @@ async def revoke(request: Request) -> Response:
             return Response(status_code=200, headers=NO_STORE)
     if token.count(".") == 2:
         try:
-            claims = lab.tokens.verify(token, now).claims
+            verify = lab.tokens.verify
+            claims = (await run_in_threadpool(verify, token, now) if lab.tokens.may_block else verify(token, now)).claims
         except InvalidToken:  # malformed, forged or expired: nothing to revoke (RFC 7009 §2.2)
             return Response(status_code=200, headers=NO_STORE)
         if not lab.denylist.enabled:

@@ -9,7 +9,7 @@ from labserver.control.clock import iso
 from labserver.web.errors import InvalidCredentials, LoginRequired, TooManyFailedLogins
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form, required
-from labserver.web.routes.sameorigin import check_same_origin
+from labserver.web.routes.sameorigin import check_host, check_same_origin
 
 router = APIRouter(prefix="/session", tags=["sessions"])
 
@@ -26,6 +26,7 @@ async def login(request: Request, response: Response) -> dict:
     Refused when a browser posts it from another site (login CSRF); no answer of it is cached.
     """
     lab = lab_of(request)
+    check_host(request, any_loopback_port=True)  # a rebinding page cannot log in through a name of its own
     check_same_origin(request)
     fields = await read_form(request, known=frozenset({"username", "password"}))
     username = required(fields, "username")
@@ -46,19 +47,28 @@ async def login(request: Request, response: Response) -> dict:
 async def authenticate(request: Request, username: str, password: str, *, via: str):
     """Return the user if the password is right, else None; the same work and answer for every failure.
 
-    Raises TooManyFailedLogins, before any password check, once this name or address failed too often.
+    Raises TooManyFailedLogins, before any password check, once this name or address failed too often
+    (labserver.accounts.throttle).
     """
     lab = lab_of(request)
     address = request.client.host if request.client else "unknown"
-    started = lab.now()
-    wait = lab.throttle.attempt(username, address, started)
-    if wait is not None:
+
+    def check_password():
+        # In a worker thread, when the check really starts: failures finished meanwhile count too.
+        lab.throttle.check_address(attempt, lab.now())
+        return lab.users.authenticate(username, password)
+
+    try:
+        attempt = lab.throttle.start(username, address, lab.now())
+        # argon2 takes ~20 ms of CPU: run it off the event loop so other requests go on meanwhile.
+        user = await run_in_threadpool(check_password)
+    except TooManyFailedLogins:
         lab.audit.record("login_throttled", via=via, username=username, address=address)
-        raise TooManyFailedLogins(wait)
-    # argon2 takes ~20 ms of CPU: run it off the event loop so other requests go on meanwhile.
-    user = await run_in_threadpool(lab.users.authenticate, username, password)
-    if user is not None:
-        lab.throttle.succeeded(username, address, started)
+        raise
+    if user is None:
+        lab.throttle.failed(attempt, lab.now())
+    else:
+        lab.throttle.succeeded(attempt)
     return user
 
 
@@ -76,12 +86,20 @@ def whoami(request: Request) -> dict:
 
 @router.post("/logout")
 def logout(request: Request, response: Response) -> dict:
-    """Delete the session row: the cookie stops working at once, wherever it was copied to."""
+    """Delete the session row: the cookie stops working at once, wherever it was copied to.
+
+    A request from another site's page is refused, and no answer touches a cookie the request did not bring:
+    a form auto-posted from another site arrives without the cookie (SameSite), and its answer must not
+    delete it either (forced logout).
+    """
     lab = lab_of(request)
-    session_id = request.cookies.get(lab.sessions.cookie_name())
+    check_host(request, any_loopback_port=True)
+    check_same_origin(request)
+    name = lab.sessions.cookie_name()
+    session_id = request.cookies.get(name)
     ended = bool(session_id) and lab.sessions.delete(session_id)
     if ended:
         lab.audit.record("logout", via="session")
-    response.delete_cookie(lab.sessions.cookie_name(), httponly=True, samesite="strict",
-                           secure=lab.settings.uses_tls, path="/")
+    if session_id is not None:
+        response.delete_cookie(name, httponly=True, samesite="strict", secure=lab.settings.uses_tls, path="/")
     return {"logged_out": ended}
