@@ -18,7 +18,7 @@ from coursekit.kit.diagnosis import forget_lab_errors, raised
 from coursekit.kit.exercise import Exercise, Incorrect
 from coursekit.kit.timelimit import run_limited
 from coursekit.labtools.lab import fresh_lab
-from coursekit.labtools.referee import budget_spent, end_logins, referee
+from coursekit.exercises.referee import budget_spent, end_logins, referee
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3", "q4"]

@@ -12,7 +12,7 @@ from coursekit.labtools.client import bearer, claims, http_session, lab_time, lo
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
 from coursekit.kit.timelimit import run_limited
 from coursekit.labtools.lab import fresh_lab
-from coursekit.labtools.referee import budget_spent, json_of, referee, status_of
+from coursekit.exercises.referee import budget_spent, json_of, referee, status_of
 from coursekit.labtools.signing_keys import leaked_key, published_kids
 
 __all__ = ["q1", "q2", "q3"]

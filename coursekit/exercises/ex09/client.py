@@ -3,7 +3,7 @@
 The learner writes ``TokenClient(base_url, username, password)`` with ``get(path)`` returning the response, with
 any HTTP library (requests, httpx, urllib). Each behaviour runs it against a fresh lab (refresh reuse interval 0:
 every reuse is detected) and judges it by what reached the server: its audit log (password logins, refreshes,
-reuse detected, throttling) and its count of token requests. The lab's referee (``coursekit.labtools.referee``)
+reuse detected, throttling) and its count of token requests. The lab's referee (``coursekit.exercises.referee``)
 refuses token requests past a budget, so a loop shows at the server and is stopped at once, and for the race
 holds the first refresh until a second one arrives, so that a client without a guard reliably spends its
 refresh token twice. Everything the client does, its constructor included, runs under a time limit
@@ -20,7 +20,7 @@ from coursekit.kit.behaviours import Behaviour, GradedByBehaviour
 from coursekit.kit.exercise import ANSWERS_PACKAGE, Incorrect, require_function
 from coursekit.kit.timelimit import run_limited, stop_thread
 from coursekit.labtools.lab import fresh_lab
-from coursekit.labtools.referee import budget_spent, end_logins, json_of, referee, status_of, token_requests
+from coursekit.exercises.referee import budget_spent, end_logins, json_of, referee, status_of, token_requests
 from labserver import LabServer
 
 __all__ = ["ResilientClient"]
