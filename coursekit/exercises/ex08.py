@@ -233,6 +233,16 @@ FACTS = {
     "sent_by_same_site_form": ({"cookie"},
                                "localhost on another port is another origin but the same site: the Strict cookie "
                                "went with the form (SameSite is not a CSRF defence on its own)"),
+    # Two the demo did not run in every mode: what the guarded lab's Content-Security-Policy changes.
+    "script_reads_under_csp": (set(),
+                               "under the policy the browser refused to load the attacker's script at all (the "
+                               "last Chromium run): no script runs, so in no mode does it read anything, or hook "
+                               "fetch"),
+    "sent_by_same_site_form_under_csp": ({"cookie"},
+                                         "a Content-Security-Policy governs what the lab's own page may load; the "
+                                         "form is on the attacker's page, which no policy of the lab covers: the "
+                                         "Strict cookie went with the same-site form as before (the server's Origin "
+                                         "check is what refuses it)"),
 }
 
 
@@ -243,11 +253,16 @@ class WhereToKeepIt(Exercise):
         "Read them off the table the headless Chromium printed above.",
         "Only one mode can be read by the script; two left the browser; none went with the cross-site form; "
         "one went with the same-site form.",
+        "Under the policy: which page does a Content-Security-Policy govern, the lab's or the attacker's? The "
+        "script is loaded by the lab's page; the form lives on the attacker's.",
     ]
 
-    def _check(self, script_reads, usable_after_tab_closed, sent_by_cross_site_form, sent_by_same_site_form):
+    def _check(self, script_reads, usable_after_tab_closed, sent_by_cross_site_form, sent_by_same_site_form,
+               script_reads_under_csp, sent_by_same_site_form_under_csp):
         answers = dict(script_reads=script_reads, usable_after_tab_closed=usable_after_tab_closed,
-                       sent_by_cross_site_form=sent_by_cross_site_form, sent_by_same_site_form=sent_by_same_site_form)
+                       sent_by_cross_site_form=sent_by_cross_site_form, sent_by_same_site_form=sent_by_same_site_form,
+                       script_reads_under_csp=script_reads_under_csp,
+                       sent_by_same_site_form_under_csp=sent_by_same_site_form_under_csp)
         for name, given in answers.items():
             if isinstance(given, str) or not isinstance(given, (set, frozenset, list, tuple)):
                 raise Incorrect(f"{name} should be a set of modes such as {{'cookie'}} or set(), not {given!r}")
@@ -259,7 +274,8 @@ class WhereToKeepIt(Exercise):
             if set(answers[name]) != right:
                 raise Incorrect(f"{name} is {_set(right)}, not {_set(answers[name])}: {why}")
         return ("so: keep tokens out of reach of page scripts (an HttpOnly cookie, or better a backend-for-frontend "
-                "that never gives the page a token), and still treat XSS as game over while the page is open.")
+                "that never gives the page a token), stop the injection itself (escaping, a Content-Security-Policy), "
+                "and still check Origin: a policy on your page does nothing against a form on someone else's.")
 
 
 def _set(modes) -> str:

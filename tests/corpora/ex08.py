@@ -154,7 +154,8 @@ def _falls_back_to_unverified(url, ca_file):
 # --- q3: where to keep the login --------------------------------------------------------------------------------
 
 RIGHT3 = dict(script_reads={"localStorage"}, usable_after_tab_closed={"localStorage", "memory"},
-              sent_by_cross_site_form=set(), sent_by_same_site_form={"cookie"})
+              sent_by_cross_site_form=set(), sent_by_same_site_form={"cookie"}, script_reads_under_csp=set(),
+              sent_by_same_site_form_under_csp={"cookie"})
 
 
 def _q3(**changes):
@@ -192,4 +193,8 @@ CASES = [
     wrong(q3, "memory tokens cannot leave", *_q3(usable_after_tab_closed={"localStorage"}),
           says=("usable_after_tab_closed is", "the in-memory one on the page's next API call")),
     wrong(q3, "scripts read cookies", *_q3(script_reads={"localStorage", "cookie"}), says="HttpOnly"),
+    wrong(q3, "the policy only stops localStorage reads", *_q3(script_reads_under_csp={"cookie"}),
+          says=("script_reads_under_csp is set()", "no script runs")),
+    wrong(q3, "the policy stops the same-site form too", *_q3(sent_by_same_site_form_under_csp=set()),
+          says=("sent_by_same_site_form_under_csp is {'cookie'}", "the form is on the attacker's page")),
 ]
