@@ -194,7 +194,7 @@ def test_q3_a_loop_that_never_asks_the_server_is_stopped_at_the_time_limit(monke
     outcome = ex07.q3.evaluate(call_api)
     assert outcome.text == ("✘ Incorrect: before any rotation, call_api did not return within 1 s (a loop, or a "
                             "lock that is never released?): it was stopped")
-    assert not [t for t in threading.enumerate() if t.name.startswith("answer: ") and t.is_alive()]
+    assert not [t for t in threading.enumerate() if t.name.startswith("answer: before any rotation") and t.is_alive()]
 
 
 def test_q3_a_loop_ended_by_the_labs_refusal_is_still_reported_as_a_loop():
