@@ -14,6 +14,8 @@ SOLUTIONS = {
             return hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret)
     """,
     "InjectTheKid": """
+        import secrets
+
         def forge(token: str) -> str:
             secret = secrets.token_bytes(32)                  # bytes, not text: a blob literal carries them
             admin_claims = {**claims(token), "roles": ["admin"]}
