@@ -442,3 +442,17 @@ def test_q3_the_check_leaves_pyjwt_as_it_found_it():
     before = jwt.api_jws.PyJWS._verify_signature
     q3.evaluate(solve(q3)["verify"])
     assert jwt.api_jws.PyJWS._verify_signature is before
+
+
+def test_an_answer_that_never_returns_is_stopped_and_reported_within_the_checks_limit(monkeypatch):
+    """Every check runs under Exercise.time_limit: a loop in the answer is stopped, and the next check works."""
+    monkeypatch.setattr(type(q1), "time_limit", 1)
+
+    def decode_payload(token):
+        while True:
+            pass
+
+    outcome = q1.evaluate(decode_payload, LOCAL_TOKEN)
+    assert outcome.text == ("✘ Incorrect: checking your answer did not return within 1 s (a loop, or a lock that is "
+                            "never released?): it was stopped")
+    assert q1.evaluate(solve(q1)["decode_payload"], LOCAL_TOKEN).status is Status.CORRECT
