@@ -11,6 +11,7 @@ be interrupted, but it uses no processor either; the report then says it is stil
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,12 +30,27 @@ class Stopped(BaseException):
 
 
 def stop_thread(thread: threading.Thread, grace: float = STOP_GRACE) -> bool:
-    """Interrupt thread with Stopped until it ends (at most grace seconds); return whether it ended."""
-    deadline = time.monotonic() + grace
-    while thread.is_alive() and time.monotonic() < deadline:
-        if thread.ident is not None:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Stopped))
-        thread.join(0.02)
+    """Interrupt thread with Stopped until it ends (at most grace seconds); return whether it ended.
+
+    Stopped may land in a finaliser (``__del__``) the thread happens to run, where Python cannot raise it and
+    reports it as "unraisable": meanwhile such reports of Stopped are dropped, not printed into the notebook.
+    """
+    previous = sys.unraisablehook
+
+    def quiet(unraisable) -> None:
+        if unraisable.exc_type is not Stopped:
+            previous(unraisable)
+
+    sys.unraisablehook = quiet
+    try:
+        deadline = time.monotonic() + grace
+        while thread.is_alive() and time.monotonic() < deadline:
+            if thread.ident is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Stopped))
+            thread.join(0.2)  # once is enough unless the answer swallowed it (a bare except:)
+    finally:
+        if sys.unraisablehook is quiet:
+            sys.unraisablehook = previous
     return not thread.is_alive()
 
 
