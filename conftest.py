@@ -1,10 +1,10 @@
-"""nbval and lesson 08's headless-browser cell: skipped, with the reason, on a machine without a browser.
+"""nbval and the lessons' headless-browser cells (08, 10): skipped, with the reason, on a machine without a browser.
 
 At the repository's root so that it also applies when one notebook is checked alone
 (``pytest notebooks/08-https-and-the-browser.ipynb``); tests/conftest.py holds the tests' fixtures.
 
-The cell tagged ``browser`` runs a real headless Chromium and its stored output is what Chromium showed.
-Where no browser can be used, that one cell is skipped (the reason says how to install one), except under CI,
+A cell tagged ``browser`` runs a real headless Chromium and its stored output is what Chromium showed.
+Where no browser can be used, such a cell is skipped (the reason says how to install one), except under CI,
 where it runs and fails: a CI machine must not pass by lacking the browser.
 
 Every test run, notebooks included, leaves the learner's progress file (coursekit.kit.progress) alone: kernels
@@ -39,4 +39,4 @@ def pytest_collection_modifyitems(config, items):
     executable, reason = find_browser()
     if executable is None:
         for item in cells:
-            item.add_marker(pytest.mark.skip(reason=f"lesson 08's browser cell: {reason}"))
+            item.add_marker(pytest.mark.skip(reason=f"a lesson's browser cell: {reason}"))

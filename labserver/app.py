@@ -12,7 +12,7 @@ from labserver.web.bodylimit import LimitBodySize
 from labserver.web.errors import install_error_handlers
 from labserver.web.hsts import StrictTransportSecurity
 from labserver.web.openapi import install_openapi
-from labserver.web.routes import admin, api, lab, oauth, page, sessions, wellknown
+from labserver.web.routes import admin, api, authorize, lab, oauth, page, sessions, wellknown
 
 
 def create_app(settings: Settings | None = None, *, clock: LabClock | None = None) -> FastAPI:
@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     settings = settings or Settings()
     # Swagger UI loads its scripts from a CDN; the course runs offline, so only /openapi.json is served.
     app = FastAPI(title="JWT course lab server", version="1", docs_url=None, redoc_url=None,
-                  description="Cookie sessions, JWT access tokens and refresh-token rotation, for learning.",
+                  description="Cookie sessions, JWT access tokens, refresh-token rotation and the authorization code "
+                              "flow with PKCE, for learning.",
                   # No OpenTelemetry here (the lab counts its own: /lab/metrics, /lab/audit). Left on, FastAPI
                   # asks for the global providers on every request, which costs more than verifying a token.
                   telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
@@ -30,10 +31,10 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     app.add_middleware(LimitBodySize)
     if settings.uses_tls:
         app.add_middleware(StrictTransportSecurity)
-    for module in (api, sessions, oauth, admin, wellknown):
+    for module in (api, sessions, oauth, authorize, admin, wellknown):
         app.include_router(module.router)
     if settings.lab_controls:
         app.include_router(lab.router)
         app.include_router(page.router)  # lab page with a deliberate XSS hole: loopback only, like the controls
-    install_openapi(app, app.state.lab.sessions.cookie_name())
+    install_openapi(app, app.state.lab.sessions.cookie_name(), app.state.lab.clients)
     return app

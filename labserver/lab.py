@@ -17,6 +17,8 @@ from labserver.control.flaws import Flaws
 from labserver.control.randomness import Randomness, randomness_for
 from labserver.control.referee import Referee
 from labserver.control.settings import Settings
+from labserver.oauth.clients import Clients
+from labserver.oauth.codes import AuthorizationCodes
 from labserver.storage.store import Store
 from labserver.tokens.access import AccessTokens
 from labserver.tokens.denylist import Denylist
@@ -41,6 +43,8 @@ class Lab:
     denylist: Denylist
     flaws: Flaws
     throttle: LoginThrottle
+    clients: Clients
+    codes: AuthorizationCodes
     # LAB ONLY: a token-request budget and a refresh hold for grading clients (off unless asked for).
     referee: Referee = field(default_factory=Referee)
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
@@ -81,10 +85,12 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     tokens = AccessTokens(settings, keys, randomness, flaws)
     # A remembered signature check must not outlive a change in how tokens are verified.
     flaws.listeners.append(tokens.forget_verified)
+    refresh = RefreshTokens(store, settings, users, randomness, audit, denylist)
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
-               sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens,
-               refresh=RefreshTokens(store, settings, users, randomness, audit, denylist),
+               sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens, refresh=refresh,
                denylist=denylist, flaws=flaws, seeded=seeded, demo=demo, changed=changed,
+               clients=Clients(((settings.client_id, settings.redirect_uris), *settings.clients)),
+               codes=AuthorizationCodes(store, settings, users, randomness, refresh, audit, flaws),
                throttle=LoginThrottle(settings.login_failures_per_account, settings.login_failures_per_address,
                                       settings.login_window, settings.login_lockout))
 

@@ -34,11 +34,15 @@ def test_metadata_lists_the_endpoints_and_what_they_support(client):
     assert r.status_code == 200, r.text
     assert r.json() == {
         "issuer": "http://127.0.0.1:8000",
+        "authorization_endpoint": "http://127.0.0.1:8000/oauth/authorize",
         "token_endpoint": "http://127.0.0.1:8000/oauth/token",
         "revocation_endpoint": "http://127.0.0.1:8000/oauth/revoke",
         "jwks_uri": "http://127.0.0.1:8000/.well-known/jwks.json",
-        "grant_types_supported": ["password", "refresh_token"],
-        "response_types_supported": [],
+        "grant_types_supported": ["authorization_code", "password", "refresh_token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
     }

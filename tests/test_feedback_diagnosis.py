@@ -30,7 +30,7 @@ def test_02_q1_a_form_with_the_wrong_grant_type_shows_the_servers_error_not_a_ba
 
     outcome = ex02.q1.evaluate(login)
     incorrect(outcome, "login() raised KeyError: 'access_token'", """`return r.json()["access_token"]`""",
-              "POST /oauth/token with 400 unsupported_grant_type: grant_type must be password or refresh_token",
+              "POST /oauth/token with 400 unsupported_grant_type: grant_type must be authorization_code, password or refresh_token",
               "grant_type is the string 'password'")
     never(outcome, "not JSON", "json=")  # the learner did send a form
 

@@ -66,7 +66,22 @@ def test_the_schema_says_what_the_server_checks(client):
     assert (r.status_code, r.json()) == (400, error("invalid_request", "parameter token is missing"))
     grants = document["paths"]["/oauth/token"]["post"]["requestBody"]["content"][
         "application/x-www-form-urlencoded"]["schema"]["oneOf"]
-    assert [g["required"] for g in grants] == [["grant_type", "username", "password"], ["grant_type", "refresh_token"]]
+    assert [g["required"] for g in grants] == [["grant_type", "username", "password"], ["grant_type", "refresh_token"],
+                                               ["grant_type", "code", "redirect_uri", "client_id"]]
+
+
+def test_the_authorization_endpoint_is_documented_with_the_registered_clients_and_its_pages(client):
+    document = client.get("/openapi.json").json()
+    get = document["paths"]["/oauth/authorize"]["get"]
+    schemas = {p["name"]: (p["required"], p["schema"]) for p in get["parameters"]}
+    assert schemas["client_id"] == (True, {"type": "string", "enum": ["jwt-course"]})
+    assert schemas["redirect_uri"] == (True, {"type": "string", "pattern": (
+        r"^(http://127\.0\.0\.1(:[1-9][0-9]{0,4})?/callback|http://\[::1\](:[1-9][0-9]{0,4})?/callback)$")})
+    assert sorted(get["responses"]) == ["200", "303", "400", "403"]
+    assert get["responses"]["303"]["headers"]["Location"]["required"] is True
+    post = document["paths"]["/oauth/authorize"]["post"]["responses"]
+    assert sorted(post) == ["200", "303", "400", "403", "413", "429"]
+    assert sorted(post["400"]["content"]) == ["application/json", "text/html"]
 
 
 def test_a_405_names_every_method_of_the_path(client):

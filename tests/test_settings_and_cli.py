@@ -50,6 +50,9 @@ EVERY_OPTION = [
     "--users-file", "users.txt",
     "--tls-cert", "cert.pem", "--tls-key", "key.pem", "--frozen-at", "2030-01-01T09:00:00Z", "--seed", "5",
     "--no-lab-controls", "--lab-secret-file", "lab.secret", "--flaw", "no-exp", "--flaw", "alg-none",
+    "--redirect-uri", "http://127.0.0.1/cb", "--redirect-uri", "https://spa.example/cb", "--code-ttl", "30s",
+    "--client", "web=https://web.example/cb", "--client", "web=https://web.example/cb2",
+    "--client", "cli=http://[::1]/done",
     "--remember-tokens", "256",  # its default: that it reaches its setting is tested beside the cache
 ]
 
@@ -61,7 +64,9 @@ def test_every_option_reaches_its_setting():
         refresh_idle_ttl=7 * DAY, refresh_reuse_interval=2, session_idle_ttl=600, session_absolute_ttl=3600,
         leeway=30, login_failures_per_account=3, login_failures_per_address=7, login_window=120, login_lockout=30,
         trusted_proxies=("10.0.0.1", "::1"), server_names=("lab.example",), page_csp=False, denylist=True, db="lab.sqlite3", keys="lab.keys.json", issuer="https://lab",
-        audience="orders", client_id="spa", users=(("carol", "pw", "admin"), ("dave", "p:w", "user")),
+        audience="orders", client_id="spa", redirect_uris=("http://127.0.0.1/cb", "https://spa.example/cb"),
+        clients=(("web", ("https://web.example/cb", "https://web.example/cb2")), ("cli", ("http://[::1]/done",))),
+        code_ttl=30, users=(("carol", "pw", "admin"), ("dave", "p:w", "user")),
         users_file="users.txt", tls_cert="cert.pem", tls_key="key.pem", frozen_at=T0, seed=5, lab_controls=False,
         lab_secret_file="lab.secret", flaws=("no-exp", "alg-none"))
     flags = {arg for arg in EVERY_OPTION if arg.startswith("--")}
@@ -96,7 +101,8 @@ def test_bad_options_are_usage_errors_before_any_server_starts(capsys, argv, mes
     Settings(algorithm="RS256", access_ttl=60, frozen_at=T0 + 0.25, leeway=1.5),
     Settings(port=0, denylist=True, refresh_reuse_interval=2, users=(("carol", "a:b", "admin"), ("dave", "x", "user"))),
     Settings(host="::1", seed=42, db="/tmp/x.sqlite3", keys="/tmp/x.keys.json", issuer="https://lab.example",
-             flaws=("kid-sql", "weak-secret")),
+             flaws=("kid-sql", "weak-secret", "no-pkce", "code-reuse")),
+    Settings(code_ttl=5, redirect_uris=("https://a.example/cb",), clients=(("b", ("http://127.0.0.1/x", "https://b/y")),)),
     Settings(host="0.0.0.0", lab_controls=False, tls_cert="c.pem", tls_key="k.pem", session_absolute_ttl=1e-3),
     Settings(**dict(zip(["refresh_absolute_ttl", "refresh_idle_ttl", "session_idle_ttl"], [2 * YEAR, 1.0, 1e9]))),
 ])

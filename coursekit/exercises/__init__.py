@@ -1,4 +1,4 @@
-"""The course's exercises, one module per lesson (``ex00`` … ``ex09``), each binding its exercises to ``q1``, ``q2``, ….
+"""The course's exercises, one module per lesson (``ex00`` … ``ex10``), each binding its exercises to ``q1``, ``q2``, ….
 
 A lesson imports its own: ``from coursekit.exercises.ex03 import q1, q2, q3``. Their reference solutions live in
 ``coursekit.answers``; the engine they are built on, in ``coursekit.kit``.

@@ -27,7 +27,8 @@ __all__ = ["b64url", "b64url_json", "hs256_by_hand", "serve_jwks", "show_flaw", 
            "FLAW_MODULES"]
 
 # Where the lab server's flaws live, in reading order.
-FLAW_MODULES = ("labserver.tokens.access", "labserver.tokens.keys", "labserver.tokens.keysources")
+FLAW_MODULES = ("labserver.tokens.access", "labserver.tokens.keys", "labserver.tokens.keysources",
+                "labserver.oauth.clients", "labserver.oauth.pkce", "labserver.oauth.codes")
 _MARKER = re.compile(r'# DELIBERATELY VULNERABLE \(lab flaw "([a-z-]+)"\):')
 
 

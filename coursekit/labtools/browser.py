@@ -100,6 +100,10 @@ class Chromium:
         pin = [f"--ignore-certificate-errors-spki-list={spki_pin(cert_path)}"] if cert_path else []
         return self._run(lambda: _drive_tls(self._browser(*pin), lab.port, self.timeout))
 
+    def drive(self, work, *flags: str):
+        """Run ``work(browser, timeout)`` on the browser's thread (a browser launched with ``flags``); return its result."""
+        return self._run(lambda: work(self._browser(*flags), self.timeout))
+
     def _run(self, work):
         if self._thread is None:
             raise RuntimeError("this Chromium is closed")
@@ -191,8 +195,7 @@ def _click(page, selector: str) -> dict:
 
 def _submit_from(context, attacker_origin: str, action: str, method: str = "post") -> dict:
     """Open the attacker's form page on ``attacker_origin``; return the status and answer of the lab's reply."""
-    page = context.new_page()
-    url = f"{attacker_origin}/cross-site?method={method}&action=" + quote(action, safe="")
+    page, url = context.new_page(), f"{attacker_origin}/cross-site?method={method}&action=" + quote(action, safe="")
     with page.expect_response(lambda r: r.url.split("?")[0] == action) as info:
         page.goto(url)
     response = info.value
@@ -311,7 +314,6 @@ def spki_pin(cert_path: str) -> str:
 
 def _drive_tls(browser, port: int, timeout: float) -> dict:
     from playwright.sync_api import Error
-
     context = browser.new_context()
     try:
         context.set_default_timeout(timeout * 1000)

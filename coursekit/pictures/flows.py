@@ -18,7 +18,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import requests
 
@@ -33,11 +33,12 @@ class Flow:
 
     lines: list[str] = field(default_factory=list)
     title: str = ""
+    client: str = "Client"  # who sends the requests (lesson 10: the browser and the app it logs in to)
 
     def mermaid(self) -> str:
         """The diagram in Mermaid's sequence diagram syntax."""
         head = ["sequenceDiagram"] + ([f"    title {self.title}"] if self.title else [])
-        head += ["    participant C as Client", "    participant S as Server", "    participant D as Store"]
+        head += [f"    participant C as {self.client}", "    participant S as Server", "    participant D as Store"]
         return "\n".join(head + [f"    {line}" for line in self.lines])
 
     def __repr__(self) -> str:
@@ -56,7 +57,8 @@ def _credential(request: requests.PreparedRequest) -> str:
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         return " with a Bearer token"
-    if "Cookie" in request.headers:
+    names = [part.split("=")[0].strip() for part in request.headers.get("Cookie", "").split(";")]
+    if any(name in ("session", "__Host-session") for name in names):  # the lab's (another port's cookies come too)
         return " with the session cookie"
     return ""
 
@@ -78,6 +80,11 @@ def _ask(request: requests.PreparedRequest) -> str:
         what += f" grant_type={form['grant_type']}"
     if "username" in form:
         what += f" ({form['username']})"
+    query = dict(parse_qsl(urlsplit(request.url).query))
+    if path.endswith("/oauth/authorize") and "client_id" in query:
+        what += f" client_id={query['client_id']}"
+        if query.get("code_challenge_method"):
+            what += f" code_challenge_method={query['code_challenge_method']}"
     return _text(what + _credential(request))
 
 
@@ -96,6 +103,11 @@ def _answer(response: requests.Response) -> str:
             said += " access token" + (" + refresh token" if "refresh_token" in body else "")
         elif "username" in body:
             said += f" {body['username']}"
+    if response.headers.get("Content-Type", "").startswith("text/html"):
+        said += " login page" if response.status_code == 200 else " error page"
+    if response.status_code in (302, 303) and "Location" in response.headers:
+        sent = [name for name, _value in parse_qsl(urlsplit(response.headers["Location"]).query)]
+        said += " back to the redirect URI with " + " ".join(sent)
     if "Set-Cookie" in response.headers:
         said += ", Max-Age=0 (delete the cookie)" if "Max-Age=0" in response.headers["Set-Cookie"] else ", Set-Cookie"
     return _text(said)
@@ -116,7 +128,7 @@ def event_note(event: dict) -> str:
     name = event.get("event", "?")
     if name == "clock_changed":
         return f"lab clock set to {str(event.get('now', ''))[11:16]}"
-    details = [str(event[key]) for key in ("via", "username", "reason", "token_type") if event.get(key)]
+    details = [str(event[key]) for key in ("via", "username", "client", "reason", "token_type") if event.get(key)]
     if event.get("family"):
         details.append(f"family {str(event['family'])[:6]}…")
     return _text(name + (f" ({', '.join(details)})" if details else ""))
@@ -162,9 +174,10 @@ class _Recorder:
 
 
 @contextmanager
-def record(server: LabServer, title: str = "") -> Iterator[Flow]:
-    """Record the requests sent to ``server`` inside the block (by any requests call) as a Flow."""
-    flow = Flow(title=title)
+def record(server: LabServer, title: str = "", client: str = "Client") -> Iterator[Flow]:
+    """Record the requests sent to ``server`` inside the block (by any requests call) as a Flow; ``client`` names
+    who sends them."""
+    flow = Flow(title=title, client=client)
     recorder = _Recorder(server, flow)
     original = requests.Session.send
 

@@ -18,7 +18,8 @@ EVENTS = (
     "login", "login_failed", "login_throttled", "logout", "refresh", "refresh_denied", "reuse_detected",
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
     "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed",
-    "keys_rotated_now", "token_budget_spent", "referee_changed",
+    "keys_rotated_now", "authorization_refused", "code_issued", "code_refused", "code_reused",
+    "token_budget_spent", "referee_changed",
 )
 
 

@@ -1,4 +1,5 @@
-"""DELIBERATELY VULNERABLE lab flaws: switches that make the server verify tokens the wrong way, for lesson 06.
+"""DELIBERATELY VULNERABLE lab flaws: switches that make the server verify tokens the wrong way (lesson 06) or
+run the authorization code flow the wrong way (lesson 10).
 
 Every flaw is off by default and exists only on a loopback address (Settings refuses flaws on any other).
 A flaw is switched on at start (``--flaw NAME``, ``labserver.start(flaws=(...))``) or at run time through
@@ -26,7 +27,13 @@ FLAWS = {
     "alg-confusion": "a public-key server also accepts HS256, with its public key (PEM) as the HMAC secret",
     "no-exp": "exp is not checked: expired tokens are accepted",
     "no-aud-iss": "aud and iss are not checked: tokens minted for another service are accepted",
+    "no-pkce": "PKCE is optional: a code is issued without code_challenge and redeemed without code_verifier",
+    "pkce-plain": "the PKCE method plain is accepted: the challenge is the verifier itself",
+    "redirect-prefix": "a redirect URI is accepted when it starts with a registered one's scheme and host",
+    "code-reuse": "an authorization code can be redeemed again, and the login of its first use lives on",
 }
+# The flaws of the code flow (lesson 10); the others are flaws of token verification (lesson 06).
+CODE_FLOW = ("no-pkce", "pkce-plain", "redirect-prefix", "code-reuse")
 
 # Flaws that only make sense with one kind of key.
 HMAC_ONLY = ("weak-secret", "kid-path", "kid-sql")

@@ -35,6 +35,11 @@ class Settings:
     issuer: str | None = None
     audience: str = "lab-api"
     client_id: str = "jwt-course"
+    # Where the code flow may send client_id's codes (labserver.oauth.clients): loopback addresses, any port
+    # (RFC 8252 §7.3), for a native app such as a notebook.
+    redirect_uris: tuple[str, ...] = ("http://127.0.0.1/callback", "http://[::1]/callback")
+    # More registered clients of the code flow: (client_id, (redirect URI, ...)) each.
+    clients: tuple[tuple[str, tuple[str, ...]], ...] = ()
     algorithm: str = "HS256"
 
     access_ttl: float = 30 * MINUTE
@@ -42,6 +47,8 @@ class Settings:
     refresh_idle_ttl: float = 30 * DAY
     # Grace period in which a just-used refresh token may be presented again (two tabs racing); 0 is off.
     refresh_reuse_interval: float = 0
+    # An authorization code is redeemed within this many lab seconds (RFC 6749 §4.1.2: short-lived).
+    code_ttl: float = MINUTE
     session_idle_ttl: float = 30 * MINUTE
     session_absolute_ttl: float = 8 * HOUR
     # Allowed clock skew when checking exp/nbf/iat.
@@ -96,7 +103,7 @@ class Settings:
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
-        for name in ("access_ttl", "refresh_absolute_ttl", "refresh_idle_ttl", "session_idle_ttl",
+        for name in ("access_ttl", "refresh_absolute_ttl", "refresh_idle_ttl", "code_ttl", "session_idle_ttl",
                      "session_absolute_ttl"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -119,6 +126,9 @@ class Settings:
             except ValueError:
                 raise ValueError(f"trusted proxy {proxy!r} is not an IP address") from None
         check_flaws(self.flaws, self.algorithm)
+        from labserver.oauth.clients import check_registrations  # here: it needs no more than these fields
+
+        check_registrations(((self.client_id, self.redirect_uris), *self.clients))
         if not self.is_loopback:
             if self.flaws:
                 raise ValueError("lab flaws make the server accept forged tokens: they are allowed on a loopback "

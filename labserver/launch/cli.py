@@ -44,7 +44,13 @@ OPTIONS = (
     ("keys", "--keys", str, "JWK Set file with the signing keys (default: next to --db; in memory for :memory:)"),
     ("issuer", "--issuer", str, "issuer identifier (default: the server's URL)"),
     ("audience", "--audience", str, "audience of the access tokens (default lab-api)"),
-    ("client_id", "--client-id", str, "the one OAuth client this server knows (default jwt-course)"),
+    ("client_id", "--client-id", str, "the OAuth client the lessons use (default jwt-course)"),
+    ("redirect_uris", "--redirect-uri", None, "a redirect URI of --client-id for the code flow; repeatable; replaces "
+                                              "the defaults http://127.0.0.1/callback and http://[::1]/callback "
+                                              "(a loopback one without port: any port is accepted)"),
+    ("clients", "--client", None, "register another client of the code flow, ID=REDIRECT_URI; repeat for more "
+                                  "redirect URIs or clients"),
+    ("code_ttl", "--code-ttl", parse_duration, "authorization code lifetime, e.g. 60s (default 1m)"),
     ("users", "--user", None, f"create an account NAME:PASSWORD:ROLE (ROLE: {', '.join(ROLES)}); repeatable; "
                               "replaces the demo accounts; visible to local users in the process list"),
     ("users_file", "--users-file", str, "create the accounts listed in this file, one NAME:PASSWORD:ROLE a line "
@@ -73,6 +79,13 @@ def parse_user(text: str) -> tuple[str, str, str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def parse_client(text: str) -> tuple[str, str]:
+    client_id, equals, uri = text.partition("=")
+    if not (client_id and equals and uri):
+        raise argparse.ArgumentTypeError(f"expected ID=REDIRECT_URI, got {text!r}")
+    return client_id, uri
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m labserver", allow_abbrev=False,
@@ -83,6 +96,11 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument(flag, dest=field, type=parse_user, action="append", default=[], help=help_text)
         elif field == "flaws":
             p.add_argument(flag, dest=field, metavar="NAME", action="append", default=[], help=help_text)
+        elif field == "redirect_uris":
+            p.add_argument(flag, dest=field, metavar="URI", action="append", default=[], help=help_text)
+        elif field == "clients":
+            p.add_argument(flag, dest=field, metavar="ID=URI", type=parse_client, action="append", default=[],
+                           help=help_text)
         elif field in ("trusted_proxies", "server_names"):
             p.add_argument(flag, dest=field, metavar="IP" if field == "trusted_proxies" else "NAME", action="append",
                            default=[], help=help_text)
@@ -106,6 +124,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     values = {k: v for k, v in vars(args).items() if k in fields}
     values["users"] = tuple(values.get("users", ()))
     values["flaws"] = tuple(values.get("flaws", ()))
+    values["redirect_uris"] = tuple(values.get("redirect_uris") or Settings.redirect_uris)
+    clients: dict[str, list[str]] = {}
+    for client_id, uri in values.get("clients", ()):
+        clients.setdefault(client_id, []).append(uri)
+    values["clients"] = tuple((client_id, tuple(uris)) for client_id, uris in clients.items())
     values["trusted_proxies"] = tuple(values.get("trusted_proxies", ()))
     values["server_names"] = tuple(values.get("server_names", ()))
     return Settings(**values)
@@ -121,8 +144,10 @@ def to_argv(settings: Settings) -> list[str]:
             continue
         if field == "users":
             argv += [x for name, pw, role in value for x in (flag, f"{name}:{pw}:{role}")]
-        elif field in ("flaws", "trusted_proxies", "server_names"):
+        elif field in ("flaws", "redirect_uris", "trusted_proxies", "server_names"):
             argv += [x for name in value for x in (flag, name)]
+        elif field == "clients":
+            argv += [x for client_id, uris in value for uri in uris for x in (flag, f"{client_id}={uri}")]
         elif kind is None:
             argv.append(flag)
         else:

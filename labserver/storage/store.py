@@ -43,6 +43,19 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     used_at    REAL
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family_id);
+-- Authorization codes of the code flow (the code itself is kept as a hash), one use each; family_id is the
+-- login their first use started, revoked if the code comes again.
+CREATE TABLE IF NOT EXISTS authorization_codes (
+    code_hash             TEXT PRIMARY KEY,
+    client_id             TEXT NOT NULL,
+    redirect_uri          TEXT NOT NULL,
+    user_id               INTEGER NOT NULL REFERENCES users(id),
+    code_challenge        TEXT,
+    code_challenge_method TEXT,
+    issued_at             REAL NOT NULL,
+    used_at               REAL,
+    family_id             TEXT
+);
 -- Revoked access tokens, kept until they would have expired anyway.
 CREATE TABLE IF NOT EXISTS denylist (
     jti TEXT PRIMARY KEY,
@@ -56,7 +69,8 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 );
 """
 
-TABLES = ("users", "sessions", "refresh_families", "refresh_tokens", "denylist", "access_tokens")
+TABLES = ("users", "sessions", "refresh_families", "refresh_tokens", "denylist", "access_tokens",
+          "authorization_codes")
 
 # Which kind of request the current code runs for ("GET /api/me"); set by the app's middleware.
 request_kind: contextvars.ContextVar[dict | None] = contextvars.ContextVar("request_kind", default=None)

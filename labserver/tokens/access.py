@@ -81,8 +81,9 @@ class AccessTokens:
         """Verify every token from scratch again: call this whenever keys or verification settings change."""
         self._verified.clear()
 
-    def issue(self, user: User, now: float) -> tuple[str, dict]:
-        """Sign a fresh access token for the user's current role; return it with its claims."""
+    def issue(self, user: User, now: float, client_id: str | None = None) -> tuple[str, dict]:
+        """Sign a fresh access token for the user's current role (for ``client_id``, by default the lessons'
+        client); return it with its claims."""
         iat = int(now)
         claims = {
             "iss": self._settings.issuer_id,
@@ -91,7 +92,7 @@ class AccessTokens:
             "exp": iat + int(self._settings.access_ttl),
             "iat": iat,
             "jti": self._random.token(16),
-            "client_id": self._settings.client_id,
+            "client_id": client_id or self._settings.client_id,
             "username": user.username,
             "roles": [user.role],  # RFC 9068 §2.2.3.1
         }

@@ -46,12 +46,15 @@ class RefreshTokens:
 
     def start_family(self, user: User, now: float) -> tuple[str, str]:
         """Begin a family at login; return its first refresh token and the family id."""
-        family_id = self._random.token(12)
         with self._store.transaction() as db:
-            db.write("INSERT INTO refresh_families (id, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-                     (family_id, user.id, now, now))
-            token = self._add_token(db, family_id, now)
-        return token, family_id
+            return self.start_family_in(db, user, now)
+
+    def start_family_in(self, db: Store, user: User, now: float) -> tuple[str, str]:
+        """start_family inside a transaction the caller holds (an authorization code is used up in the same one)."""
+        family_id = self._random.token(12)
+        db.write("INSERT INTO refresh_families (id, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
+                 (family_id, user.id, now, now))
+        return self._add_token(db, family_id, now), family_id
 
     def _add_token(self, db: Store, family_id: str, now: float) -> str:
         token = self._random.token(32)
@@ -115,6 +118,10 @@ class RefreshTokens:
         with self._store.transaction() as db:
             for row in db.all("SELECT id FROM refresh_families WHERE user_id = ? AND revoked_at IS NULL", (user.id,)):
                 self._revoke(db, row["id"], now, USER_DISABLED)
+
+    def revoke_family_in(self, db: Store, family_id: str, now: float, reason: str) -> None:
+        """Revoke a family inside a transaction the caller holds."""
+        self._revoke(db, family_id, now, reason)
 
     def _revoke(self, db: Store, family_id: str, now: float, reason: str) -> None:
         if db.write("UPDATE refresh_families SET revoked_at = ?, revoked_reason = ? "

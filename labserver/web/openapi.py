@@ -12,6 +12,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from labserver.web.routes import authorize
+
 ERROR_BODY = {
     "type": "object", "required": ["error", "error_description"],
     "properties": {"error": {"type": "string", "description": "an error code (RFC 6749 §5.2, RFC 6750 §3.1)"},
@@ -51,6 +53,8 @@ STATUSES = {
     ("post", "/oauth/token"): (400, 401, 403, 413, 429),
     ("post", "/session/logout"): (403,),
     ("post", "/oauth/revoke"): (400, 401, 413),
+    ("get", "/oauth/authorize"): (403,),
+    ("post", "/oauth/authorize"): (403, 413),
     ("get", "/lab/audit"): (400,),
     ("get", "/lab/store/{table}"): (404,),
     ("post", "/lab/clock/advance"): (400, 409, 413),
@@ -63,14 +67,17 @@ SECURITY = {
 }
 
 
-def install_openapi(app: FastAPI, cookie_name: str) -> None:
-    """Serve the corrected document at /openapi.json (built once, on first request)."""
+def install_openapi(app: FastAPI, cookie_name: str, clients=None) -> None:
+    """Serve the corrected document at /openapi.json (built once, on first request); ``clients`` are the
+    registered clients of the code flow, whose ids and redirect URIs the authorization endpoint accepts."""
 
     def openapi() -> dict:
         if app.openapi_schema is None:
             document = get_openapi(title=app.title, version=app.version, description=app.description,
                                    routes=app.routes)
             app.openapi_schema = corrected(document, cookie_name)
+            if clients is not None:
+                authorize.document(app.openapi_schema["paths"]["/oauth/authorize"], clients)
         return app.openapi_schema
 
     app.openapi = openapi

@@ -253,10 +253,11 @@ async def set_referee(change: RefereeSettings, request: Request) -> dict:
 
 @router.post("/reset")
 async def reset(request: Request) -> dict:
-    """Forget sessions, refresh families, denylist, login failures, audit and counters; seeded users and flaws back as started."""
+    """Forget codes, sessions, refresh families, denylist, login failures, audit and counters; seeded users and flaws back as started."""
     lab = lab_of(request)
     lab.flaws.set(lab.settings.flaws)
-    lab.store.clear("sessions", "refresh_tokens", "refresh_families", "denylist", "access_tokens")
+    lab.store.clear("authorization_codes", "sessions", "refresh_tokens", "refresh_families", "denylist",
+                    "access_tokens")
     lab.users.reset(lab.seeded)
     lab.throttle.clear()
     lab.referee.reset()

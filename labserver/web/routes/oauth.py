@@ -1,4 +1,7 @@
-"""The OAuth 2 endpoints: the token endpoint (RFC 6749 §4.3, §5, §6) and revocation (RFC 7009).
+"""The OAuth 2 endpoints: the token endpoint (RFC 6749 §4.1.3, §4.3, §5, §6) and revocation (RFC 7009).
+
+The authorization code grant redeems a code from the login page (labserver.web.routes.authorize) with its
+PKCE verifier; the tokens it gives start a refresh family like any login, and rotate the same way.
 
 The password grant is a first-party login here: the course's own client sends the user's password to
 its own server. RFC 9700 §2.4 says it MUST NOT be used, because it teaches users to type passwords into
@@ -16,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
-                              TokenBudgetSpent, UnsupportedGrantType, UnsupportedTokenType)
+                                  OAuthError, TokenBudgetSpent, UnsupportedGrantType, UnsupportedTokenType)
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form, required
 from labserver.web.routes.sameorigin import check_host
@@ -33,7 +36,7 @@ def _form_schema(required_fields: list[str], fields: dict[str, dict]) -> dict:
 
 
 TEXT = {"type": "string", "minLength": 1}
-CLIENT = {"client_id": {"type": "string", "description": "this server's one client (or name it in HTTP Basic)"},
+CLIENT = {"client_id": {"type": "string", "description": "a registered client (or name it in HTTP Basic)"},
           "scope": {"type": "string", "maxLength": 0, "description": "no scopes are issued: a scope is refused"}}
 # Which fields a grant needs depends on grant_type (RFC 6749 §4.3.2, §6): one schema per grant.
 TOKEN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
@@ -42,16 +45,23 @@ TOKEN_FORM = {"requestBody": {"required": True, "content": {"application/x-www-f
             "grant_type": {"type": "string", "enum": ["password"]}, "username": TEXT, "password": TEXT, **CLIENT}},
         {"type": "object", "required": ["grant_type", "refresh_token"], "properties": {
             "grant_type": {"type": "string", "enum": ["refresh_token"]}, "refresh_token": TEXT, **CLIENT}},
+        {"type": "object", "required": ["grant_type", "code", "redirect_uri", "client_id"], "properties": {
+            "grant_type": {"type": "string", "enum": ["authorization_code"]}, "code": TEXT, "redirect_uri": TEXT,
+            "code_verifier": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{43,128}$",
+                              "description": "the PKCE secret whose S256 hash was the code_challenge"},
+            **CLIENT, "client_id": {"type": "string", "minLength": 1, "description": "the client the code was "
+                                    "issued to (or name it in HTTP Basic)"}}},
     ]}}}}}
-TOKEN_PARAMETERS = frozenset({"grant_type", "username", "password", "refresh_token", "client_id", "scope"})
+TOKEN_PARAMETERS = frozenset({"grant_type", "username", "password", "refresh_token", "client_id", "scope",
+                              "code", "redirect_uri", "code_verifier"})
 REVOKE_PARAMETERS = frozenset({"token", "token_type_hint", "client_id"})
 REVOKE_FORM = _form_schema(["token"], {
     "token": TEXT, "token_type_hint": {"type": "string"}, "client_id": CLIENT["client_id"]})
 
 
-def check_client(request: Request, fields: dict[str, str]) -> None:
-    """Accept our one public client, named in the form or in HTTP Basic with an empty secret."""
-    expected = lab_of(request).settings.client_id
+def check_client(request: Request, fields: dict[str, str]) -> str | None:
+    """Accept a registered public client, named in the form or in HTTP Basic with an empty secret; return its id."""
+    lab = lab_of(request)
     named = fields.get("client_id")
     header = request.headers.get("authorization", "")
     if header[:6].lower() == "basic ":
@@ -65,8 +75,11 @@ def check_client(request: Request, fields: dict[str, str]) -> None:
             # RFC 6749 §2.3: one way of naming the client per request.
             raise InvalidRequest("the client is named twice, differently: in HTTP Basic and in client_id")
         named = in_basic
-    if named is not None and named != expected:
-        raise InvalidClient(f"unknown client; this server knows one client: {expected}")
+    if named is not None and lab.clients.get(named) is None:
+        known = lab.clients.ids
+        raise InvalidClient(f"unknown client; this server knows one client: {known[0]}" if len(known) == 1 else
+                            f"unknown client; this server knows the clients {', '.join(known)}")
+    return named
 
 
 @router.post("/token", openapi_extra=TOKEN_FORM)
@@ -81,10 +94,11 @@ async def token(request: Request) -> JSONResponse:
         raise TokenBudgetSpent(f"this lab allows {lab.referee.budget} token requests for this check, and they "
                                "are spent: the client is looping")
     fields = await read_form(request, known=TOKEN_PARAMETERS)
-    check_client(request, fields)
+    client_id = check_client(request, fields)
     grant = required(fields, "grant_type")
     if grant == "refresh_token":
         await lab.referee.before_refresh()
+    issued_to = None  # the client the access token names: the lessons' client unless a code says otherwise
     if fields.get("scope"):
         # RFC 6749 §3.3: honour the scope asked for or refuse it, never drop it silently.
         raise InvalidScope("this server issues no scopes: leave scope out (what a token allows comes from "
@@ -105,9 +119,21 @@ async def token(request: Request) -> JSONResponse:
             raise
         user, refresh_token, family_id = rotation.user, rotation.refresh_token, rotation.family_id
         lab.audit.record("refresh", username=user.username, family=rotation.family_id, role=user.role)
+    elif grant == "authorization_code":
+        if client_id is None:  # RFC 6749 §4.1.3: a public client names itself
+            raise InvalidRequest("parameter client_id is missing")
+        code, redirect_uri = required(fields, "code"), required(fields, "redirect_uri")
+        try:
+            granted = lab.codes.redeem(code, client_id, redirect_uri, fields.get("code_verifier"), lab.now())
+        except OAuthError as exc:
+            lab.audit.record("code_refused", reason=exc.description)
+            raise
+        user, refresh_token, family_id = granted.user, granted.refresh_token, granted.family_id
+        lab.audit.record("login", via="code", username=user.username, family=family_id)
+        issued_to = client_id
     else:
-        raise UnsupportedGrantType("grant_type must be password or refresh_token")
-    access_token, claims = lab.tokens.issue(user, lab.now())
+        raise UnsupportedGrantType("grant_type must be authorization_code, password or refresh_token")
+    access_token, claims = lab.tokens.issue(user, lab.now(), issued_to)
     lab.denylist.track(claims, family_id)
     return JSONResponse({"access_token": access_token, "token_type": "Bearer",
                          "expires_in": int(lab.settings.access_ttl), "refresh_token": refresh_token},

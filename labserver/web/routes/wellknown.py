@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from labserver.oauth.pkce import methods
 from labserver.web.routes.deps import lab_of
 
 router = APIRouter(prefix="/.well-known", tags=["discovery"])
@@ -19,15 +20,20 @@ async def jwks(request: Request) -> dict:
 @router.get("/oauth-authorization-server")
 async def metadata(request: Request) -> dict:
     """Where the endpoints are and what they support (RFC 8414 §2)."""
-    settings = lab_of(request).settings
-    issuer = settings.issuer_id
+    lab = lab_of(request)
+    issuer = lab.settings.issuer_id
     return {
         "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
         "revocation_endpoint": f"{issuer}/oauth/revoke",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "grant_types_supported": ["password", "refresh_token"],
-        "response_types_supported": [],  # no authorization endpoint: no response types
+        "grant_types_supported": ["authorization_code", "password", "refresh_token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        # RFC 7636 §6.2 (RFC 8414): what PKCE methods the authorization endpoint accepts.
+        "code_challenge_methods_supported": methods(plain_allowed=lab.flaws.on("pkce-plain")),
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
     }
