@@ -16,6 +16,7 @@ from labserver.control.challenge import Challenge, draw, read_seed_file
 from labserver.control.clock import LabClock
 from labserver.control.flaws import Flaws
 from labserver.control.randomness import Randomness, randomness_for
+from labserver.control.referee import Referee
 from labserver.control.settings import Settings
 from labserver.oauth.clients import Clients
 from labserver.oauth.codes import AuthorizationCodes
@@ -45,6 +46,8 @@ class Lab:
     throttle: LoginThrottle
     clients: Clients
     codes: AuthorizationCodes
+    # LAB ONLY: a token-request budget and a refresh hold for grading clients (off unless asked for).
+    referee: Referee = field(default_factory=Referee)
     # The accounts created at start (what a lab reset restores), and whether they are the public demo ones.
     seeded: tuple = ()
     demo: bool = False

@@ -148,3 +148,11 @@ def test_q3_wrong_arguments(replicas):
     incorrect(ex02.q3.evaluate(b, {"status": 200, "store_reads": 0}), "pass both servers")
     incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200}), "fill in the dict")
     incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": "none"}), "store_reads should be a number")
+
+
+def test_q3_the_prediction_written_differently_is_right(replicas):
+    """Corpus: the same prediction, keys in another order and the status as an HTTPStatus."""
+    from http import HTTPStatus
+
+    lab, b, token, _old = replicas
+    assert ex02.q3.evaluate(lab, b, token, {"store_reads": 0, "status": HTTPStatus.OK}).status is Status.CORRECT

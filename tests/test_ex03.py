@@ -182,7 +182,7 @@ def _times(claims, now):
 
 
 def _typ(token):
-    if jwt.get_unverified_header(token).get("typ") != "at+jwt":
+    if str(jwt.get_unverified_header(token).get("typ", "")).lower().removeprefix("application/") != "at+jwt":
         raise jwt.InvalidTokenError("token type must be at+jwt")
 
 
@@ -271,16 +271,35 @@ def test_q3_a_leeway_as_wide_as_the_gap_between_the_clocks_is_caught():
     incorrect(q3.evaluate(verify), "an hour after its exp", "a leeway widens both ways")
 
 
-def test_q3_accepting_a_token_at_exactly_its_exp_is_caught():
+def _with_leeway(leeway):
     def verify(token, jwks_url, issuer, now):
         _typ(token)
         claims = jwt.decode(token, _key(token, jwks_url), algorithms=["RS256"], audience="lab-api",
                             issuer=issuer, options={**REQUIRE, **PYJWT_TIME_CHECKS_OFF})
-        if now > claims["exp"] or now < claims["iat"] or now < claims.get("nbf", now):
+        if now >= claims["exp"] + leeway or now < claims["iat"] - leeway or now < claims.get("nbf", now) - leeway:
             raise jwt.InvalidTokenError("out of its time")
         return claims
+    return verify
 
-    incorrect(q3.evaluate(verify), "at now = 09:30:00, exactly its exp", "401 'token has expired'", "now >= exp")
+
+@pytest.mark.parametrize("leeway", [1, 60])
+def test_q3_a_leeway_within_the_courses_limit_is_correct(leeway):
+    """The course's rule: up to 60 s of leeway, expired from now >= exp + leeway; accepting at exp is within it."""
+    assert q3.evaluate(_with_leeway(leeway)).status is Status.CORRECT
+
+
+def test_q3_a_leeway_past_the_courses_limit_is_caught_at_exp_plus_60():
+    incorrect(q3.evaluate(_with_leeway(61)), "at now = 09:31:00, 60 s after its exp", "401 'token has expired'",
+              "now >= exp + leeway", "at most 60 s")
+
+
+def test_q3_typ_compared_exactly_refuses_a_valid_spelling():
+    def verify(token, jwks_url, issuer, now):
+        if jwt.get_unverified_header(token).get("typ") != "at+jwt":
+            raise jwt.InvalidTokenError("token type must be at+jwt")
+        return _with_leeway(0)(token, jwks_url, issuer, now)
+
+    incorrect(q3.evaluate(verify), 'rejected alice\'s valid token written with typ "AT+JWT"', "RFC 7515 §4.1.9")
 
 
 def test_q3_checking_exp_alone_is_caught_by_a_token_not_valid_yet():
@@ -423,3 +442,17 @@ def test_q3_the_check_leaves_pyjwt_as_it_found_it():
     before = jwt.api_jws.PyJWS._verify_signature
     q3.evaluate(solve(q3)["verify"])
     assert jwt.api_jws.PyJWS._verify_signature is before
+
+
+def test_an_answer_that_never_returns_is_stopped_and_reported_within_the_checks_limit(monkeypatch):
+    """Every check runs under Exercise.time_limit: a loop in the answer is stopped, and the next check works."""
+    monkeypatch.setattr(type(q1), "time_limit", 1)
+
+    def decode_payload(token):
+        while True:
+            pass
+
+    outcome = q1.evaluate(decode_payload, LOCAL_TOKEN)
+    assert outcome.text == ("✘ Incorrect: checking your answer did not return within 1 s (a loop, or a lock that is "
+                            "never released?): it was stopped")
+    assert q1.evaluate(solve(q1)["decode_payload"], LOCAL_TOKEN).status is Status.CORRECT

@@ -1,5 +1,7 @@
 """Notebook 04's exercises: every reference solution passes, and typical mistakes get a message that says why."""
 
+from http import HTTPStatus
+
 import pytest
 import requests
 
@@ -175,3 +177,13 @@ def test_q3_too_long_a_lifetime_fails_the_window():
 
 def test_q3_a_wrong_login_limit():
     incorrect(ex04.q3.evaluate(240, 3, 180), "at most 4 logins a day")
+
+
+@pytest.mark.parametrize("status, claim, refused_from", [
+    (HTTPStatus.OK, "roles", "10:00"),       # the status as an HTTPStatus
+    (200, "roles", "10:00:00"),              # the time with seconds
+])
+def test_q2_the_predictions_written_differently_are_right(bob_admin, status, claim, refused_from):
+    """Corpus: right predictions in other spellings."""
+    outcome = ex04.q2.evaluate(bob_admin, status, claim, refused_from)
+    assert outcome.status is Status.CORRECT, outcome.text

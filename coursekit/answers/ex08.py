@@ -24,5 +24,7 @@ SOLUTIONS = {
         usable_after_tab_closed = {"localStorage", "memory"}
         sent_by_cross_site_form = set()
         sent_by_same_site_form = {"cookie"}
+        script_reads_under_csp = set()                 # the policy kept the script from loading at all
+        sent_by_same_site_form_under_csp = {"cookie"}  # the form is on the attacker's page: no policy of ours
     """,
 }

@@ -69,7 +69,8 @@ SOLUTIONS = {
             if "=" in token:  # RFC 7515 §2: no padding; PyJWT would accept a padded segment
                 raise jwt.DecodeError("token is malformed")
             header = jwt.get_unverified_header(token)
-            if header.get("typ") != "at+jwt":  # RFC 9068 §4: an access token, not any JWT
+            typ = str(header.get("typ", "")).lower()  # a media type (RFC 7515 §4.1.9): any case, prefix optional
+            if typ.removeprefix("application/") != "at+jwt":  # RFC 9068 §4: an access token, not any JWT
                 raise jwt.InvalidTokenError("not an access token")
             key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]  # only the server's own keys (KeyError otherwise)
             verified = jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=issuer,
@@ -145,7 +146,7 @@ def _key_cases(lab: TokenLab, jku: str) -> list:
 def _expiry(lab: TokenLab) -> list:
     exp = lab.payload["exp"]
     no_exp = {k: v for k, v in lab.payload.items() if k != "exp"}
-    return [("alice's token at the very second it expires", lab.alice, exp),
+    return [("alice's token two minutes after it expired", lab.alice, exp + 120),
             ("a token without exp, signed with the lab's key", lab.signed(no_exp), None),
             ("alice's token a day after it expired", lab.alice, exp + 86400)]
 

@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from coursekit.labtools.client import bearer, http_session, log_in
-from coursekit.kit.diagnosis import forget_lab_errors, raised
+from coursekit.kit.diagnosis import forget_lab_errors, last_lab_error, raised
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
 from coursekit.labtools.lab import fresh_lab
 from coursekit.pictures.tokenview import decode_segment
@@ -74,7 +74,9 @@ class Login(Exercise):
         if isinstance(token, requests.Response):
             raise Incorrect("login() returns the response; return r.json()['access_token']")
         if not isinstance(token, str):
-            raise Incorrect(f"login() returns {type(token).__name__}; return the access token, a str")
+            refused = last_lab_error()  # what the server said, if it refused the request
+            raise Incorrect(f"login() returns {type(token).__name__}; return the access token, a str"
+                            + (f". The lab server answered {refused}" if refused else ""))
         claims = _claims(token)
         if claims is None:
             raise Incorrect("login() returns a str that is not a JWT (no header.payload.signature): "

@@ -23,7 +23,8 @@ from coursekit.labtools.attacks import b64url
 from coursekit.labtools.client import bearer, http_session, lab_time, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, numbered, require_function
 from coursekit.labtools.lab import fresh_lab
-from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_key, lab_private_key
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
+                                                attacker_key, lab_private_key, rs256_labelled)
 from coursekit.pictures.tokenview import decode_segment, split_token
 
 __all__ = ["q1", "q2", "q3", "RFC7515_A1"]
@@ -230,13 +231,6 @@ class ComputeSignature(Exercise):
 
 # --- q3: verify a token properly, at the lab's time -------------------------------------------------
 
-def _sign_rs256_as(alg_in_header: str, claims: dict, header: dict, key: Any) -> str:
-    """A token signed with RS256 whose header nonetheless says ``alg_in_header``."""
-    signing_input = _b64url_json({**header, "alg": alg_in_header}) + "." + _b64url_json(claims)
-    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input.encode("ascii"), key)
-    return f"{signing_input}.{b64url(signature)}"
-
-
 # PyJWT's own messages when its time checks, reading this computer's clock, refuse a token.
 _PYJWT_TIME_MESSAGES = ("Signature has expired", "The token is not yet valid (iat)", "The token is not yet valid (nbf)")
 _TO_06 = ("lesson 06, Attacks and defences (06-attacks-and-defences.ipynb), exploits this against a "
@@ -252,15 +246,15 @@ class VerifyProperly(Exercise):
         "returns the header and the claims; put 'require': [...] in options, and check the header's typ yourself.",
         "PyJWT's time checks read this computer's clock: turn them off in options ('verify_exp': False, "
         "'verify_nbf': False, 'verify_iat': False) and compare with now yourself: a token is valid while "
-        "iat <= now, nbf <= now (if it has one) and now < exp.",
+        "iat <= now, nbf <= now (if it has one) and now < exp. (The course allows a leeway of at most 60 s; none "
+        "is needed here.)",
     ]
 
     def _check(self, verify: Any) -> str:
         fn = require_function(verify, "verify")
         lab = fresh_lab(algorithm="RS256")
         http = http_session()
-        jwks_url = lab.url + "/.well-known/jwks.json"
-        issuer = lab.settings.issuer_id
+        jwks_url, issuer = lab.url + "/.well-known/jwks.json", lab.settings.issuer_id
         token = log_in(lab, "alice")["access_token"]
         header_b64, payload_b64, signature_b64 = token.split(".")
         header, claims = json.loads(decode_segment(header_b64)), json.loads(decode_segment(payload_b64))
@@ -292,6 +286,10 @@ class VerifyProperly(Exercise):
 
         # 2. Forgeries and look-alikes, each refused by the lab server at 09:00.
         server_key = lab_private_key(lab, header["kid"])
+        _, error = call(jwt.encode(claims, server_key, algorithm="RS256", headers={**header, "typ": "AT+JWT"}), iat)
+        if error is not None:
+            raise Incorrect(f"verify() rejected alice's valid token written with typ \"AT+JWT\": "
+                            f"{type(error).__name__}: {error}. {TYP_IS_A_MEDIA_TYPE}")
         attacker = attacker_key()
         attacker_jwk = RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
 
@@ -308,7 +306,7 @@ class VerifyProperly(Exercise):
              f"{_b64url_json({**header, 'alg': 'none'})}.{_b64url_json(admin)}.",
              "pin the algorithm, algorithms=['RS256'], and never accept an unsigned token; " + _TO_06),
             ("a token signed with the server's own RSA key whose header says alg RS512, an algorithm this server "
-             "never uses", _sign_rs256_as("RS512", claims, header, server_key),
+             "never uses", rs256_labelled("RS512", claims, header, server_key),
              "pin the algorithm, algorithms=['RS256'], whatever the token's header says (RFC 8725 §3.1)"),
             ("a token the server's key signed with RS512, an algorithm this server never uses",
              jwt.encode(claims, server_key, algorithm="RS512", headers={**header, "alg": "RS512"}),
@@ -352,9 +350,11 @@ class VerifyProperly(Exercise):
              "compare exp with now, the lab's time. Switching PyJWT's time checks off is only half of it; and "
              "PyJWT's own checks read this computer's clock, which a leeway widens both ways but cannot move to "
              "the lab's time"),
-            (token, exp, f"alice's token at now = {lab_time(exp)}, exactly its exp",
+            (token, exp + LEEWAY_LIMIT, f"alice's token at now = {lab_time(exp + LEEWAY_LIMIT)}, "
+             f"{LEEWAY_LIMIT} s after its exp",
              "a token is valid while now < exp (RFC 7519 §4.1.4: the current time MUST be before exp), so refuse "
-             "it when now >= exp. No leeway either: now is the issuer's own clock, there is no skew to allow for"),
+             "it when now >= exp + leeway. The course allows a leeway of at most 60 s, and none is needed here: "
+             "now is the issuer's own clock"),
             (by_server({"nbf": iat + 600}), iat,
              f"a token signed by the server's key, not valid before {lab_time(iat + 600)} (nbf), at now = "
              f"{lab_time(iat)}", "refuse a token whose nbf is after now (RFC 7519 §4.1.5)"),

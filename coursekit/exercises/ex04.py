@@ -69,14 +69,14 @@ _ROUTE_CLAIM = "roles"
 
 
 def _lab_minute(value, day_of: float) -> float:
-    """A lab time of day written "HH:MM" as a Unix time on the day of ``day_of``."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+    """A lab time of day written "HH:MM" (or "HH:MM:SS") as a Unix time on the day of ``day_of``."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", value.strip()):
         raise Incorrect(f'refused_from should be a lab time of day written "HH:MM", like "09:45", not {value!r}')
-    hours, minutes = map(int, value.strip().split(":"))
-    if hours > 23 or minutes > 59:
+    hours, minutes, seconds = (list(map(int, value.strip().split(":"))) + [0])[:3]
+    if hours > 23 or minutes > 59 or seconds > 59:
         raise Incorrect(f"{value!r} is not a time of day")
     midnight = day_of - day_of % 86400
-    return midnight + hours * 3600 + minutes * 60
+    return midnight + hours * 3600 + minutes * 60 + seconds
 
 
 class StaleRole(Exercise):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import threading
 from urllib.parse import urlsplit
 
 import requests
@@ -17,7 +16,9 @@ import requests
 from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
 from coursekit.kit.diagnosis import forget_lab_errors, raised
 from coursekit.kit.exercise import Exercise, Incorrect
+from coursekit.kit.timelimit import run_limited
 from coursekit.labtools.lab import fresh_lab
+from coursekit.exercises.referee import budget_spent, end_logins, referee
 from labserver import LabServer
 
 __all__ = ["q1", "q2", "q3", "q4"]
@@ -268,7 +269,8 @@ class LogOut(Exercise):
 
 # --- q4 -------------------------------------------------------------------------------------------
 
-_GIVE_UP_AFTER = 5.0  # seconds: longer means the class keeps retrying after a refused refresh
+_GIVE_UP_AFTER = 5.0  # seconds: longer means the class keeps retrying after a refused refresh (it is stopped)
+_TOKEN_BUDGET = 10   # token requests the last step allows; the lab refuses more
 
 
 class RefreshingAuth(Exercise):
@@ -334,24 +336,24 @@ class RefreshingAuth(Exercise):
         if r.status_code != 200 or count("refresh") != 2:
             raise Incorrect(f"half an hour later the next refresh did not work: {r.status_code} {r.json()}")
 
-        _revoke(lab, auth.refresh_token)  # the user logs out elsewhere: the refresh token is dead
+        # The server ends alice's logins (an admin disables her account and enables it again): whatever the
+        # class calls its refresh token, the next refresh is refused.
+        end_logins(lab, "alice")
         lab.clock.advance(minutes=31)
+        referee(lab, budget=_TOKEN_BUDGET)  # past it the lab refuses token requests: a loop shows there
+        looping = ("when the refresh was refused, your class kept trying, more than "
+                   f"{_TOKEN_BUDGET} token requests: try one refresh; if it fails, return the 401 so the app can "
+                   "ask the user to log in")
         outcome: dict = {}
-
-        def last_request() -> None:
-            try:
-                outcome["response"] = get("/api/me")
-            except Exception as error:  # reported below
-                outcome["error"] = error
-
-        worker = threading.Thread(target=last_request, daemon=True)
-        worker.start()
-        worker.join(_GIVE_UP_AFTER)
-        if worker.is_alive():
-            lab.stop()  # its requests now fail, which ends the loop; fresh_lab starts a new one next time
-            raise Incorrect(f"when the refresh was refused, your class was still at it "
-                            f"{_GIVE_UP_AFTER:g} s later: "
-                            "try one refresh; if it fails, return the 401 so the app can ask the user to log in")
+        try:
+            outcome["response"] = run_limited(_GIVE_UP_AFTER, lambda: get("/api/me"), "the request after a refused "
+                                              "refresh", stop_when=lambda: looping if budget_spent(lab) else None)
+        except Incorrect:
+            raise
+        except Exception as error:  # reported below
+            if budget_spent(lab):
+                raise Incorrect(looping) from None
+            outcome["error"] = error
         denied = count("refresh_denied")
         if "error" in outcome:
             error = outcome["error"]

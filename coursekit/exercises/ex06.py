@@ -9,6 +9,7 @@ function, and watches which algorithms it lets PyJWT accept.
 from __future__ import annotations
 
 import json
+import re
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -17,7 +18,8 @@ from coursekit.labtools.attacks import b64url_json, hs256_by_hand, serve_jwks
 from coursekit.labtools.client import bearer, claims, http_session, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
 from coursekit.labtools.lab import COURSE_START, fresh_lab
-from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_jwk, attacker_key, lab_private_key
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
+                                                attacker_jwk, attacker_key, lab_private_key)
 from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 
@@ -74,12 +76,18 @@ class CrackAndForge(Exercise):
         })
 
 
+# The blob literal of SQLite: X'<hex>' selects bytes, where a quoted string selects text.
+_BLOB = re.compile(r"UNION\s+(ALL\s+)?SELECT\s+[xX]'((?:[0-9a-fA-F]{2}){32,})'", re.I)
+
+
 class InjectTheKid(Exercise):
-    title = "SQL injection in kid"
+    title = "SQL injection in kid, with a secret of random bytes"
     _hints = [
-        "The server runs f\"SELECT secret FROM keys WHERE kid = '{kid}'\". Choose a kid that closes the quote, "
-        "adds a UNION SELECT of a secret you choose, and comments the rest out with --.",
-        "kid = \"x' UNION SELECT 'my-secret' --\" makes the lookup return 'my-secret'. Sign with b'my-secret'.",
+        "The server runs f\"SELECT secret FROM keys WHERE kid = '{kid}'\". As in the demo, close the quote, "
+        "UNION SELECT your secret and comment the rest out with --. But 32 random bytes are not text: a quoted "
+        "string cannot carry them.",
+        "SQLite writes bytes as a blob literal, X'<hex digits>': secret = secrets.token_bytes(32), then "
+        "kid = f\"x' UNION SELECT X'{secret.hex()}' --\". Sign with the bytes themselves.",
     ]
 
     def _check(self, forge):
@@ -87,19 +95,26 @@ class InjectTheKid(Exercise):
         lab = fresh_lab()
         lab.flaws.set(["kid-sql"])
         forged = forge(log_in(lab, "alice")["access_token"])
+        _forged_token(forged)
+        kid = str(json.loads(decode_segment(forged.split(".")[0])).get("kid", ""))
+        if not _BLOB.search(kid):
+            raise Incorrect(f"the kid {kid[:60]!r} does not select a secret of 32 bytes or more as a blob literal: "
+                            "the demo chose text; here choose secrets.token_bytes(32) and select it as "
+                            "X'<its hex>' (a quoted string carries text, not arbitrary bytes)")
         return _attack(lab, "kid-sql", forged, {
             "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
                               "and end with -- so the server's closing quote becomes a comment",
             "signature is invalid": "the lookup returned a secret, but not the one you signed with: sign with "
-                                    "exactly the text your UNION SELECT returns, as bytes",
+                                    "exactly the bytes your X'...' literal spells, bytes.fromhex(its hex)",
             "algorithm must be HS256": "the header's alg must be HS256, the lab's algorithm",
         })
 
 
 class ConfuseTheAlgorithm(Exercise):
-    title = "Algorithm confusion: the public key as an HMAC secret"
+    title = "Algorithm confusion against a lab that has rotated its key"
     _hints = [
-        "Build the server's public key from the JWK Set (RSAAlgorithm.from_jwk), and write it as PEM "
+        "This lab's JWK Set holds two keys: pick the one whose kid is the token's (jwt.get_unverified_header). "
+        "Build it (RSAAlgorithm.from_jwk), and write it as PEM "
         "(public_bytes with Encoding.PEM and PublicFormat.SubjectPublicKeyInfo).",
         "Those PEM bytes are the HMAC secret. PyJWT refuses a PEM key for HS256 (rightly), so sign by hand: "
         "hs256_by_hand(header, admin_claims, pem), with the token's header but alg HS256.",
@@ -107,9 +122,13 @@ class ConfuseTheAlgorithm(Exercise):
 
     def _check(self, forge):
         require_function(forge, "forge")
-        lab = fresh_lab(algorithm="RS256")
-        lab.flaws.set(["alg-confusion"])
+        # A lab of its own that has rotated its key: its JWK Set holds the retired key first, the signing key later.
+        lab = fresh_lab(algorithm="RS256", issuer="https://rotated.jwt-course.test")
         jwks = http_session().get(lab.url + "/.well-known/jwks.json", timeout=10).json()
+        if len(jwks["keys"]) == 1:  # first use of this lab (a reset keeps keys): rotate once
+            lab.rotate_keys()
+            jwks = http_session().get(lab.url + "/.well-known/jwks.json", timeout=10).json()
+        lab.flaws.set(["alg-confusion"])
         try:
             forged = forge(log_in(lab, "alice")["access_token"], jwks)
         except jwt.InvalidKeyError as error:
@@ -121,9 +140,12 @@ class ConfuseTheAlgorithm(Exercise):
         if alg != "HS256":
             raise Incorrect(f"the forged token's header says alg {alg!r}: the confusion needs HS256, so that the "
                             "server takes its public key for an HMAC secret")
+        kid = jwt.get_unverified_header(forged).get("kid")
         return _attack(lab, "alg-confusion", forged, {
             "signature is invalid": "the HMAC secret must be the PEM bytes exactly, SubjectPublicKeyInfo form "
-                                    "with its final newline, built from the lab's JWK Set",
+                                    "with its final newline, of the key the server looks up by the token's kid "
+                                    f"({kid!r}): this lab has rotated, its JWK Set has {len(jwks['keys'])} keys, and "
+                                    "the first is not that one",
             "unknown key id": "keep the token's kid: the server looks its public key up by it",
         })
 
@@ -138,32 +160,40 @@ class VerifyAgainstTheBattery(Exercise):
         "Keys: jwt.PyJWKSet.from_dict(<the lab's JWK Set>)[kid]; a kid it does not have raises KeyError: good. "
         "Claims: audience='lab-api', issuer=lab.settings.issuer_id, options={'require': ['exp', 'iss', 'aud']}.",
         "Time: PyJWT compares exp and iat with your computer's clock, years before the lab's 2030. Pass "
-        "options={..., 'verify_exp': False, 'verify_iat': False} and compare claims['exp'] with lab.clock.now().",
+        "options={..., 'verify_exp': False, 'verify_iat': False} and compare claims['exp'] with lab.clock.now(): "
+        "expired when now >= exp + leeway, with a leeway of at most 60 s (none is fine).",
+        "Type: the header's typ must be at+jwt (RFC 9068 §4). It is a media type (RFC 7515 §4.1.9): compare it "
+        "lower-cased, with an 'application/' prefix allowed: typ.lower().removeprefix('application/') == 'at+jwt'.",
     ]
 
     def _check(self, verify):
         require_function(verify, "verify")
         lab = fresh_lab(algorithm="RS256")
-        for name in ("alice", "admin"):
-            token = log_in(lab, name)["access_token"]
+        alice_token = log_in(lab, "alice")["access_token"]
+        own = lab_private_key(lab, jwt.get_unverified_header(alice_token)["kid"])
+        genuine = [(f"{name}'s genuine token", name, log_in(lab, name)["access_token"]) for name in ("alice", "admin")]
+        genuine.append(("alice's genuine token with typ \"application/at+jwt\" (the same media type, RFC 7515 "
+                        "§4.1.9)", "alice", jwt.encode(claims(alice_token), own, algorithm="RS256", headers={
+                            "kid": jwt.get_unverified_header(alice_token)["kid"], "typ": "application/at+jwt"})))
+        for label, name, token in genuine:
             try:
                 verified = verify(token, lab)
             except jwt.ImmatureSignatureError as error:
-                raise Incorrect(f"your verifier refused {name}'s genuine token: {error}. PyJWT compared iat with "
+                raise Incorrect(f"your verifier refused {label}: {error}. PyJWT compared iat with "
                                 "your computer's clock, but the lab lives in 2030: pass 'verify_iat': False in "
                                 "options and judge time by lab.clock.now()") from None
             except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
-                raise Incorrect(f"your verifier refused {name}'s genuine token: "
-                                f"{type(error).__name__}: {error}") from None
+                raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}"
+                                + (f". {TYP_IS_A_MEDIA_TYPE}" if "application/" in label else "")) from None
             if not isinstance(verified, dict) or verified.get("username") != name:
-                raise Incorrect(f"verify should return the token's claims as a dict; for {name}'s token, "
+                raise Incorrect(f"verify should return the token's claims as a dict; for {label}, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")
         alice = log_in(lab, "alice")["access_token"]
         with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku:
             with algorithms_given_to_pyjwt() as seen:
                 for label, token, why, moves_clock in self._battery(lab, alice, jku):
-                    if moves_clock:
-                        lab.clock.set(claims(alice)["exp"] + 60)
+                    if moves_clock:  # the course's leeway rule: at most 60 s, expired from exp + leeway on
+                        lab.clock.set(claims(alice)["exp"] + LEEWAY_LIMIT)
                     try:
                         verify(token, lab)
                     except Exception:  # noqa: BLE001 - a refusal is what we want, whatever it raises
@@ -181,8 +211,9 @@ class VerifyAgainstTheBattery(Exercise):
                             "taken from the token: that refusal was PyJWT's key check, not yours. "
                             "Pin algorithms=['RS256'] (RFC 8725 §3.1)")
         return ("genuine tokens in; a tampered payload, alg none, PS256, HS256 keyed with the public key, keys "
-                "from the jwk and jku headers, an expired token and tokens for another audience and issuer, "
-                "all out. That is RFC 8725 §3.1, §3.8-3.10 in one function.")
+                "from the jwk and jku headers, an expired token, one without exp, one that is not an access token "
+                "and tokens for another audience and issuer, all out. That is RFC 8725 §3.1, §3.8-3.11 in one "
+                "function.")
 
     def _battery(self, lab: LabServer, alice: str, jku: str):
         """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""
@@ -215,9 +246,9 @@ class VerifyAgainstTheBattery(Exercise):
             ("a token whose jku header points to the attacker's JWK Set",
              jwt.encode(admin, mine, algorithm="RS256", headers={"kid": "from-jku", "typ": "at+jwt", "jku": jku}),
              "the token chose where its key comes from: take keys only from the lab's own JWK Set", False),
-            ("alice's genuine token a minute after it expired by the lab clock", alice,
-             "compare exp with lab.clock.now(): PyJWT compares it with your computer's clock, years before "
-             "the lab's 2030", True),
+            ("alice's genuine token 60 s after its exp by the lab clock", alice,
+             "compare exp with lab.clock.now(): expired when now >= exp + leeway, and the course allows a leeway of "
+             "at most 60 s. PyJWT compares exp with your computer's clock, years before the lab's 2030", True),
             ("a token for another audience ('billing-api'), signed with the lab's key",
              jwt.encode({**payload, "aud": "billing-api"}, own_key, algorithm="RS256",
                         headers={"kid": header["kid"], "typ": "at+jwt"}),
@@ -227,6 +258,13 @@ class VerifyAgainstTheBattery(Exercise):
              jwt.encode({**payload, "iss": "https://staging.jwt-course.test"}, own_key, algorithm="RS256",
                         headers={"kid": header["kid"], "typ": "at+jwt"}),
              "pass issuer=lab.settings.issuer_id (RFC 8725 §3.8)", False),
+            ("a token without exp, signed with the lab's key",
+             jwt.encode({k: v for k, v in payload.items() if k != "exp"}, own_key, algorithm="RS256",
+                        headers={"kid": header["kid"], "typ": "at+jwt"}),
+             "a token without exp never expires: require it, options={'require': ['exp', ...]}", False),
+            ('a token with typ "JWT" (not an access token), signed with the lab\'s key',
+             jwt.encode(payload, own_key, algorithm="RS256", headers={"kid": header["kid"], "typ": "JWT"}),
+             "an access token says typ at+jwt (RFC 9068 §4, RFC 8725 §3.11): check the header's typ", False),
         ]
 
 

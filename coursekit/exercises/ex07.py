@@ -10,10 +10,15 @@ import jwt
 
 from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.kit.timelimit import run_limited
 from coursekit.labtools.lab import fresh_lab
+from coursekit.exercises.referee import budget_spent, json_of, referee, status_of
 from coursekit.labtools.signing_keys import leaked_key, published_kids
 
 __all__ = ["q1", "q2", "q3"]
+
+CALL_LIMIT = 10    # seconds one call of call_api may take before it counts as a loop (it is then stopped)
+TOKEN_BUDGET = 10  # token requests one call may make; the lab refuses more (a client past it is looping)
 
 _MINT_ADVICE = {
     "token has expired": "the lab lives on its own clock, 2030-01-07 09:00 UTC: take iat and exp from "
@@ -67,8 +72,11 @@ class MintWithLeakedKey(Exercise):
             r = http.get(lab.url + "/api/admin", headers=bearer(token), timeout=10)
             if r.status_code != 200:
                 why = r.json().get("error_description", "")
+                advice = _MINT_ADVICE.get(why) or (
+                    f"the server requires every claim a genuine token has: {why.split()[3]} too (claims(log_in(lab, "
+                    "'alice')['access_token']) shows them)" if why.startswith("token has no ") else "")
                 raise Incorrect(f"a fresh lab answered {r.status_code} ({why}) to your token for {username}"
-                                + (f": {_MINT_ADVICE[why]}" if why in _MINT_ADVICE else ""))
+                                + (f": {advice}" if advice else ""))
             minted[username] = claims(token)
         if minted["bob"].get("jti") == minted["nobody"].get("jti"):
             raise Incorrect("both tokens carry the same jti: a jti identifies one token (RFC 7519 §4.1.7), "
@@ -136,21 +144,37 @@ class RecoverByRefreshing(Exercise):
 
     @staticmethod
     def _call(call_api, lab, tokens: dict, when: str):
+        referee(lab, budget=TOKEN_BUDGET)  # past it the lab refuses token requests: a loop shows there
         since = lab.audit()[-1]["id"]
+        what = f"{when}, call_api"
+        looping = (f"{what} kept asking the token endpoint, more than {TOKEN_BUDGET} times: a loop. When the new "
+                   "access token is refused too, refreshing again will not help: refresh once, retry once, and "
+                   "return what you got")
+
+        def looped() -> str | None:
+            return looping if budget_spent(lab) else None
+
         try:
-            answer = call_api(lab, dict(tokens))
+            answer = run_limited(CALL_LIMIT, lambda: call_api(lab, dict(tokens)), what, stop_when=looped)
+        except Incorrect:
+            raise
         except Exception:
+            if budget_spent(lab):  # the lab's refusal ended the loop with an exception in the answer
+                raise Incorrect(looping) from None
             RecoverByRefreshing._judge([e["event"] for e in lab.audit(since)], when)  # the cause, if the lab saw it
             raise
+        if budget_spent(lab):
+            raise Incorrect(looping)
         if not isinstance(answer, tuple) or len(answer) != 2:
             raise Incorrect(f"call_api should return (response, tokens), not {type(answer).__name__}")
         r, held = answer
-        if not hasattr(r, "status_code") or not isinstance(held, dict) or "access_token" not in held:
-            raise Incorrect("call_api should return (the requests response, the token response you hold)")
+        if status_of(r) is None or not isinstance(held, dict) or "access_token" not in held:
+            raise Incorrect("call_api should return (the HTTP response, the token response you hold)")
         events = [e["event"] for e in lab.audit(since)]
         RecoverByRefreshing._judge(events, when)
-        if r.status_code != 200:
-            raise Incorrect(f"{when}, /api/me answered {r.status_code} {r.json()}: on a 401, refresh and retry")
+        if status_of(r) != 200:
+            raise Incorrect(f"{when}, /api/me answered {status_of(r)} {json_of(r) or ''}: on a 401, refresh and "
+                            "retry".replace("  :", ":"))
         return held, events
 
     @staticmethod

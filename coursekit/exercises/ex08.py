@@ -14,9 +14,11 @@ import contextlib
 import os
 
 import requests
+import requests.adapters
 
 from coursekit.labtools.client import bearer, http_session
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.kit.timelimit import run_limited
 from coursekit.labtools.lab import fresh_lab
 from coursekit.labtools.relay import Relay
 from coursekit.labtools.tls import LocalPKI, make_local_pki
@@ -26,11 +28,37 @@ __all__ = ["q1", "q2", "q3", "check_pki"]
 _pki: dict[str, LocalPKI] = {}
 
 
+# The name on the certificate the course CA mis-issues for the check's third server (not 127.0.0.1).
+MISISSUED_NAME = "impostor.jwt-course.test"
+CALL_LIMIT = 10  # seconds one call of fetch_hello may take
+
+
 def check_pki(name: str) -> LocalPKI:
-    """A certificate authority and server certificate of the checks' own ("course" or "impostor"), made once."""
+    """A certificate authority and server certificate of the checks' own ("course" or "impostor"), made once.
+
+    The course CA also issues a certificate for another name (``MISISSUED_NAME``), for a server that a client
+    trusting the CA but not checking names would take for the lab.
+    """
     if name not in _pki:
-        _pki[name] = make_local_pki()
+        _pki[name] = make_local_pki(misissued_for=MISISSUED_NAME if name == "course" else None)
     return _pki[name]
+
+
+class _ExpectName(requests.adapters.HTTPAdapter):
+    """The checker's own requests to the mis-issued server: verified, against the name its certificate bears."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, assert_hostname=self._name, **kwargs)
+
+
+def _misnamed_lab(course: LocalPKI):
+    lab = fresh_lab(tls=course.misissued)
+    lab.http.mount("https://", _ExpectName(MISISSUED_NAME))
+    return lab
 
 
 # --- q1: read the wire ----------------------------------------------------------------------------------
@@ -149,32 +177,46 @@ class VerifiedClient(Exercise):
     ]
 
     def _check(self, fetch_hello):
+        """Judged by what reached each server (its request counters), whatever library the client uses."""
         require_function(fetch_hello, "fetch_hello")
         course, impostor = check_pki("course"), check_pki("impostor")
-        genuine, fake = fresh_lab(tls=course), fresh_lab(tls=impostor)
+        genuine, fake, misnamed = fresh_lab(tls=course), fresh_lab(tls=impostor), _misnamed_lab(course)
         with _environment_bundle(impostor.ca):
             try:
-                answer = fetch_hello(genuine.url, course.ca)
-            except requests.exceptions.SSLError as error:
+                answer = run_limited(CALL_LIMIT, lambda: fetch_hello(genuine.url, course.ca), "fetch_hello(lab)")
+            except Incorrect:
+                raise
+            except Exception as error:  # noqa: BLE001 - whatever the library raises, the lab was refused
                 raise Incorrect(_refused_genuine(error)) from None
             if answer != {"message": "hello, anyone"}:
-                raise Incorrect(f"fetch_hello should return the JSON answer of /api/hello, got {answer!r}")
-            try:
-                answer = fetch_hello(fake.url, course.ca)
-            except requests.exceptions.SSLError as error:
-                if "CERTIFICATE_VERIFY_FAILED" not in str(error):
-                    raise Incorrect(f"the impostor was refused, but not for its certificate: {error}") from None
-            else:
-                raise Incorrect("your client talked to an impostor whose certificate the course CA never signed, "
-                                f"and got {answer!r}. Verification is off or trusts the wrong CA: pass "
-                                "verify=ca_file (never verify=False) on the request itself")
-        return ("the genuine lab answered, the impostor was refused (CERTIFICATE_VERIFY_FAILED), even with "
-                "REQUESTS_CA_BUNDLE pointing elsewhere.")
+                raise Incorrect(f"fetch_hello should return the JSON answer of /api/hello, got {answer!r:.120}")
+            for server, who, advice in (
+                    (fake, "an impostor whose certificate the course CA never signed",
+                     "verification is off, or trusts another CA than ca_file: verify against ca_file (requests: "
+                     "verify=ca_file on the request itself; ssl: create_default_context(cafile=ca_file)), never "
+                     "verify=False or CERT_NONE"),
+                    (misnamed, f"a server whose certificate the course CA issued for {MISISSUED_NAME}, not for "
+                     "127.0.0.1", "your client trusts the right CA but does not check the name on the certificate "
+                     "(check_hostname = False, assert_hostname=False): any certificate the CA ever issued would "
+                     "do. Leave hostname checking on")):
+                try:
+                    answer = run_limited(CALL_LIMIT, lambda: fetch_hello(server.url, course.ca), "fetch_hello")
+                except Incorrect:
+                    raise
+                except Exception:  # noqa: BLE001 - refused: what matters is whether the request got through
+                    answer = None
+                reached = server.stats().get("GET /api/hello", {}).get("requests", 0)
+                if reached or answer is not None:
+                    raise Incorrect(f"your client talked to {who}: its request reached that server"
+                                    + (f" and got {answer!r}" if answer is not None else "") + f". {advice}")
+        return ("the genuine lab answered; the impostor and the server whose certificate names another host were "
+                "refused before a request reached them, even with REQUESTS_CA_BUNDLE pointing elsewhere.")
 
 
 def _refused_genuine(error: Exception) -> str:
     return ("your client refused the genuine lab: its certificate was not verified against ca_file "
-            f"({type(error).__name__}). Pass verify=ca_file on the request itself: requests otherwise uses the "
+            f"({type(error).__name__}: {str(error)[:100]}). Verify against ca_file on the request itself "
+            "(requests: verify=ca_file; ssl: create_default_context(cafile=ca_file)): requests otherwise uses the "
             "system's CAs, and REQUESTS_CA_BUNDLE from the environment overrides a Session's verify attribute")
 
 
@@ -198,6 +240,16 @@ FACTS = {
     "sent_by_same_site_form": ({"cookie"},
                                "localhost on another port is another origin but the same site: the Strict cookie "
                                "went with the form (SameSite is not a CSRF defence on its own)"),
+    # Two the demo did not run in every mode: what the guarded lab's Content-Security-Policy changes.
+    "script_reads_under_csp": (set(),
+                               "under the policy the browser refused to load the attacker's script at all (the "
+                               "last Chromium run): no script runs, so in no mode does it read anything, or hook "
+                               "fetch"),
+    "sent_by_same_site_form_under_csp": ({"cookie"},
+                                         "a Content-Security-Policy governs what the lab's own page may load; the "
+                                         "form is on the attacker's page, which no policy of the lab covers: the "
+                                         "Strict cookie went with the same-site form as before (the server's Origin "
+                                         "check is what refuses it)"),
 }
 
 
@@ -208,11 +260,16 @@ class WhereToKeepIt(Exercise):
         "Read them off the table the headless Chromium printed above.",
         "Only one mode can be read by the script; two left the browser; none went with the cross-site form; "
         "one went with the same-site form.",
+        "Under the policy: which page does a Content-Security-Policy govern, the lab's or the attacker's? The "
+        "script is loaded by the lab's page; the form lives on the attacker's.",
     ]
 
-    def _check(self, script_reads, usable_after_tab_closed, sent_by_cross_site_form, sent_by_same_site_form):
+    def _check(self, script_reads, usable_after_tab_closed, sent_by_cross_site_form, sent_by_same_site_form,
+               script_reads_under_csp, sent_by_same_site_form_under_csp):
         answers = dict(script_reads=script_reads, usable_after_tab_closed=usable_after_tab_closed,
-                       sent_by_cross_site_form=sent_by_cross_site_form, sent_by_same_site_form=sent_by_same_site_form)
+                       sent_by_cross_site_form=sent_by_cross_site_form, sent_by_same_site_form=sent_by_same_site_form,
+                       script_reads_under_csp=script_reads_under_csp,
+                       sent_by_same_site_form_under_csp=sent_by_same_site_form_under_csp)
         for name, given in answers.items():
             if isinstance(given, str) or not isinstance(given, (set, frozenset, list, tuple)):
                 raise Incorrect(f"{name} should be a set of modes such as {{'cookie'}} or set(), not {given!r}")
@@ -224,7 +281,8 @@ class WhereToKeepIt(Exercise):
             if set(answers[name]) != right:
                 raise Incorrect(f"{name} is {_set(right)}, not {_set(answers[name])}: {why}")
         return ("so: keep tokens out of reach of page scripts (an HttpOnly cookie, or better a backend-for-frontend "
-                "that never gives the page a token), and still treat XSS as game over while the page is open.")
+                "that never gives the page a token), stop the injection itself (escaping, a Content-Security-Policy), "
+                "and still check Origin: a policy on your page does nothing against a form on someone else's.")
 
 
 def _set(modes) -> str:

@@ -12,12 +12,12 @@ The two tasks themselves (the client and the verifier) are in ``coursekit.exerci
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from coursekit.kit.exercise import Exercise, Incorrect
+from coursekit.kit.timelimit import run_limited
 
 __all__ = ["Behaviour", "GradedByBehaviour", "within"]
 
@@ -33,23 +33,8 @@ class Behaviour:
 
 
 def within(seconds: float, action: Callable[[], Any], what: str) -> Any:
-    """Run action in a thread and return its result; if it does not return in time, say so (no hang)."""
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["value"] = action()
-        except BaseException as error:  # noqa: BLE001 - handed back to the caller below
-            result["error"] = error
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise Incorrect(f"{what} did not return within {seconds:g} s: a loop, or a lock that is never released?")
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
+    """Run action and return its result; past ``seconds`` it is stopped and reported (coursekit.kit.timelimit)."""
+    return run_limited(seconds, action, what)
 
 
 class GradedByBehaviour(Exercise):

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import requests
 
 from coursekit.kit import diagnosis, progress
+from coursekit.kit.timelimit import run_limited
 from coursekit.kit.verdicts import Incorrect, NotCorrect
 
 # Where reference solutions live: a module per lesson, apart from the checks (see Exercise.solution_source).
@@ -185,6 +186,8 @@ class Exercise:
     title: str = "Exercise"
     _hints: Sequence[str] = ()
     points: int = 1  # what the check is worth in a graded assignment
+    # Seconds a whole check may take; past it the answer is stopped and reported (coursekit.kit.timelimit).
+    time_limit: float = 120
 
     def __init__(self, name: str = "") -> None:
         self.name = name  # the notebook variable, so that the nudges can say ``q1.hint()``
@@ -221,7 +224,7 @@ class Exercise:
         else:
             try:
                 with diagnosis.watching():  # notes the lab's error answers, so that a raise can be explained
-                    message = check(*answer, **kw)
+                    message = run_limited(self.time_limit, lambda: check(*answer, **kw), "checking your answer")
             except Incorrect as wrong:
                 outcome = Outcome(Status.INCORRECT, str(wrong))
             except Exception as error:  # the learner's answer broke the checker: that is feedback too

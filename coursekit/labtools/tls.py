@@ -44,6 +44,9 @@ class LocalPKI:
     ca: str
     cert: str
     key: str
+    # A second server certificate from the same CA for another name only (make_local_pki(misissued_for=...)):
+    # what a client that trusts the CA but skips the hostname check accepts from the wrong server.
+    misissued: "LocalPKI | None" = None
 
 
 def _name(common_name: str) -> x509.Name:
@@ -51,10 +54,12 @@ def _name(common_name: str) -> x509.Name:
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | None = None) -> LocalPKI:
+def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | None = None, *,
+                   misissued_for: str | None = None) -> LocalPKI:
     """Create a CA and a server certificate for localhost and 127.0.0.1 in ``folder``; return their paths.
 
-    Without a folder, a temporary one is used and removed when Python exits.
+    Without a folder, a temporary one is used and removed when Python exits. ``misissued_for`` adds a second
+    server certificate, from the same CA, for that DNS name only (``LocalPKI.misissued``).
     """
     if folder is None:
         folder = tempfile.mkdtemp(prefix="course-pki-")
@@ -81,10 +86,23 @@ def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | No
         .sign(ca_key, hashes.SHA256())
     )
 
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    pki = _server(folder, "server", ca_key, ca_name, names, "localhost", not_before, not_after)
+    write_private(pki.ca, ca_cert.public_bytes(serialization.Encoding.PEM))
+    if misissued_for is not None:
+        other = _server(folder, "misissued", ca_key, ca_name, [x509.DNSName(misissued_for)], misissued_for,
+                        not_before, not_after)
+        pki = LocalPKI(pki.ca, pki.cert, pki.key, misissued=other)
+    return pki
+
+
+def _server(folder: Path, stem: str, ca_key, ca_name: x509.Name, names: list, common_name: str,
+            not_before: datetime.datetime, not_after: datetime.datetime) -> LocalPKI:
+    """Issue a server certificate for ``names`` from the CA; write it and its key as ``stem``.pem and .key."""
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("localhost")).issuer_name(ca_name)
+        .subject_name(_name(common_name)).issuer_name(ca_name)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before).not_valid_after(not_after)
@@ -94,18 +112,14 @@ def make_local_pki(folder: str | Path | None = None, now: datetime.datetime | No
                                      crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         # Browsers and Python's ssl match the host against subjectAltName only, never the common name.
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-
-    pki = LocalPKI(ca=str(folder / "ca.pem"), cert=str(folder / "server.pem"), key=str(folder / "server.key"))
+    pki = LocalPKI(ca=str(folder / "ca.pem"), cert=str(folder / f"{stem}.pem"), key=str(folder / f"{stem}.key"))
     # Each file is new (0600, written beside and renamed over): never an old file's mode kept (a key left
     # world-readable), never written through a symlink someone planted at the name.
-    write_private(pki.ca, ca_cert.public_bytes(serialization.Encoding.PEM))
     write_private(pki.cert, server_cert.public_bytes(serialization.Encoding.PEM))
     write_private(pki.key, server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                     serialization.NoEncryption()))

@@ -19,7 +19,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from jwt.api_jws import PyJWS
 
-__all__ = ["attacker_key", "attacker_jwk", "lab_private_key", "algorithms_given_to_pyjwt"]
+from coursekit.labtools.attacks import b64url, b64url_json
+
+__all__ = ["attacker_key", "attacker_jwk", "lab_private_key", "algorithms_given_to_pyjwt", "rs256_labelled",
+           "LEEWAY_LIMIT", "TYP_IS_A_MEDIA_TYPE"]
+
+# The course's leeway rule, which every verifier check grades by (lessons 03, 04, 06, 07, 09): a verifier may allow
+# up to LEEWAY_LIMIT seconds of clock skew past exp (none is fine); a token is expired from the second
+# now >= exp + leeway (RFC 7519 §4.1.4: valid only before exp). So every right verifier accepts a token at
+# exp - 1 and refuses it at exp + LEEWAY_LIMIT, and a check never asks about the seconds in between.
+LEEWAY_LIMIT = 60
+
+# What a check says to a verifier that refuses typ "application/at+jwt".
+TYP_IS_A_MEDIA_TYPE = ("typ is a media type (RFC 7515 §4.1.9): compare it without case, the 'application/' prefix "
+                       "optional; RFC 9068 §4 names both at+jwt and application/at+jwt")
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,6 +75,13 @@ def algorithms_given_to_pyjwt() -> Iterator[list[tuple[str | None, list[str]]]]:
         yield seen
     finally:
         PyJWS._verify_signature = original
+
+
+def rs256_labelled(alg_in_header: str, claims: dict, header: dict, key: Any) -> str:
+    """A token signed with RS256 whose header nonetheless says ``alg_in_header``."""
+    signing_input = b64url_json({**header, "alg": alg_in_header}) + "." + b64url_json(claims)
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input.encode("ascii"), key)
+    return f"{signing_input}.{b64url(signature)}"
 
 
 def attacker_jwk(kid: str) -> dict:

@@ -19,6 +19,7 @@ EVENTS = (
     "reuse_within_interval", "family_revoked", "revocation", "verification_failed",
     "role_changed", "user_disabled", "user_enabled", "keys_rotated", "clock_changed", "reset", "flaws_changed",
     "keys_rotated_now", "authorization_refused", "code_issued", "code_refused", "code_reused", "challenge_answered",
+    "token_budget_spent", "referee_changed",
 )
 
 

@@ -91,6 +91,16 @@ class TooManyFailedLogins(LabError):
         return {"Retry-After": str(self.retry_after), "Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+class TokenBudgetSpent(LabError):
+    """LAB ONLY: the token-request budget a check set (labserver.control.referee) is spent."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def headers(self) -> dict[str, str]:
+        return {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 # --- Protected resource errors (RFC 6750 §3) ----------------------------------------------------
 
 class BearerError(LabError):

@@ -31,7 +31,8 @@ ERRORS = {
     404: "not_found: no such user or table",
     409: "conflict: the change would leave no enabled admin, or move the lab clock out of 1970-2100",
     413: "request_too_large: the body is over 64 KiB",
-    429: "too_many_requests: too many failed logins for this account or from this address (RFC 6585 §4)",
+    429: "too_many_requests: too many failed logins for this account or from this address (RFC 6585 §4); on a "
+         "lab, also a check's token-request budget that is spent (labserver.control.referee)",
 }
 HEADERS = {
     401: {"WWW-Authenticate": "the challenge: Bearer (RFC 6750 §3), Basic (client), Cookie (session) or "

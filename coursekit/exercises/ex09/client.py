@@ -1,31 +1,26 @@
 """Capstone task (a): a client that logs in once, refreshes with rotation, survives a race, and recovers.
 
-The learner writes ``TokenClient(base_url, username, password)`` with ``get(path) -> requests.Response``.
-Each behaviour runs it against a fresh lab (refresh reuse interval 0: every reuse is detected) and judges
-it by what the server saw, from its audit log: password logins, refreshes, reuse detected, throttling.
-While a behaviour runs, requests' transport is watched (``_TokenTraffic``): it caps the token requests a
-client may make (a loop ends as a failed behaviour, not a hang) and, for the race, holds the first refresh
-until a second one arrives, so that a client without a guard reliably spends its refresh token twice.
-A thread that went over the budget stays stopped: if the client swallows the exception and loops on, its
-requests fail before reaching the network, even after the behaviour ended (requests' ``send`` stays
-wrapped by a pass-through guard for that reason).
+The learner writes ``TokenClient(base_url, username, password)`` with ``get(path)`` returning the response, with
+any HTTP library (requests, httpx, urllib). Each behaviour runs it against a fresh lab (refresh reuse interval 0:
+every reuse is detected) and judges it by what reached the server: its audit log (password logins, refreshes,
+reuse detected, throttling) and its count of token requests. The lab's referee (``coursekit.exercises.referee``)
+refuses token requests past a budget, so a loop shows at the server and is stopped at once, and for the race
+holds the first refresh until a second one arrives, so that a client without a guard reliably spends its
+refresh token twice. Everything the client does, its constructor included, runs under a time limit
+(``coursekit.kit.timelimit``): a loop or a deadlock is reported, and a loop is stopped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import threading
 import time
-from urllib.parse import parse_qs
 
-import requests
-import requests.adapters
-
-from coursekit.kit.behaviours import Behaviour, GradedByBehaviour, within
-from coursekit.labtools.client import http_session
+from coursekit.kit.behaviours import Behaviour, GradedByBehaviour
 from coursekit.kit.exercise import ANSWERS_PACKAGE, Incorrect, require_function
+from coursekit.kit.timelimit import run_limited, stop_thread
 from coursekit.labtools.lab import fresh_lab
+from coursekit.exercises.referee import budget_spent, end_logins, json_of, referee, status_of, token_requests
 from labserver import LabServer
 
 __all__ = ["ResilientClient"]
@@ -33,124 +28,58 @@ __all__ = ["ResilientClient"]
 EXPIRY = 31 * 60  # seconds the grader moves the lab clock: past one access-token lifetime (30 min)
 TOKEN_BUDGET = 25  # token requests one behaviour allows; a client past it is looping
 RACE_HOLD = 1.0   # seconds the first refresh of a race waits for a second one (generous: a busy machine)
-CALL_TIMEOUT = 15  # seconds one call of the client may take before it counts as hung
+CALL_TIMEOUT = 15  # seconds one call of the client (or its constructor) may take before it counts as hung
 
-
-class _TooManyTokenRequests(RuntimeError):
-    """Raised inside the client when it exceeds the token-request budget: it is looping."""
-
-
-_stopped = threading.local()  # .looping is set on a thread that went over budget, for good
-
-
-class _TokenTraffic:
-    """Watch requests' transport: count token requests, keep refresh tokens handed out, hold racing refreshes."""
-
-    def __init__(self, token_url: str, hold_first_refresh: bool = False) -> None:
-        self.token_url = token_url
-        self.requests = 0
-        self.refresh_tokens: list[str] = []  # in the order the server handed them out
-        self._hold = hold_first_refresh
-        self._second = threading.Event()
-        self._refreshes = 0
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def watching(self):
-        original = requests.adapters.HTTPAdapter.send
-        traffic = self
-
-        def send(adapter, request, *args, **kwargs):
-            _refuse_looping_thread()  # it caught our exception and carried on looping
-            if request.url.split("?")[0] != traffic.token_url:
-                return original(adapter, request, *args, **kwargs)
-            traffic._before(request)
-            response = original(adapter, request, *args, **kwargs)
-            traffic._after(response)
-            return response
-
-        requests.adapters.HTTPAdapter.send = send
-        try:
-            yield self
-        finally:
-            # A looping thread that outlives the behaviour keeps meeting the guard, never the network.
-            requests.adapters.HTTPAdapter.send = _guarded(original)
-
-    def _before(self, request) -> None:
-        body = request.body or ""
-        fields = parse_qs(body.decode() if isinstance(body, bytes) else body)
-        with self._lock:
-            self.requests += 1
-            if self.requests > TOKEN_BUDGET:
-                _stopped.looping = True
-                raise _TooManyTokenRequests(f"more than {TOKEN_BUDGET} token requests")
-            refresh = fields.get("grant_type") == ["refresh_token"]
-            if refresh:
-                self._refreshes += 1
-            first = refresh and self._refreshes == 1
-            if refresh and self._refreshes == 2:
-                self._second.set()
-        if self._hold and first:
-            self._second.wait(RACE_HOLD)  # a second refresh now would race this one
-
-    def _after(self, response) -> None:
-        if response.status_code == 200:
-            with contextlib.suppress(ValueError):
-                token = response.json().get("refresh_token")
-                if token:
-                    with self._lock:
-                        self.refresh_tokens.append(token)
-
-
-def _refuse_looping_thread() -> None:
-    if getattr(_stopped, "looping", False):
-        time.sleep(0.2)  # a client that swallows this and loops on spins slowly, not at full speed
-        raise _TooManyTokenRequests(f"more than {TOKEN_BUDGET} token requests")
-
-
-def _guarded(send):
-    """requests' own send, refusing only threads stopped for looping (restoring it is idempotent)."""
-    send = getattr(send, "__wrapped__", send)
-
-    def guarded(adapter, request, *args, **kwargs):
-        _refuse_looping_thread()
-        return send(adapter, request, *args, **kwargs)
-
-    guarded.__wrapped__ = send
-    return guarded
+_LOOP = ("{what} kept asking the token endpoint, more than {budget} times: a loop. Try the refresh token once, "
+         "then the password once, then give up")
 
 
 class _Run:
     """One client against one fresh lab: make it, call it, and count what the server saw."""
 
-    def __init__(self, client_class, lab: LabServer, username: str, password: str | None = None) -> None:
+    def __init__(self, client_class, lab: LabServer, username: str, password: str | None = None,
+                 hold_refresh: float = 0.0) -> None:
         self.lab = lab
         self.username = username
-        self.mark = len(lab.audit())
-        self.traffic = _TokenTraffic(lab.url + "/oauth/token")
-        self.client = client_class(lab.url, username, password or f"{username}-password")
+        referee(lab, budget=TOKEN_BUDGET, hold_refresh=hold_refresh)
+        self.mark = lab.audit()[-1]["id"]  # from before the constructor: a client may log in there
+        self.client = self.limited(lambda: client_class(lab.url, username, password or f"{username}-password"),
+                                   f"TokenClient(base_url, {username!r}, password)")
+
+    def limited(self, action, what: str):
+        def looped() -> str | None:
+            return _LOOP.format(what=what, budget=TOKEN_BUDGET) if budget_spent(self.lab) else None
+
+        try:
+            result = run_limited(CALL_TIMEOUT, action, what, stop_when=looped)
+        except Incorrect:
+            raise
+        except Exception:
+            if budget_spent(self.lab):  # the lab's refusal ended the loop with an exception in the client
+                raise Incorrect(_LOOP.format(what=what, budget=TOKEN_BUDGET)) from None
+            raise
+        if budget_spent(self.lab):  # it looped, caught the refusal, and returned anyway
+            raise Incorrect(_LOOP.format(what=what, budget=TOKEN_BUDGET))
+        return result
 
     def get(self, path: str = "/api/me", what: str = "client.get('/api/me')"):
-        with self.traffic.watching():
-            try:
-                return within(CALL_TIMEOUT, lambda: self.client.get(path), what)
-            except _TooManyTokenRequests:
-                raise Incorrect(f"{what} kept asking the token endpoint, more than {TOKEN_BUDGET} times: "
-                                "a loop. Try the refresh token once, then the password once, then give up") from None
+        return self.limited(lambda: self.client.get(path), what)
 
     def get_ok(self, what: str) -> None:
         r = self.get(what=what)
-        if not isinstance(r, requests.Response):
-            raise Incorrect(f"{what} should return the requests.Response, not {type(r).__name__}")
-        if r.status_code != 200 or r.json().get("username") != self.username:
-            raise Incorrect(f"{what} answered {r.status_code} {r.text[:120]}")
+        status = status_of(r)
+        if status is None:
+            raise Incorrect(f"{what} should return the HTTP response, not {type(r).__name__}")
+        body = json_of(r)
+        if status != 200 or (isinstance(body, dict) and body.get("username") != self.username):
+            raise Incorrect(f"{what} answered {status} {str(body)[:120] if body is not None else ''}".rstrip())
 
     def count(self, event: str, **where) -> int:
-        return sum(1 for e in self.lab.audit()[self.mark:] if e["event"] == event
+        return sum(1 for e in self.lab.audit(self.mark) if e["event"] == event
                    and all(e.get(k) == v for k, v in where.items()))
 
     def logins(self) -> int:
-        return self.count("login", via="token")
+        return self.count("login", via="token", username=self.username)
 
 
 def _client(client_class) -> type:
@@ -205,34 +134,40 @@ def _survives_expiries(client_class, hidden: bool) -> None:
 
 def _survives_a_race(client_class, hidden: bool) -> None:
     lab = fresh_lab()
-    run = _Run(_client(client_class), lab, "alice")
+    run = _Run(_client(client_class), lab, "alice", hold_refresh=RACE_HOLD)
     run.get_ok("the first client.get('/api/me')")
     lab.clock.advance(EXPIRY)
     callers = _case(hidden)["callers"]
     start = threading.Barrier(callers)
     answers: list = [None] * callers
-    run.traffic = _TokenTraffic(run.traffic.token_url, hold_first_refresh=True)
 
     def call(i: int) -> None:
         start.wait()
         answers[i] = run.client.get("/api/me")
 
-    with run.traffic.watching():
-        threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(callers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(CALL_TIMEOUT)
-    if any(t.is_alive() for t in threads):
-        raise Incorrect(f"{callers} calls at once did not all return within {CALL_TIMEOUT} s: a lock never released?")
+    threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(callers)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + CALL_TIMEOUT
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    if budget_spent(lab) or any(t.is_alive() for t in threads):
+        stopped = all([stop_thread(t) for t in threads])
+        if budget_spent(lab):
+            raise Incorrect(_LOOP.format(what=f"{callers} calls at once", budget=TOKEN_BUDGET))
+        raise Incorrect(f"{callers} calls at once did not all return within {CALL_TIMEOUT} s: a lock never "
+                        f"released? {'They were stopped' if stopped else 'Some still wait, in the background'}")
     if run.count("reuse_detected"):
         raise Incorrect(f"{callers} calls at once after an expiry spent the same refresh token twice; the server "
                         "took it for theft and revoked the login (RFC 9700 §4.14.2). Let one caller refresh, "
                         "under a lock; the others wait and use its new access token")
-    bad = [a.status_code if isinstance(a, requests.Response) else type(a).__name__ for a in answers
-           if not (isinstance(a, requests.Response) and a.status_code == 200)]
+    bad = [status_of(a) or type(a).__name__ for a in answers if status_of(a) != 200]
     if bad:
         raise Incorrect(f"{callers} calls at once after an expiry: some answered {bad}")
+    # Passing the race means refreshing in it: a client that logs in again on every 401 never races.
+    if run.logins() != 1 or not run.count("refresh"):
+        raise Incorrect(f"{callers} calls at once after an expiry made {run.logins() - 1} new password logins and "
+                        f"{run.count('refresh')} refreshes: renew with the refresh token, one caller at a time")
 
 
 def _recovers_from_revocation(client_class, hidden: bool) -> None:
@@ -241,17 +176,15 @@ def _recovers_from_revocation(client_class, hidden: bool) -> None:
     run.get_ok("the first client.get('/api/me')")
     lab.clock.advance(EXPIRY)
     run.get_ok("client.get('/api/me') after an expiry")
-    if run.logins() != 1 or run.count("refresh") != 1 or len(run.traffic.refresh_tokens) != 2:
-        raise Incorrect("to be revoked, the client must first log in once with the password grant (through "
-                        "requests), then refresh once on a 401")
-    # A thief replays the first refresh token: the server revokes the whole login, the client's token too.
-    stolen = http_session().post(lab.url + "/oauth/token", timeout=10, data={
-        "grant_type": "refresh_token", "refresh_token": run.traffic.refresh_tokens[0]})
-    assert stolen.status_code == 400 and run.count("reuse_detected") == 1, stolen.text
+    if run.logins() != 1 or run.count("refresh") != 1:
+        raise Incorrect("to be revoked, the client must first log in once with the password grant, then refresh "
+                        f"once on a 401; the server saw {run.logins()} logins and {run.count('refresh')} refreshes")
+    # The server revokes the login, as it does when it detects a stolen refresh token: a refresh now fails.
+    end_logins(lab, run.username)
     lab.clock.advance(EXPIRY)
-    before = run.traffic.requests
+    before = token_requests(lab)
     run.get_ok("client.get('/api/me') after its login was revoked")
-    spent = run.traffic.requests - before
+    spent = token_requests(lab) - before
     if run.logins() != 2:
         raise Incorrect(f"after the revocation the server saw {run.logins() - 1} new password logins; "
                         "when the refresh is refused (invalid_grant), log in again with the password, once")
@@ -260,31 +193,43 @@ def _recovers_from_revocation(client_class, hidden: bool) -> None:
     if _case(hidden)["after_recovery"]:  # the new login's refresh token is the one to use from now on
         lab.clock.advance(EXPIRY)
         run.get_ok("client.get('/api/me') after the next expiry")
-        if run.logins() != 2 or run.count("reuse_detected") != 1:
+        if run.logins() != 2 or run.count("refresh") != 2 or run.count("reuse_detected"):
             raise Incorrect("after recovering, the next expiry should be a refresh of the new login")
 
 
 def _gives_up(client_class, hidden: bool) -> None:
     lab = fresh_lab()
-    run = _Run(_client(client_class), lab, _case(hidden)["user"], password="not-the-password")
-    try:
-        answer = run.get(what="client.get('/api/me') with a wrong password")
+    what = "client.get('/api/me') with a wrong password"
+    answer = None
+    try:  # raising, in the constructor or in get(), is a fine way to give up
+        run = _Run(_client(client_class), lab, _case(hidden)["user"], password="not-the-password")
     except Incorrect:  # it looped or hung: say so
         raise
-    except Exception:  # noqa: BLE001 - raising is a fine way to give up
-        answer = None
-    if isinstance(answer, requests.Response) and answer.status_code == 200:
+    except Exception:  # noqa: BLE001
+        run = None
+    else:
+        try:
+            answer = run.get(what=what)
+        except Incorrect:
+            raise
+        except Exception:  # noqa: BLE001
+            answer = None
+    if status_of(answer) == 200:
         raise Incorrect("with a wrong password the client got 200?")
-    failed = run.count("login_failed")
-    if run.count("login_throttled"):
+    failed = sum(1 for e in lab.audit() if e["event"] == "login_failed")
+    if any(e["event"] == "login_throttled" for e in lab.audit()):
         raise Incorrect(f"with a wrong password the client tried {failed} times and the server throttled it (429): "
                         "a refused password will not get better by retrying; give up after one try")
     if failed > 2:
         raise Incorrect(f"with a wrong password the client tried {failed} logins: give up after one")
-    if _case(hidden)["second_try"]:  # giving up once must not make the next call hang or loop either
+    if _case(hidden)["second_try"] and run is not None:  # giving up must not make the next call hang or loop
         again = run.count("login_failed")
-        with contextlib.suppress(Exception):
+        try:
             run.get(what="a second client.get('/api/me') with a wrong password")
+        except Incorrect:
+            raise
+        except Exception:  # noqa: BLE001
+            pass
         if run.count("login_failed") - again > 2:
             raise Incorrect("a second call with a wrong password retried more than twice")
 

@@ -28,9 +28,13 @@ class TokenLab:
         self.admin = {**self.payload, "roles": ["admin"]}
         self.own_key = lab_private_key(self.lab, self.header["kid"])
         self.now = self.lab.clock.now()
+        self._jwks: dict | None = None
 
     def jwks(self) -> dict:
-        return http_session().get(self.lab.url + "/.well-known/jwks.json", timeout=10).json()
+        """The lab's JWK Set, fetched at the first use (after any key rotation a case makes) and kept."""
+        if self._jwks is None:
+            self._jwks = http_session().get(self.lab.url + "/.well-known/jwks.json", timeout=10).json()
+        return self._jwks
 
     def signed(self, payload: dict, **header) -> str:
         """Signed with the lab's own key: only what the verifier must check besides the signature is wrong."""

@@ -18,9 +18,15 @@ from coursekit.exercises.ex09.tokenlab import ALGORITHM, TokenLab, call
 from coursekit.kit.behaviours import Behaviour, GradedByBehaviour
 from coursekit.kit.exercise import ANSWERS_PACKAGE, Incorrect, require_function
 from coursekit.labtools.attacks import b64url_json, hs256_by_hand
-from coursekit.labtools.verifier_probes import algorithms_given_to_pyjwt, attacker_jwk, attacker_key
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
+                                                attacker_jwk, attacker_key)
 
 __all__ = ["ResourceServerVerifier"]
+
+# The course's leeway rule: coursekit.labtools.verifier_probes.LEEWAY_LIMIT.
+EXPIRY_RULE = ("compare exp with now (the lab clock), exp required: expired when now >= exp + leeway, and the "
+               f"course allows a leeway of at most {LEEWAY_LIMIT} s. PyJWT's own check reads your computer's clock, "
+               "years before the lab's 2030")
 
 def _refuses(verify, lab: TokenLab, cases: list[tuple[str, str, float | None]], why: str) -> None:
     """Every (what it is, token, now or None) must be refused; else say which and why."""
@@ -50,15 +56,29 @@ def _hidden(behaviour: str, lab: TokenLab, hidden: bool):
         yield cases
 
 
+def _checks_signatures(verify, lab: TokenLab, behaviour: str) -> None:
+    """A behaviour about claims or accepting is earned only by a verifier that checks signatures at all."""
+    forged = jwt.encode(lab.payload, attacker_key(), algorithm=ALGORITHM,
+                        headers={"kid": lab.header["kid"], "typ": "at+jwt"})
+    try:
+        call(verify, lab, forged)
+    except Exception:  # noqa: BLE001 - refused, as it must be
+        return
+    raise Incorrect(f"your verifier accepted alice's claims signed by a key that is not the lab's (under the lab's "
+                    f"kid): it does not check the signature, so {behaviour} means nothing yet. Verify with the "
+                    "lab's key from the JWK Set (jwt.decode with the key and algorithms=['RS256'])")
+
+
 def _genuine(verify, hidden: bool) -> None:
     lab = TokenLab()
-    _accepts(verify, lab, [("alice's genuine token", lab.alice, None, "alice")])
     with _hidden("genuine", lab, hidden) as groups:  # (the lab they come from, its cases): a rotation has its own
+        _checks_signatures(verify, lab, "accepting genuine tokens")
+        _accepts(verify, lab, [("alice's genuine token", lab.alice, None, "alice")])
         for other_lab, cases in groups:
             _accepts(verify, other_lab, cases)
 
 
-def _accepts(verify, lab: TokenLab, cases: list[tuple[str, str, float | None, str]]) -> None:
+def _accepts(verify, lab: TokenLab, cases: list[tuple[str, str, float | None, str]], why: str = "") -> None:
     """Every (what it is, token, now or None, username) must be accepted, its claims returned."""
     for label, token, now, username in cases:
         try:
@@ -67,14 +87,19 @@ def _accepts(verify, lab: TokenLab, cases: list[tuple[str, str, float | None, st
             hint = (" PyJWT compared iat or exp with your computer's clock, but the lab lives in 2030: judge time "
                     "by now, with 'verify_exp' and 'verify_iat' off in options" if isinstance(
                         error, (jwt.ImmatureSignatureError, jwt.ExpiredSignatureError)) else "")
-            raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}.{hint}") from None
+            raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}.{hint or why}") from None
         if not isinstance(verified, dict) or verified.get("username") != username:
             raise Incorrect(f"verify should return the claims as a dict; for {label}, claims['username'] == "
                             f"'{username}', but it returned {verified!r:.80}")
 
 
-def _refused_with_hidden(behaviour: str, verify, lab: TokenLab, cases: list, hidden: bool, why: str) -> None:
+def _refused_with_hidden(behaviour: str, verify, lab: TokenLab, cases: list, hidden: bool, why: str,
+                         earned_by: str = "") -> None:
+    """Every case, visible and hidden, must be refused; ``earned_by`` names a behaviour that also needs the
+    verifier to check signatures at all (after the hidden cases are found, so a missing copy says so first)."""
     with _hidden(behaviour, lab, hidden) as more:
+        if earned_by:
+            _checks_signatures(verify, lab, earned_by)
         _refuses(verify, lab, cases + more, why)
 
 
@@ -82,8 +107,10 @@ def _alg_none(verify, hidden: bool) -> None:
     lab = TokenLab()
     cases = [('a token with alg "none" and no signature',
               f"{b64url_json({**lab.header, 'alg': 'none'})}.{b64url_json(lab.admin)}.", None)]
-    _refused_with_hidden("alg-none", verify, lab, cases, hidden,
-                         "alg none means unsigned. Pin the algorithm: algorithms=['RS256'] (RFC 8725 §3.1)")
+    with algorithms_given_to_pyjwt() as seen:
+        _refused_with_hidden("alg-none", verify, lab, cases, hidden,
+                             "alg none means unsigned. Pin the algorithm: algorithms=['RS256'] (RFC 8725 §3.1)")
+    _pinned(seen)
 
 
 def _pinned_algorithm(verify, hidden: bool) -> None:
@@ -93,6 +120,11 @@ def _pinned_algorithm(verify, hidden: bool) -> None:
     with algorithms_given_to_pyjwt() as seen:
         _refused_with_hidden("algorithm", verify, lab, cases, hidden,
                              "the token chose its algorithm. Pin algorithms=['RS256'] (RFC 8725 §3.1)")
+    _pinned(seen)
+
+
+def _pinned(seen: list) -> None:
+    """A refusal counts only if the verifier pinned the algorithm, not if PyJWT refused for it."""
     chosen = sorted({alg for _alg, algs in seen for alg in algs if alg != ALGORITHM})
     if chosen:
         raise Incorrect(f"your verifier let PyJWT accept {chosen}, taken from the token: any refusal was PyJWT's "
@@ -101,40 +133,48 @@ def _pinned_algorithm(verify, hidden: bool) -> None:
 
 def _key_source(verify, hidden: bool) -> None:
     lab = TokenLab()
+    earned_by = "taking keys from the JWK Set"
     cases = [("a token signed with the key its own jwk header carries",
               jwt.encode(lab.admin, attacker_key(), algorithm=ALGORITHM,
                          headers={"kid": "from-jwk", "typ": "at+jwt", "jwk": attacker_jwk("from-jwk")}), None)]
     _refused_with_hidden("keys", verify, lab, cases, hidden,
-                         "take keys only from the lab's JWK Set, by kid (RFC 8725 §3.10)")
+                         "take keys only from the lab's JWK Set, by kid (RFC 8725 §3.10)", earned_by)
 
 
 def _expiry(verify, hidden: bool) -> None:
     lab = TokenLab()
-    cases = [("alice's token a minute after it expired by the lab clock", lab.alice, lab.payload["exp"] + 60)]
-    _refused_with_hidden("expiry", verify, lab, cases, hidden,
-                         "compare exp with now (the lab clock): expired when now >= exp, and exp is required. "
-                         "PyJWT's own check reads your computer's clock, years before the lab's 2030")
+    earned_by = "judging expiry"
+    cases = [(f"alice's token {LEEWAY_LIMIT} s after its exp by the lab clock", lab.alice,
+              lab.payload["exp"] + LEEWAY_LIMIT)]
+    _refused_with_hidden("expiry", verify, lab, cases, hidden, EXPIRY_RULE, earned_by)
 
 
 def _audience(verify, hidden: bool) -> None:
     lab = TokenLab()
+    earned_by = "checking the audience"
     cases = [("a token for another audience ('billing-api')", lab.signed({**lab.payload, "aud": "billing-api"}), None)]
     _refused_with_hidden("audience", verify, lab, cases, hidden, "a token meant for another service must not "
-                         "open this one: pass audience=audience and require aud (RFC 8725 §3.9)")
+                         "open this one: pass audience=audience and require aud (RFC 8725 §3.9)", earned_by)
 
 
 def _issuer(verify, hidden: bool) -> None:
     lab = TokenLab()
+    earned_by = "checking the issuer"
     cases = [("a token from another issuer", lab.signed({**lab.payload, "iss": "https://staging.jwt-course.test"}),
               None)]
-    _refused_with_hidden("issuer", verify, lab, cases, hidden, "pass issuer=issuer and require iss (RFC 8725 §3.8)")
+    _refused_with_hidden("issuer", verify, lab, cases, hidden, "pass issuer=issuer and require iss (RFC 8725 §3.8)",
+                         earned_by)
 
 
 def _typ(verify, hidden: bool) -> None:
     lab = TokenLab()
+    earned_by = "checking typ"
     cases = [('a token with typ "JWT" (not an access token)', lab.signed(lab.payload, typ="JWT"), None)]
     _refused_with_hidden("typ", verify, lab, cases, hidden, "an access token says typ at+jwt (RFC 9068 §4, "
-                         "RFC 8725 §3.11): check the header's typ")
+                         "RFC 8725 §3.11): check the header's typ", earned_by)
+    # typ is a media type (RFC 7515 §4.1.9): compared without case, "application/" may be left out.
+    _accepts(verify, lab, [(f'a genuine token whose header says typ "{typ}"', lab.signed(lab.payload, typ=typ),
+                            None, "alice") for typ in ("application/at+jwt", "AT+JWT")], why=f" {TYP_IS_A_MEDIA_TYPE}")
 
 
 def _format(verify, hidden: bool) -> None:

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from labserver.control.clock import parse_instant
 from labserver.control.challenge import FORGEABLE
 from labserver.control.flaws import FLAWS
+from labserver.control.referee import MAX_HOLD
 from labserver.storage.store import TABLES
 from labserver.tokens.access import AccessTokens
 from labserver.web.errors import Conflict, Forbidden, InvalidRequest, InvalidToken, LabSecretRequired, NotFound
@@ -234,6 +235,33 @@ async def set_flaws(names: list[FlawName], request: Request) -> dict:
     return {"enabled": enabled, "available": FLAWS}
 
 
+class RefereeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    budget: int | None = Field(default=None, ge=0, le=100_000, strict=True)
+    hold_refresh: StrictFloat = Field(default=0.0, ge=0, le=MAX_HOLD, allow_inf_nan=False)
+
+
+# Left out of the API document, like the lab page: a facility for checks, which a fuzzer must not switch on
+# (a budget of 0 would refuse its own logins). Loopback only, like every /lab/ route.
+@router.get("/referee", include_in_schema=False)
+async def referee(request: Request) -> dict:
+    """The token-request budget and refresh hold a check set (labserver.control.referee), and the count so far."""
+    return lab_of(request).referee.state()
+
+
+@router.put("/referee", include_in_schema=False)
+async def set_referee(change: RefereeSettings, request: Request) -> dict:
+    """Set a token-request budget (null: none) and a refresh hold in seconds (0: none); counting starts afresh.
+
+    For checks of client code: past the budget the token endpoint answers 429; the first refresh waits up to
+    hold_refresh seconds for a second one. Both end at a reset.
+    """
+    lab = lab_of(request)
+    state = lab.referee.set(change.budget, change.hold_refresh)
+    lab.audit.record("referee_changed", budget=change.budget, hold_refresh=change.hold_refresh)
+    return state
+
+
 @router.post("/reset")
 async def reset(request: Request) -> dict:
     """Forget codes, sessions, refresh families, denylist, login failures, audit and counters; seeded users and flaws back as started."""
@@ -244,6 +272,7 @@ async def reset(request: Request) -> dict:
                     "access_tokens")
     lab.users.reset(lab.seeded)
     lab.throttle.clear()
+    lab.referee.reset()
     lab.audit.clear()
     lab.store.counters.clear()
     lab.audit.record("reset")

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
-                                  OAuthError, UnsupportedGrantType, UnsupportedTokenType)
+                                  OAuthError, TokenBudgetSpent, UnsupportedGrantType, UnsupportedTokenType)
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form, required
 from labserver.web.routes.sameorigin import check_host
@@ -88,9 +88,17 @@ async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
     check_host(request, any_loopback_port=True)  # a rebinding page cannot log in, nor refresh, through a name of its own
+    # LAB ONLY (labserver.control.referee): a budget and a refresh hold a check may set; both off by default.
+    if not lab.referee.admit():
+        if lab.referee.first_over_budget():
+            lab.audit.record("token_budget_spent", budget=lab.referee.budget)
+        raise TokenBudgetSpent(f"this lab allows {lab.referee.budget} token requests for this check, and they "
+                               "are spent: the client is looping")
     fields = await read_form(request, known=TOKEN_PARAMETERS)
     client_id = check_client(request, fields)
     grant = required(fields, "grant_type")
+    if grant == "refresh_token":
+        await lab.referee.before_refresh()
     issued_to = None  # the client the access token names: the lessons' client unless a code says otherwise
     if fields.get("scope"):
         # RFC 6749 §3.3: honour the scope asked for or refuse it, never drop it silently.

@@ -1,0 +1,77 @@
+"""LAB ONLY, for grading client code: a budget of token requests, and a refresh held until a second one races it.
+
+A check of a learner's client (the capstone, lesson 07) judges what reached the server, whatever HTTP library
+sent it. Two things it cannot arrange from outside the server, so the lab does them when asked:
+
+- ``budget``: token requests (``POST /oauth/token``) allowed from now on; past it the token endpoint answers
+  429 ``too_many_requests`` and the audit log notes ``token_budget_spent`` once. A client that loops on
+  refused grants meets a refusal it cannot talk its way past, and the check sees the loop at the server.
+- ``hold_refresh``: seconds the first refresh grant waits for a second one before it is served. Two callers
+  that both refresh with the same token then reliably spend it twice (the race a lock prevents), instead of
+  only when the scheduler happens to interleave them.
+
+Both are off by default (``budget`` None, ``hold_refresh`` 0), are set through the lab controls
+(``PUT /lab/referee``, mounted on loopback only) and end at a lab reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+# The longest hold a referee may ask for: a race needs a moment, not a stalled server.
+MAX_HOLD = 5.0
+
+
+class Referee:
+    """The budget and the hold of one lab; read by the token endpoint on every request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.budget: int | None = None
+            self.hold_refresh = 0.0
+            self.token_requests = 0
+            self._refreshes = 0
+            self._second: asyncio.Event | None = None
+
+    def set(self, budget: int | None, hold_refresh: float) -> dict:
+        """Start counting afresh with this budget and hold; return the state."""
+        self.reset()
+        with self._lock:
+            self.budget, self.hold_refresh = budget, hold_refresh
+        return self.state()
+
+    def state(self) -> dict:
+        with self._lock:
+            return {"budget": self.budget, "hold_refresh": self.hold_refresh, "token_requests": self.token_requests}
+
+    def admit(self) -> bool:
+        """Count one token request; False once the budget is spent (the first refusal returns False too)."""
+        with self._lock:
+            self.token_requests += 1
+            return self.budget is None or self.token_requests <= self.budget
+
+    def first_over_budget(self) -> bool:
+        with self._lock:
+            return self.budget is not None and self.token_requests == self.budget + 1
+
+    async def before_refresh(self) -> None:
+        """Hold the first refresh until a second arrives (at most hold_refresh seconds); let later ones through."""
+        if not self.hold_refresh:
+            return
+        with self._lock:
+            self._refreshes += 1
+            if self._second is None:
+                self._second = asyncio.Event()
+            second, first = self._second, self._refreshes == 1
+        if not first:
+            second.set()
+            return
+        try:
+            await asyncio.wait_for(second.wait(), self.hold_refresh)
+        except asyncio.TimeoutError:
+            pass  # no second refresh came: the client refreshes one at a time

@@ -1,0 +1,182 @@
+"""Lesson 06: three attacks as tools, and a verifier that refuses the battery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import warnings
+
+import jwt
+import jwt.warnings
+from cryptography.hazmat.primitives import serialization
+from jwt.algorithms import RSAAlgorithm
+
+from coursekit.exercises.ex06 import q1, q2, q3, q4
+from coursekit.labtools.attacks import b64url, hs256_by_hand, wordlist
+from coursekit.labtools.client import claims
+from corpora import right, wrong
+
+
+def _admin(token: str) -> dict:
+    return {**claims(token), "roles": ["admin"]}
+
+
+# --- q1 ---------------------------------------------------------------------------------------------------------
+
+def _crack_with_pyjwt(token: str) -> str:
+    """Let PyJWT try each word (signature only), then sign by hand."""
+    for word in wordlist():
+        try:
+            with warnings.catch_warnings():  # the words are short HMAC keys: that is the point
+                warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+                jwt.decode(token, word, algorithms=["HS256"], options={
+                    "verify_exp": False, "verify_iat": False, "verify_aud": False, "verify_iss": False})
+        except jwt.InvalidSignatureError:
+            continue
+        return hs256_by_hand(jwt.get_unverified_header(token), _admin(token), word.encode())
+    raise ValueError("not in the wordlist")
+
+
+def _crack_bytes_compare(token: str) -> str:
+    head, payload, signature = token.split(".")
+    wanted = signature.encode()
+    for word in wordlist():
+        mac = b64url(hmac.new(word.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()).encode()
+        if hmac.compare_digest(mac, wanted):
+            return hs256_by_hand(jwt.get_unverified_header(token), _admin(token), word.encode())
+    return token
+
+
+def _forgets_the_role(token: str) -> str:
+    forged = _crack_bytes_compare(token)
+    return hs256_by_hand(jwt.get_unverified_header(forged), claims(token), b"unused")
+
+
+def _kid_dropped(token: str) -> str:
+    forged = _crack_bytes_compare(token)
+    head, payload, _ = token.split(".")
+    word = next(w for w in wordlist() if b64url(hmac.new(w.encode(), f"{head}.{payload}".encode(),
+                                                         hashlib.sha256).digest()) == token.split(".")[2])
+    return hs256_by_hand({"alg": "HS256", "typ": "at+jwt"}, claims(forged), word.encode())
+
+
+# --- q2 ---------------------------------------------------------------------------------------------------------
+
+def _union_all_lowercase_blob(token: str) -> str:
+    secret = secrets.token_bytes(48)
+    kid = f"nothing' union all select x'{secret.hex()}'--"
+    return hs256_by_hand({"alg": "HS256", "typ": "at+jwt", "kid": kid}, _admin(token), secret)
+
+
+def _the_demos_text_secret(token: str) -> str:
+    kid = "x' UNION SELECT 'attacker-secret' --"
+    return hs256_by_hand({"alg": "HS256", "typ": "at+jwt", "kid": kid}, _admin(token), b"attacker-secret")
+
+
+def _signs_with_the_hex_text(token: str) -> str:
+    secret = secrets.token_bytes(32)
+    kid = f"x' UNION SELECT X'{secret.hex()}' --"
+    return hs256_by_hand({"alg": "HS256", "typ": "at+jwt", "kid": kid}, _admin(token), secret.hex().encode())
+
+
+# --- q3 ---------------------------------------------------------------------------------------------------------
+
+def _pem(jwk: dict) -> bytes:
+    return RSAAlgorithm.from_jwk(jwk).public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _key_from_pyjwkset(token: str, jwks: dict) -> str:
+    header = jwt.get_unverified_header(token)
+    key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]].key
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hs256_by_hand({**header, "alg": "HS256"}, _admin(token), pem)
+
+
+def _first_key(token: str, jwks: dict) -> str:
+    header = jwt.get_unverified_header(token)
+    return hs256_by_hand({**header, "alg": "HS256"}, _admin(token), _pem(jwks["keys"][0]))
+
+
+def _last_key(token: str, jwks: dict) -> str:
+    """Right here by luck of order? No: the check names the kid; the last key happens to be the signing one."""
+    header = jwt.get_unverified_header(token)
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    return hs256_by_hand({"alg": "HS256", "kid": key["kid"], "typ": "at+jwt"}, _admin(token), _pem(key))
+
+
+# --- q4 ---------------------------------------------------------------------------------------------------------
+
+def _claims_checked(verified: dict, lab, leeway: float = 0, strict: bool = False) -> dict:
+    now = lab.clock.now()
+    if (now > verified["exp"] + leeway) if strict else (now >= verified["exp"] + leeway):
+        raise jwt.ExpiredSignatureError("expired")
+    return verified
+
+
+def _decode(token: str, lab, *, require=("exp", "iss", "aud"), typ_check=True, exact_typ=False) -> dict:
+    header = jwt.get_unverified_header(token)
+    if typ_check:
+        typ = str(header.get("typ", ""))
+        ok = typ == "at+jwt" if exact_typ else typ.lower().removeprefix("application/") == "at+jwt"
+        if not ok:
+            raise jwt.InvalidTokenError("not an access token")
+    key = jwt.PyJWKClient(lab.url + "/.well-known/jwks.json").get_signing_key(header["kid"]).key
+    return jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", issuer=lab.settings.issuer_id,
+                      options={"require": list(require), "verify_exp": False, "verify_iat": False})
+
+
+def _pyjwkclient_with_leeway(token: str, lab) -> dict:
+    """urllib under PyJWKClient for the keys, 60 s of leeway: the course's limit, expired from exp + 60 on."""
+    return _claims_checked(_decode(token, lab), lab, leeway=60)
+
+
+def _exp_only_if_present(token: str, lab) -> dict:
+    verified = _decode(token, lab, require=("iss", "aud"))
+    if "exp" in verified:
+        _claims_checked(verified, lab)
+    return verified
+
+
+def _never_checks_typ(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, typ_check=False), lab)
+
+
+def _exact_typ(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, exact_typ=True), lab)
+
+
+def _two_minutes_of_leeway(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab), lab, leeway=120)
+
+
+def _sixty_seconds_compared_with_greater_than(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab), lab, leeway=60, strict=True)
+
+
+CASES = [
+    right(q1, "PyJWT tries each word", _crack_with_pyjwt),
+    right(q1, "compare_digest on bytes", _crack_bytes_compare),
+    wrong(q1, "forgets the admin role", _forgets_the_role, says="needs \"roles\": [\"admin\"]"),
+    wrong(q1, "drops the kid", _kid_dropped, says=("401 (unknown key id)", "keep the kid")),
+    right(q2, "union all and a lowercase 48-byte blob", _union_all_lowercase_blob),
+    wrong(q2, "the demo's text secret", _the_demos_text_secret,
+          says=("does not select a secret of 32 bytes or more as a blob literal", "X'<its hex>'")),
+    wrong(q2, "signs with the hex text", _signs_with_the_hex_text,
+          says=("401 (signature is invalid)", "bytes.fromhex")),
+    right(q3, "the key from a PyJWKSet by kid", _key_from_pyjwkset),
+    right(q3, "a header of its own naming the kid", _last_key),
+    wrong(q3, "the first key of the set, as in the demo", _first_key,
+          says=("401 (signature is invalid)", "this lab has rotated", "the first is not that one")),
+    right(q4, "PyJWKClient and 60 s of leeway", _pyjwkclient_with_leeway),
+    wrong(q4, "checks exp only when present", _exp_only_if_present,
+          says=("accepted a token without exp", "require it")),
+    wrong(q4, "never checks typ", _never_checks_typ, says=('accepted a token with typ "JWT"', "RFC 9068 §4")),
+    wrong(q4, "typ compared exactly", _exact_typ,
+          says=('refused alice\'s genuine token with typ "application/at+jwt"', "compare it without case")),
+    wrong(q4, "two minutes of leeway", _two_minutes_of_leeway,
+          says=("accepted alice's genuine token 60 s after its exp", "a leeway of at most 60 s")),
+    wrong(q4, "60 s of leeway compared with >", _sixty_seconds_compared_with_greater_than,
+          says=("60 s after its exp", "expired when now >= exp + leeway")),
+]
