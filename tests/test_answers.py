@@ -51,3 +51,41 @@ def test_without_the_answers_a_hidden_case_fails_rather_than_passes(monkeypatch)
     assert outcome.status.name == "INCORRECT"
     assert "hidden cases are not part of this copy of the course" in outcome.message
     assert isinstance(ex09.q2, Exercise)
+
+
+DRAW = ("from coursekit.answers import ex09; "
+        "print(ex09.client_hidden_cases(), ex09._other_casings('none', 3, 'ex09.q2.alg-none'))")
+
+
+def _draw(secret: str | None) -> str:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "JWT_COURSE_GRADING_SECRET"}
+    if secret is not None:
+        env["JWT_COURSE_GRADING_SECRET"] = secret
+    return subprocess.run([sys.executable, "-c", DRAW], env=env, capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
+def test_the_capstones_hidden_cases_are_drawn_from_the_course_secret_so_the_public_ones_are_not_the_graded_ones():
+    public = _draw(None)
+    assert public == _draw(None)  # self-study and the test suite: the same cases every run
+    graded = {_draw(secret) for secret in ("class-a", "class-b", "class-c")}
+    assert public not in graded and len(graded) == 3
+    for secret in ("class-a", "class-b", "class-c"):
+        assert _draw(secret) == _draw(secret)  # one class's cases are fixed for all its submissions
+
+
+def test_the_drawn_client_cases_stay_within_what_the_lab_budget_allows():
+    from coursekit.answers import ex09
+    from coursekit.kit import secret_cases
+
+    for n in range(200):
+        secret_cases._secret = f"class-{n}"
+        try:
+            case = ex09.client_hidden_cases()
+        finally:
+            secret_cases._secret = ""
+        assert case["user"] in ("bob", "admin") and 2 <= case["calls"] <= 4
+        assert 5 <= case["expiries"] <= 9 and 3 <= case["callers"] <= 5

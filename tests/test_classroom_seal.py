@@ -36,7 +36,27 @@ REACHING_IN = {
                  "code that claims to be"),
     "report": ("import sys\nsys.audit('coursekit.report', 0, [['CORRECT', '', False]])",
                "a verdict reported from the submission's code"),
+    "kit-name": ("import labserver, types\nlabserver.oauth = types.ModuleType('labserver.oauth')",
+                 "labserver.oauth added"),
 }
+
+
+def test_a_kit_module_first_imported_after_the_seal_without_its_cached_bytecode_is_not_flagged():
+    import coursekit.pictures.crack_time as picture
+    from pathlib import Path
+
+    for cached in (Path(picture.__file__).parent / "__pycache__").glob("crack_time.*.pyc"):
+        cached.unlink()  # as on a fresh install: the import compiles the file's own text after the seal
+    verdict = grade(["import coursekit.pictures.crack_time", HEADER, ex01.q1.solution_source()], CELL, timeout=60)
+    assert verdict.passed and not verdict.flagged, verdict
+    assert not list((Path(picture.__file__).parent / "__pycache__").glob("crack_time.*.pyc.*"))
+
+
+def test_a_lab_started_by_the_submissions_cells_imports_labserver_parts_without_being_flagged():
+    # Starting a lab imports parts of labserver on first use (its own submodules, from the installed files).
+    start = "from coursekit.labtools.lab import start_lab\nlab = start_lab('lab')\nimport labserver.oauth"
+    verdict = grade([start, HEADER, ex01.q1.solution_source()], CELL, timeout=60)
+    assert verdict.passed and not verdict.flagged, verdict
 
 
 def test_the_right_answer_passes_in_the_sealed_process():

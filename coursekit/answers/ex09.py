@@ -15,13 +15,22 @@ from coursekit.exercises.ex09.tokenlab import ALGORITHM, TokenLab
 from coursekit.labtools.attacks import b64url_json, hs256_by_hand, serve_jwks
 from coursekit.labtools.client import claims, log_in
 from coursekit.labtools.lab import COURSE_START
+from coursekit.kit.secret_cases import drawn
 from coursekit.labtools.verifier_probes import attacker_jwk, attacker_key
 
-# The client's hidden run: another user, more calls, more expiries, more racing callers, and two steps more
-# (a refresh after recovering from a revocation; a second call after giving up). The visible run's values are
-# in coursekit.exercises.ex09.client.VISIBLE.
-CLIENT_HIDDEN_CASES = {"user": "bob", "calls": 3, "expiries": 8, "callers": 4, "after_recovery": True,
-                       "second_try": True}
+
+
+def client_hidden_cases() -> dict:
+    """The client's hidden run: another user, more calls, more expiries, more racing callers, and two steps more
+    (a refresh after recovering from a revocation; a second call after giving up).
+
+    The numbers are drawn (``coursekit.kit.secret_cases``): from the course folder's secret while a class is
+    graded, so that a client tuned to this public file's cases meets others. The visible run's values are in
+    coursekit.exercises.ex09.client.VISIBLE.
+    """
+    rng = drawn("ex09.q1")
+    return {"user": rng.choice(["bob", "admin"]), "calls": rng.randint(2, 4), "expiries": rng.randint(5, 9),
+            "callers": rng.randint(3, 5), "after_recovery": True, "second_try": True}
 
 SOLUTIONS = {
     "ResilientClient": """
@@ -111,11 +120,21 @@ def verifier_hidden_cases(behaviour: str, lab: TokenLab):
     yield _REFUSED[behaviour](lab)
 
 
+def _other_casings(word: str, count: int, label: str) -> list[str]:
+    """``count`` spellings of word in other letter cases, drawn for this course folder."""
+    rng, found = drawn(label), set()
+    while len(found) < count:
+        spelling = "".join(ch.upper() if rng.random() < 0.5 else ch for ch in word)
+        if spelling != word:
+            found.add(spelling)
+    return sorted(found)
+
+
 def _alg_none(lab: TokenLab) -> list:
     signature = lab.alice.split(".")[2]
     return [(f'a token with alg "{alg}" and no signature',
              f"{b64url_json({**lab.header, 'alg': alg})}.{b64url_json(lab.admin)}.", None)
-            for alg in ("None", "NONE", "nOnE")] + [
+            for alg in _other_casings("none", 3, "ex09.q2.alg-none")] + [
         ('a token with alg "none" that kept a signature',
          f"{b64url_json({**lab.header, 'alg': 'none'})}.{b64url_json(lab.admin)}.{signature}", None)]
 
@@ -146,19 +165,23 @@ def _key_cases(lab: TokenLab, jku: str) -> list:
 def _expiry(lab: TokenLab) -> list:
     exp = lab.payload["exp"]
     no_exp = {k: v for k, v in lab.payload.items() if k != "exp"}
+    hours = drawn("ex09.q2.expiry").randint(2, 24 * 30)
     return [("alice's token two minutes after it expired", lab.alice, exp + 120),
             ("a token without exp, signed with the lab's key", lab.signed(no_exp), None),
-            ("alice's token a day after it expired", lab.alice, exp + 86400)]
+            (f"alice's token {hours} hours after it expired", lab.alice, exp + hours * 3600)]
 
 
 def _audience(lab: TokenLab) -> list:
+    others = drawn("ex09.q2.audience").sample(["billing-api", "reports", "admin-api", "mobile", "partner-api",
+                                               "metrics", "search"], 2)
     return [("a token without aud", lab.signed({k: v for k, v in lab.payload.items() if k != "aud"}), None),
-            ("a token for ['billing-api', 'reports']", lab.signed({**lab.payload, "aud": ["billing-api", "reports"]}),
-             None)]
+            (f"a token for {others}", lab.signed({**lab.payload, "aud": others}), None)]
 
 
 def _issuer(lab: TokenLab) -> list:
-    return [("a token without iss", lab.signed({k: v for k, v in lab.payload.items() if k != "iss"}), None)]
+    other = f"https://{drawn('ex09.q2.issuer').choice(['staging', 'sso', 'auth-eu', 'legacy', 'test'])}.jwt-course.test"
+    return [("a token without iss", lab.signed({k: v for k, v in lab.payload.items() if k != "iss"}), None),
+            (f"a token from {other}", lab.signed({**lab.payload, "iss": other}), None)]
 
 
 def _typ(lab: TokenLab) -> list:

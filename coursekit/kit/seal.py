@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import io
 import json
 import os
 import sys
@@ -126,6 +127,7 @@ def install(report_fd: int, token: str) -> None:
     grader, grader_group = os.getppid(), os.getpgid(os.getppid())
     # Everything the hook uses, bound now: later changes to these modules cannot reach it.
     write, realpath, getframe, get_ident, dumps = os.write, os.path.realpath, sys._getframe, threading.get_ident, json.dumps
+    open_code = io.open_code
     isinstance_, str_, int_, bytes_, list_, len_ = builtins.isinstance, builtins.str, builtins.int, builtins.bytes, builtins.list, builtins.len
     missing = object()
     noted: list[str] = []
@@ -164,7 +166,8 @@ def install(report_fd: int, token: str) -> None:
                 if strict or new is missing or made_by_submission(new):
                     found.append(f"{name}.{key} changed")
             if name.split(".")[0] in _KIT_PREFIXES:  # a name added to a kit module can shadow a builtin it uses
-                found += [f"{name}.{key} added" for key in now if key not in bindings]
+                found += [f"{name}.{key} added" for key in now if key not in bindings
+                          and not submodule(name, key, now[key])]
         for cls, attributes in classes.items():
             now, kit = vars(cls), _is_kit(cls)
             label = f"{cls.__module__}.{cls.__qualname__}"
@@ -181,6 +184,24 @@ def install(report_fd: int, token: str) -> None:
         if (list_(sys.meta_path), list_(sys.path_hooks)) != hooks:
             found.append("import hooks changed")
         return found
+
+    def genuine(source: Any, filename: str) -> bool:
+        """Whether compiled source is the installed file's own text (a kit module imported after the seal, its
+        cached bytecode missing): the seal refuses writes to those files, so what is on disk is the kit."""
+        try:
+            with open_code(filename) as f:
+                on_disk = f.read()
+        except OSError:
+            return False
+        return source == on_disk if isinstance_(source, bytes_) else (
+            isinstance_(source, str_) and source == on_disk.decode("utf-8", "surrogateescape"))
+
+    def submodule(package: str, key: str, value: Any) -> bool:
+        """Whether a name added to a kit package is its own submodule, imported from the installed files (a lab
+        started by the submission's cells imports parts of labserver on first use)."""
+        return (isinstance_(value, types.ModuleType) and getattr(value, "__name__", "") == f"{package}.{key}"
+                and sys.modules.get(value.__name__) is value
+                and path_of(getattr(value, "__file__", None) or "").startswith(kit_dirs))
 
     def path_of(value: Any) -> str:
         if isinstance_(value, (str_, bytes_)) or hasattr(value, "__fspath__"):
@@ -232,7 +253,7 @@ def install(report_fd: int, token: str) -> None:
             refuse(event)
         elif event in ("compile", "code.__new__"):
             filename = path_of(args[1]) if len_(args) > 1 else ""
-            if filename.startswith(kit_dirs):
+            if filename.startswith(kit_dirs) and not (event == "compile" and genuine(args[0], filename)):
                 refuse(f"code that claims to be {filename}")
         elif event == "open":
             path = path_of(args[0])

@@ -62,6 +62,9 @@ def main() -> None:
     job = json.loads(sys.stdin.read())
     sys.stdin.close()
     os.environ["JWT_COURSE_PROGRESS"] = "off"
+    # A kit module first imported after the seal (a picture a lesson's cell draws) is read from its file, never
+    # cached back: the seal refuses writes into the installed course.
+    sys.dont_write_bytecode = True
     _load(set(job["imports"].values()))
     exercises = {name: getattr(importlib.import_module(module), name) for name, module in job["imports"].items()}
     graded = []  # tuples: nothing can swap a check in them, even through this function's frame

@@ -96,7 +96,7 @@ def _case(hidden: bool) -> dict:
     if not hidden:
         return VISIBLE
     try:
-        return importlib.import_module(f"{ANSWERS_PACKAGE}.ex09").CLIENT_HIDDEN_CASES
+        return importlib.import_module(f"{ANSWERS_PACKAGE}.ex09").client_hidden_cases()
     except ModuleNotFoundError:
         raise Incorrect("the hidden cases are not part of this copy of the course") from None
 
