@@ -255,6 +255,52 @@ def test_a_code_is_bound_to_the_client_it_was_issued_to():
                                                    "other-app")
 
 
+def refresh(client, refresh_token, client_id=None):
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    return client.post("/oauth/token", data={k: v for k, v in form.items() if v is not None})
+
+
+def client_of(access_token: str) -> str:
+    return jwt.decode(access_token, options={"verify_signature": False})["client_id"]
+
+
+def test_a_refresh_token_stays_bound_to_the_client_its_login_was_for():
+    with make_client(clients=(("other-app", ("http://127.0.0.1/callback",)),)) as c:
+        first = redeem(c, code_of(c, client_id="other-app"), client_id="other-app").json()
+        # RFC 6749 §6: another client naming itself is refused, and the token is not used up by the attempt.
+        r = refresh(c, first["refresh_token"], client_id="jwt-course")
+        assert (r.status_code, r.json()) == (400, error("invalid_grant", "refresh token was issued to another "
+                                                                          "client"))
+        # Renewed access names the login's client (RFC 9068 §2.2), with the client named or, public, not.
+        second = refresh(c, first["refresh_token"], client_id="other-app")
+        assert second.status_code == 200, second.text
+        assert client_of(second.json()["access_token"]) == "other-app"
+        third = refresh(c, second.json()["refresh_token"])
+        assert client_of(third.json()["access_token"]) == "other-app"
+        # The lessons' own logins stay the lessons' client's.
+        login = c.post("/oauth/token", data={"grant_type": "password", "username": "alice",
+                                             "password": "alice-password"}).json()
+        assert refresh(c, login["refresh_token"], client_id="other-app").json()["error"] == "invalid_grant"
+        renewed = refresh(c, login["refresh_token"], client_id="jwt-course").json()
+        assert client_of(renewed["access_token"]) == "jwt-course"
+
+
+def test_a_store_made_before_families_named_their_client_gains_the_column(tmp_path):
+    import sqlite3
+
+    from labserver.storage.store import Store
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE refresh_families (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, "
+                "created_at REAL NOT NULL, last_used_at REAL NOT NULL, revoked_at REAL, revoked_reason TEXT)")
+    old.execute("INSERT INTO refresh_families VALUES ('f1', 1, 0, 0, NULL, NULL)")
+    old.commit()
+    old.close()
+    path.chmod(0o600)
+    store = Store(str(path))
+    assert dict(store.one("SELECT id, client_id FROM refresh_families")) == {"id": "f1", "client_id": None}
+
+
 def test_a_code_used_twice_is_refused_and_revokes_the_login_of_its_first_use(client, auth):
     code = code_of(client)
     first = redeem(client, code).json()

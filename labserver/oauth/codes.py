@@ -84,7 +84,7 @@ class AuthorizationCodes:
         user = self._users.get(row["user_id"])
         if user is None or user.disabled:
             return InvalidGrant("user is disabled")
-        refresh_token, family_id = self._refresh.start_family_in(db, user, now)
+        refresh_token, family_id = self._refresh.start_family_in(db, user, now, client_id)
         db.write("UPDATE authorization_codes SET used_at = ?, family_id = ? WHERE code_hash = ?",
                  (now, family_id, row["code_hash"]))
         return Grant(user, refresh_token, family_id, client_id)

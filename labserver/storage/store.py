@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS refresh_families (
     created_at     REAL NOT NULL,
     last_used_at   REAL NOT NULL,
     revoked_at     REAL,
-    revoked_reason TEXT
+    revoked_reason TEXT,
+    client_id      TEXT  -- the client the login was for (NULL in a database made before this column)
 );
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     token_hash TEXT PRIMARY KEY,
@@ -100,6 +101,9 @@ class Store:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
+        # A database made before refresh families named their client gains the column (NULL for its logins).
+        if "client_id" not in {row[1] for row in self._db.execute("PRAGMA table_info(refresh_families)")}:
+            self._db.execute("ALTER TABLE refresh_families ADD COLUMN client_id TEXT")
         self.counters: dict[str, dict[str, int]] = defaultdict(lambda: {"requests": 0, "reads": 0, "writes": 0})
 
     def _count(self, sql: str) -> None:

@@ -27,11 +27,13 @@ USER_DISABLED = "user is disabled"
 
 @dataclass(frozen=True)
 class Rotation:
-    """The outcome of a successful refresh: who it is for now, and the new refresh token."""
+    """The outcome of a successful refresh: who it is for now, the new refresh token, and the client the login
+    was for."""
 
     user: User
     refresh_token: str
     family_id: str
+    client_id: str
 
 
 class RefreshTokens:
@@ -49,11 +51,13 @@ class RefreshTokens:
         with self._store.transaction() as db:
             return self.start_family_in(db, user, now)
 
-    def start_family_in(self, db: Store, user: User, now: float) -> tuple[str, str]:
-        """start_family inside a transaction the caller holds (an authorization code is used up in the same one)."""
+    def start_family_in(self, db: Store, user: User, now: float, client_id: str | None = None) -> tuple[str, str]:
+        """start_family inside a transaction the caller holds (an authorization code is used up in the same one),
+        for ``client_id`` (by default the lessons' own client)."""
         family_id = self._random.token(12)
-        db.write("INSERT INTO refresh_families (id, user_id, created_at, last_used_at) VALUES (?, ?, ?, ?)",
-                 (family_id, user.id, now, now))
+        client_id = client_id or self._settings.client_id
+        db.write("INSERT INTO refresh_families (id, user_id, created_at, last_used_at, client_id) "
+                 "VALUES (?, ?, ?, ?, ?)", (family_id, user.id, now, now, client_id))
         return self._add_token(db, family_id, now), family_id
 
     def _add_token(self, db: Store, family_id: str, now: float) -> str:
@@ -62,23 +66,28 @@ class RefreshTokens:
                  (digest(token), family_id, now))
         return token
 
-    def rotate(self, token: str, now: float) -> Rotation:
-        """Use up a refresh token and return its successor, or raise InvalidGrant and say why."""
+    def rotate(self, token: str, now: float, client_id: str | None = None) -> Rotation:
+        """Use up a refresh token and return its successor, or raise InvalidGrant and say why. ``client_id`` is
+        the client the request named, if it named one: it must be the one the login was for (RFC 6749 §6)."""
         with self._store.transaction() as db:
             # Decide inside the transaction, raise after it: a revocation must be committed, not rolled back.
-            outcome = self._rotate(db, token, now)
+            outcome = self._rotate(db, token, now, client_id)
         if isinstance(outcome, InvalidGrant):
             raise outcome
         return outcome
 
-    def _rotate(self, db: Store, token: str, now: float) -> Rotation | InvalidGrant:
+    def _rotate(self, db: Store, token: str, now: float, client_id: str | None) -> Rotation | InvalidGrant:
         row = db.one(
             "SELECT t.token_hash, t.used_at, f.id AS family_id, f.user_id, f.created_at, f.last_used_at, "
-            "f.revoked_at, f.revoked_reason FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id "
-            "WHERE t.token_hash = ?", (digest(token),))
+            "f.revoked_at, f.revoked_reason, f.client_id FROM refresh_tokens t "
+            "JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = ?", (digest(token),))
         if row is None:
             return InvalidGrant("refresh token is unknown")
         family_id, settings = row["family_id"], self._settings
+        if client_id is not None and client_id != (row["client_id"] or settings.client_id):
+            # RFC 6749 §6: a refresh token is bound to the client it was issued to. Refused before anything else,
+            # and left unused: the token is still its own client's.
+            return InvalidGrant("refresh token was issued to another client")
         if row["revoked_at"] is not None:
             if row["revoked_reason"] == USER_DISABLED:
                 return InvalidGrant(USER_DISABLED)
@@ -102,7 +111,7 @@ class RefreshTokens:
             self._revoke(db, family_id, now, USER_DISABLED)
             return InvalidGrant(USER_DISABLED)
         db.write("UPDATE refresh_families SET last_used_at = ? WHERE id = ?", (now, family_id))
-        return Rotation(user, self._add_token(db, family_id, now), family_id)
+        return Rotation(user, self._add_token(db, family_id, now), family_id, row["client_id"] or settings.client_id)
 
     def revoke(self, token: str, now: float) -> str | None:
         """Revoke the family of this refresh token; return its id, or None if the token is unknown."""

@@ -114,11 +114,12 @@ async def token(request: Request) -> JSONResponse:
         lab.audit.record("login", via="token", username=user.username, family=family_id)
     elif grant == "refresh_token":
         try:
-            rotation = lab.refresh.rotate(required(fields, "refresh_token"), lab.now())
+            rotation = lab.refresh.rotate(required(fields, "refresh_token"), lab.now(), client_id)
         except InvalidGrant as exc:
             lab.audit.record("refresh_denied", reason=exc.description)
             raise
         user, refresh_token, family_id = rotation.user, rotation.refresh_token, rotation.family_id
+        issued_to = rotation.client_id  # the new access token names the client the login was for
         # DELIBERATELY VULNERABLE (lab flaw "refresh-subject"): an expired access token sent beside the refresh
         # token decides whom the new access token is for, so bob's refresh token renews alice's access.
         # The fix: the refresh token alone decides; its family belongs to one user (rotation.user), full stop.
