@@ -12,7 +12,8 @@ import jwt
 
 import labserver
 from coursekit.exercises.ex09.tokenlab import ALGORITHM, TokenLab
-from coursekit.labtools.attacks import b64url_json, hs256_by_hand, serve_jwks
+from coursekit.labtools.attacks import (b64url_json, certificate_pem, hs256_by_hand, self_signed_certificate,
+                                        serve_jwks, serve_text, x5c_of)
 from coursekit.labtools.client import claims, log_in
 from coursekit.labtools.lab import COURSE_START
 from coursekit.kit.secret_cases import drawn
@@ -114,8 +115,10 @@ def verifier_hidden_cases(behaviour: str, lab: TokenLab):
                                 "alice")])]
         return
     if behaviour == "keys":
-        with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku:
-            yield _key_cases(lab, jku)
+        certificate = self_signed_certificate(attacker_key())
+        with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku, \
+                serve_text(certificate_pem(certificate), "/attacker.pem") as x5u:
+            yield _key_cases(lab, jku, x5u, certificate)
         return
     yield _REFUSED[behaviour](lab)
 
@@ -145,7 +148,7 @@ def _algorithm(lab: TokenLab) -> list:
              hs256_by_hand({**lab.header, "alg": "HS256"}, lab.admin, lab.jwks()["keys"][0]["n"].encode()), None)]
 
 
-def _key_cases(lab: TokenLab, jku: str) -> list:
+def _key_cases(lab: TokenLab, jku: str, x5u: str, certificate) -> list:
     mine = attacker_key()
     return [("a token signed by another key under the lab's kid",
              jwt.encode(lab.admin, mine, algorithm=ALGORITHM, headers={"kid": lab.header["kid"], "typ": "at+jwt"}),
@@ -159,7 +162,13 @@ def _key_cases(lab: TokenLab, jku: str) -> list:
              hs256_by_hand({**lab.header, "alg": "HS256"}, lab.admin, b"secret"), None),
             ("a token whose jku header points to the attacker's JWK Set",
              jwt.encode(lab.admin, mine, algorithm=ALGORITHM,
-                        headers={"kid": "from-jku", "typ": "at+jwt", "jku": jku}), None)]
+                        headers={"kid": "from-jku", "typ": "at+jwt", "jku": jku}), None),
+            ("a token signed with the key of the certificate its own x5c header carries",
+             jwt.encode(lab.admin, mine, algorithm=ALGORITHM,
+                        headers={"kid": "from-x5c", "typ": "at+jwt", "x5c": x5c_of(certificate)}), None),
+            ("a token whose x5u header points to the attacker's certificate",
+             jwt.encode(lab.admin, mine, algorithm=ALGORITHM,
+                        headers={"kid": "from-x5u", "typ": "at+jwt", "x5u": x5u}), None)]
 
 
 def _expiry(lab: TokenLab) -> list:

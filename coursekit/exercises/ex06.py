@@ -14,7 +14,8 @@ import re
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from coursekit.labtools.attacks import b64url_json, hs256_by_hand, serve_jwks
+from coursekit.labtools.attacks import (b64url_json, certificate_pem, hs256_by_hand, self_signed_certificate,
+                                        serve_jwks, serve_text, x5c_of)
 from coursekit.labtools.client import bearer, claims, http_session, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
 from coursekit.labtools.lab import COURSE_START, fresh_lab
@@ -189,9 +190,11 @@ class VerifyAgainstTheBattery(Exercise):
                 raise Incorrect(f"verify should return the token's claims as a dict; for {label}, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")
         alice = log_in(lab, "alice")["access_token"]
-        with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku:
+        certificate = self_signed_certificate(attacker_key())
+        with serve_jwks({"keys": [attacker_jwk("from-jku")]}) as jku, \
+                serve_text(certificate_pem(certificate), "/attacker.pem") as x5u:
             with algorithms_given_to_pyjwt() as seen:
-                for label, token, why, moves_clock in self._battery(lab, alice, jku):
+                for label, token, why, moves_clock in self._battery(lab, alice, jku, x5u, certificate):
                     if moves_clock:  # the course's leeway rule: at most 60 s, expired from exp + leeway on
                         lab.clock.set(claims(alice)["exp"] + LEEWAY_LIMIT)
                     try:
@@ -211,11 +214,11 @@ class VerifyAgainstTheBattery(Exercise):
                             "taken from the token: that refusal was PyJWT's key check, not yours. "
                             "Pin algorithms=['RS256'] (RFC 8725 §3.1)")
         return ("genuine tokens in; a tampered payload, alg none, PS256, HS256 keyed with the public key, keys "
-                "from the jwk and jku headers, an expired token, one without exp, one that is not an access token "
+                "and certificates from the jwk, jku, x5c and x5u headers, an expired token, one without exp, one that is not an access token "
                 "and tokens for another audience and issuer, all out. That is RFC 8725 §3.1, §3.8-3.11 in one "
                 "function.")
 
-    def _battery(self, lab: LabServer, alice: str, jku: str):
+    def _battery(self, lab: LabServer, alice: str, jku: str, x5u: str, certificate):
         """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""
         header = jwt.get_unverified_header(alice)
         own_key = lab_private_key(lab, header["kid"])
@@ -245,6 +248,14 @@ class VerifyAgainstTheBattery(Exercise):
              False),
             ("a token whose jku header points to the attacker's JWK Set",
              jwt.encode(admin, mine, algorithm="RS256", headers={"kid": "from-jku", "typ": "at+jwt", "jku": jku}),
+             "the token chose where its key comes from: take keys only from the lab's own JWK Set", False),
+            ("a token signed with the key of the certificate its own x5c header carries",
+             jwt.encode(admin, mine, algorithm="RS256",
+                        headers={"kid": "from-x5c", "typ": "at+jwt", "x5c": x5c_of(certificate)}),
+             "a certificate the token brings chains to nothing you trust: take keys only from the lab's JWK Set "
+             "(RFC 8725 §3.10)", False),
+            ("a token whose x5u header points to the attacker's certificate",
+             jwt.encode(admin, mine, algorithm="RS256", headers={"kid": "from-x5u", "typ": "at+jwt", "x5u": x5u}),
              "the token chose where its key comes from: take keys only from the lab's own JWK Set", False),
             ("alice's genuine token 60 s after its exp by the lab clock", alice,
              "compare exp with lab.clock.now(): expired when now >= exp + leeway, and the course allows a leeway of "

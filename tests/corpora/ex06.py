@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
+import urllib.request
 import warnings
 
 import jwt
 import jwt.warnings
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
 
@@ -115,14 +118,17 @@ def _claims_checked(verified: dict, lab, leeway: float = 0, strict: bool = False
     return verified
 
 
-def _decode(token: str, lab, *, require=("exp", "iss", "aud"), typ_check=True, exact_typ=False) -> dict:
+def _decode(token: str, lab, *, require=("exp", "iss", "aud"), typ_check=True, exact_typ=False,
+            key_of=None) -> dict:
     header = jwt.get_unverified_header(token)
     if typ_check:
         typ = str(header.get("typ", ""))
         ok = typ == "at+jwt" if exact_typ else typ.lower().removeprefix("application/") == "at+jwt"
         if not ok:
             raise jwt.InvalidTokenError("not an access token")
-    key = jwt.PyJWKClient(lab.url + "/.well-known/jwks.json").get_signing_key(header["kid"]).key
+    key = key_of and key_of(header)
+    if key is None:
+        key = jwt.PyJWKClient(lab.url + "/.well-known/jwks.json").get_signing_key(header["kid"]).key
     return jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", issuer=lab.settings.issuer_id,
                       options={"require": list(require), "verify_exp": False, "verify_iat": False})
 
@@ -145,6 +151,29 @@ def _never_checks_typ(token: str, lab) -> dict:
 
 def _exact_typ(token: str, lab) -> dict:
     return _claims_checked(_decode(token, lab, exact_typ=True), lab)
+
+
+def _key_of_x5c(header: dict):
+    """Believes the certificate a token carries: its key, chained to nothing."""
+    if "x5c" not in header:
+        return None
+    return x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0])).public_key()
+
+
+def _key_of_x5u(header: dict):
+    """Fetches the certificate the token points to (with urllib) and believes it."""
+    if "x5u" not in header:
+        return None
+    with urllib.request.urlopen(header["x5u"], timeout=10) as answer:
+        return x509.load_pem_x509_certificate(answer.read()).public_key()
+
+
+def _trusts_x5c(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, key_of=_key_of_x5c), lab)
+
+
+def _trusts_x5u(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, key_of=_key_of_x5u), lab)
 
 
 def _two_minutes_of_leeway(token: str, lab) -> dict:
@@ -175,6 +204,12 @@ CASES = [
     wrong(q4, "never checks typ", _never_checks_typ, says=('accepted a token with typ "JWT"', "RFC 9068 §4")),
     wrong(q4, "typ compared exactly", _exact_typ,
           says=('refused alice\'s genuine token with typ "application/at+jwt"', "compare it without case")),
+    wrong(q4, "believes a certificate in x5c", _trusts_x5c,
+          says=("accepted a token signed with the key of the certificate its own x5c header carries",
+                "chains to nothing you trust")),
+    wrong(q4, "fetches the certificate x5u names", _trusts_x5u,
+          says=("accepted a token whose x5u header points to the attacker's certificate",
+                "take keys only from the lab's own JWK Set")),
     wrong(q4, "two minutes of leeway", _two_minutes_of_leeway,
           says=("accepted alice's genuine token 60 s after its exp", "a leeway of at most 60 s")),
     wrong(q4, "60 s of leeway compared with >", _sixty_seconds_compared_with_greater_than,
