@@ -55,7 +55,8 @@ def test_a_keys_file_others_can_read_gets_a_warning(tmp_path):
 # --- files another user planted -------------------------------------------------------------------------
 
 PLANTED = {"database": "class.sqlite3", "database WAL file": "class.sqlite3-wal",
-           "database shared-memory file": "class.sqlite3-shm", "keys file": "class.keys.json"}
+           "database shared-memory file": "class.sqlite3-shm", "keys file": "class.keys.json",
+           "database rollback journal": "class.sqlite3-journal"}
 
 
 def plant(path, how: str, tmp_path) -> None:

@@ -15,14 +15,15 @@ def test_off_by_default_every_token_request_is_served(client):
     auth = Auth(client)
     for _ in range(30):
         auth.token()
-    assert client.get("/lab/referee").json() == {"budget": None, "hold_refresh": 0.0, "token_requests": 30}
+    assert client.get("/lab/referee").json() == {"budget": None, "hold_refresh": 0.0, "refuse_access": False,
+                                                 "token_requests": 30}
 
 
 def test_past_the_budget_the_token_endpoint_answers_429_and_the_audit_notes_it_once(client):
     auth = Auth(client)
     r = client.put("/lab/referee", json={"budget": 2})
     assert r.status_code == 200, r.text
-    assert r.json() == {"budget": 2, "hold_refresh": 0.0, "token_requests": 0}
+    assert r.json() == {"budget": 2, "hold_refresh": 0.0, "refuse_access": False, "token_requests": 0}
     tokens = auth.token()
     assert auth.refresh(tokens["refresh_token"]).status_code == 200
     for _ in range(2):
@@ -37,15 +38,31 @@ def test_past_the_budget_the_token_endpoint_answers_429_and_the_audit_notes_it_o
     assert client.get("/lab/referee").json()["token_requests"] == 4
 
 
+def test_refuse_access_refuses_every_access_token_new_ones_too_until_switched_off(client):
+    auth = Auth(client)
+    tokens = auth.token()
+    assert client.put("/lab/referee", json={"refuse_access": True}).json()["refuse_access"] is True
+    renewed = auth.refresh(tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.text  # the token endpoint still serves
+    for token in (tokens["access_token"], renewed.json()["access_token"]):
+        r = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"], r.text
+        assert r.json()["error_description"] == "this check has the lab refuse every access token, new ones too"
+    client.put("/lab/referee", json={})
+    r = client.get("/api/me", headers={"Authorization": f"Bearer {renewed.json()['access_token']}"})
+    assert r.status_code == 200, r.text
+
+
 def test_a_reset_ends_the_budget_and_the_hold(client):
-    client.put("/lab/referee", json={"budget": 0, "hold_refresh": 1.5})
+    client.put("/lab/referee", json={"budget": 0, "hold_refresh": 1.5, "refuse_access": True})
     assert client.post("/lab/reset").status_code == 200
-    assert client.get("/lab/referee").json() == {"budget": None, "hold_refresh": 0.0, "token_requests": 0}
+    assert client.get("/lab/referee").json() == {"budget": None, "hold_refresh": 0.0, "refuse_access": False,
+                                                 "token_requests": 0}
     Auth(client).token()
 
 
 def test_bad_referee_settings_are_a_400_not_a_change(client):
-    for body in ({"budget": -1}, {"hold_refresh": 60.0}, {"budget": "10"}, {"other": 1}):
+    for body in ({"budget": -1}, {"hold_refresh": 60.0}, {"budget": "10"}, {"other": 1}, {"refuse_access": "yes"}):
         assert client.put("/lab/referee", json=body).status_code == 400, body
     assert client.get("/lab/referee").json()["budget"] is None
 

@@ -143,8 +143,10 @@ class RecoverByRefreshing(Exercise):
     ]
 
     @staticmethod
-    def _call(call_api, lab, tokens: dict, when: str):
-        referee(lab, budget=TOKEN_BUDGET)  # past it the lab refuses token requests: a loop shows there
+    def _call(call_api, lab, tokens: dict, when: str, refused: bool = False):
+        # Past the budget the lab refuses token requests: a loop shows there. ``refused``: every access token is
+        # refused, the refreshed one too.
+        referee(lab, budget=TOKEN_BUDGET, refuse_access=refused)
         since = lab.audit()[-1]["id"]
         what = f"{when}, call_api"
         looping = (f"{what} kept asking the token endpoint, more than {TOKEN_BUDGET} times: a loop. When the new "
@@ -172,6 +174,8 @@ class RecoverByRefreshing(Exercise):
             raise Incorrect("call_api should return (the HTTP response, the token response you hold)")
         events = [e["event"] for e in lab.audit(since)]
         RecoverByRefreshing._judge(events, when)
+        if refused:
+            return r, held, events
         if status_of(r) != 200:
             raise Incorrect(f"{when}, /api/me answered {status_of(r)} {json_of(r) or ''}: on a 401, refresh and "
                             "retry".replace("  :", ":"))
@@ -200,10 +204,17 @@ class RecoverByRefreshing(Exercise):
         if "refresh" not in events:
             raise Incorrect("after the emergency rotation your client got 200 without refreshing: "
                             "it cannot have used alice's old access token")
-        _, events = self._call(call_api, lab, tokens, "on the next call")
+        tokens, events = self._call(call_api, lab, tokens, "on the next call")
         if "refresh" in events:
             raise Incorrect("on the call after recovering, your client refreshed again: return the new token "
                             "response, so that its new access token is used")
+        when = "when the lab refused the refreshed access token too"
+        r, _, events = self._call(call_api, lab, tokens, when, refused=True)
+        refreshes = events.count("refresh")
+        if refreshes != 1 or status_of(r) != 401:
+            raise Incorrect(f"{when}, your client refreshed {refreshes} times and returned a {status_of(r)}: "
+                            "refresh once, retry once, and return the 401 it got; refreshing again will not help")
+        lab.call("PUT", "/lab/referee", json={})
         return ("every access token died with the old key, and your client came back with one refresh and no "
                 "password: refresh tokens are not signed with the key, so a key leak does not touch them.")
 

@@ -15,9 +15,12 @@ from labserver import LabServer
 __all__ = ["referee", "token_requests", "budget_spent", "end_logins", "status_of", "json_of"]
 
 
-def referee(lab: LabServer, *, budget: int | None = None, hold_refresh: float = 0.0) -> None:
-    """Allow ``budget`` token requests from now on (None: no limit) and hold a lone refresh ``hold_refresh`` s."""
-    lab.call("PUT", "/lab/referee", json={"budget": budget, "hold_refresh": float(hold_refresh)})
+def referee(lab: LabServer, *, budget: int | None = None, hold_refresh: float = 0.0,
+            refuse_access: bool = False) -> None:
+    """Allow ``budget`` token requests from now on (None: no limit), hold a lone refresh ``hold_refresh`` s, and
+    with ``refuse_access`` have bearer routes refuse every access token, new ones too."""
+    lab.call("PUT", "/lab/referee", json={"budget": budget, "hold_refresh": float(hold_refresh),
+                                          "refuse_access": refuse_access})
 
 
 def token_requests(lab: LabServer) -> int:

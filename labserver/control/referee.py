@@ -9,8 +9,10 @@ sent it. Two things it cannot arrange from outside the server, so the lab does t
 - ``hold_refresh``: seconds the first refresh grant waits for a second one before it is served. Two callers
   that both refresh with the same token then reliably spend it twice (the race a lock prevents), instead of
   only when the scheduler happens to interleave them.
+- ``refuse_access``: every access token is refused (401 ``invalid_token``), new ones too, so a check can see
+  what a client does when the token it just got by refreshing is refused as well: retry once, or loop.
 
-Both are off by default (``budget`` None, ``hold_refresh`` 0), are set through the lab controls
+All are off by default (``budget`` None, ``hold_refresh`` 0, ``refuse_access`` False), are set through the lab controls
 (``PUT /lab/referee``, mounted on loopback only) and end at a lab reset.
 """
 
@@ -34,20 +36,22 @@ class Referee:
         with self._lock:
             self.budget: int | None = None
             self.hold_refresh = 0.0
+            self.refuse_access = False
             self.token_requests = 0
             self._refreshes = 0
             self._second: asyncio.Event | None = None
 
-    def set(self, budget: int | None, hold_refresh: float) -> dict:
-        """Start counting afresh with this budget and hold; return the state."""
+    def set(self, budget: int | None, hold_refresh: float, refuse_access: bool = False) -> dict:
+        """Start counting afresh with this budget, hold and refusal; return the state."""
         self.reset()
         with self._lock:
-            self.budget, self.hold_refresh = budget, hold_refresh
+            self.budget, self.hold_refresh, self.refuse_access = budget, hold_refresh, refuse_access
         return self.state()
 
     def state(self) -> dict:
         with self._lock:
-            return {"budget": self.budget, "hold_refresh": self.hold_refresh, "token_requests": self.token_requests}
+            return {"budget": self.budget, "hold_refresh": self.hold_refresh, "refuse_access": self.refuse_access,
+                    "token_requests": self.token_requests}
 
     def admit(self) -> bool:
         """Count one token request; False once the budget is spent (the first refusal returns False too)."""

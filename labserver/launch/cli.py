@@ -162,7 +162,8 @@ def check_files(settings: Settings) -> None:
     """Refuse, before anything starts, a store or keys file that another user could have planted."""
     if settings.db == ":memory:":
         return
-    for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file")):
+    for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file"),
+                         ("-journal", "database rollback journal")):
         check_own(settings.db + suffix, what)
     check_own(settings.keys or str(Path(settings.db).with_suffix(".keys.json")), "keys file")
 

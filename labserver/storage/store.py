@@ -9,7 +9,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from typing import Iterator
 
-from labserver.storage.files import create_private
+from labserver.storage.files import check_own, create_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -92,6 +92,9 @@ class Store:
             # never through a symlink), and an existing one must be ours (labserver.storage.files).
             for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file")):
                 create_private(path + suffix, what)
+            # A rollback journal left beside the database is replayed into it on open ("hot journal"): one
+            # another user planted would write their rows into our store. WAL mode makes none; one there must be ours.
+            check_own(path + "-journal", "database rollback journal")
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row

@@ -97,6 +97,28 @@ def _retries_with_the_old_token_forever(lab, tokens):
     return r, new
 
 
+def _refreshes_while_refused(lab, tokens):
+    """Uses each new token, but refreshes again for as long as the lab says 401: a loop when new ones are refused."""
+    r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10)
+    while r.status_code == 401:
+        tokens = requests.post(lab.url + "/oauth/token", timeout=10, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
+        r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10)
+    return r, tokens
+
+
+def _refreshes_twice(lab, tokens):
+    """Gives a refused new token one more refresh."""
+    r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10)
+    for _attempt in range(2):
+        if r.status_code != 401:
+            break
+        tokens = requests.post(lab.url + "/oauth/token", timeout=10, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).json()
+        r = requests.get(lab.url + "/api/me", headers=bearer(tokens["access_token"]), timeout=10)
+    return r, tokens
+
+
 def _swallows_errors_and_spins(lab, tokens):
     while True:
         try:
@@ -135,4 +157,10 @@ CASES = [
     wrong(q3, "swallows every error and spins", _swallows_errors_and_spins,
           says=("kept asking the token endpoint", "It was stopped")),
     wrong(q3, "logs in with the password", _password_login, says="logged in with alice's password"),
+    wrong(q3, "refreshes for as long as the lab says 401", _refreshes_while_refused,
+          says="when the lab refused the refreshed access token too, call_api kept asking the token endpoint, "
+               "more than 10 times: a loop"),
+    wrong(q3, "refreshes a refused new token once more", _refreshes_twice,
+          says=("when the lab refused the refreshed access token too, your client refreshed 2 times",
+                "refresh once, retry once")),
 ]

@@ -203,6 +203,7 @@ class ResourceServerVerifier(GradedByBehaviour):
         "Three decisions are the server's, never the token's: the algorithm (algorithms=['RS256']), the key "
         "(jwt.PyJWKSet.from_dict(jwks)[kid]) and the claims (audience, issuer, required exp).",
         "Time: pass options={'require': ['exp', 'iss', 'aud'], 'verify_exp': False, 'verify_iat': False} and "
-        "refuse when now >= claims['exp']. Type: jwt.get_unverified_header(token)['typ'] must be 'at+jwt'.",
+        "refuse when now >= claims['exp'] + leeway (at most 60 s). Type: the header's typ is a media type: "
+        "typ.lower().removeprefix('application/') must be 'at+jwt'.",
         "Format: refuse a token containing '=' before anything else; PyJWT would accept padded base64url.",
     ]

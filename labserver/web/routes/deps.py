@@ -36,6 +36,8 @@ def authenticate(request: Request, role: str | None = None) -> AccessToken:
         raise MalformedAuthorization("the Authorization header must be: Bearer <token>")
     now = lab.now()
     try:
+        if lab.referee.refuse_access:  # LAB ONLY (labserver.control.referee): a check asked for it
+            raise InvalidToken("this check has the lab refuse every access token, new ones too")
         access = lab.tokens.verify(token, now)
         if lab.denylist.enabled and lab.denylist.contains(access.claims["jti"]):
             raise InvalidToken("token has been revoked")

@@ -239,6 +239,7 @@ class RefereeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     budget: int | None = Field(default=None, ge=0, le=100_000, strict=True)
     hold_refresh: StrictFloat = Field(default=0.0, ge=0, le=MAX_HOLD, allow_inf_nan=False)
+    refuse_access: StrictBool = False
 
 
 # Left out of the API document, like the lab page: a facility for checks, which a fuzzer must not switch on
@@ -251,14 +252,17 @@ async def referee(request: Request) -> dict:
 
 @router.put("/referee", include_in_schema=False)
 async def set_referee(change: RefereeSettings, request: Request) -> dict:
-    """Set a token-request budget (null: none) and a refresh hold in seconds (0: none); counting starts afresh.
+    """Set a token-request budget (null: none), a refresh hold in seconds (0: none) and whether every access
+    token is refused; counting starts afresh.
 
     For checks of client code: past the budget the token endpoint answers 429; the first refresh waits up to
-    hold_refresh seconds for a second one. Both end at a reset.
+    hold_refresh seconds for a second one; with refuse_access, bearer routes answer 401 to every token. All end
+    at a reset.
     """
     lab = lab_of(request)
-    state = lab.referee.set(change.budget, change.hold_refresh)
-    lab.audit.record("referee_changed", budget=change.budget, hold_refresh=change.hold_refresh)
+    state = lab.referee.set(change.budget, change.hold_refresh, change.refuse_access)
+    lab.audit.record("referee_changed", budget=change.budget, hold_refresh=change.hold_refresh,
+                     refuse_access=change.refuse_access)
     return state
 
 
