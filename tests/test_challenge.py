@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from collections import Counter
 
@@ -130,7 +131,9 @@ def what_the_lab_says(client) -> str:
 @pytest.mark.parametrize("flaw", sorted(FORGEABLE))
 def test_every_flaw_can_be_found_and_proved_and_the_answer_says_only_right(challenge_of, flaw):
     client = challenge_of(seed_for(flaw))
-    Auth(client).token()
+    header = jwt.get_unverified_header(Auth(client).token()["access_token"])
+    # A token's header is the same shape whatever the flaw: its kid, too, is random text like every kid's.
+    assert set(header) == {"alg", "typ", "kid"} and re.fullmatch(r"[A-Za-z0-9_-]{11}", header["kid"]), header
     assert [name for name in FORGEABLE if name in what_the_lab_says(client)] == []
     r = forge_and_answer(client, flaw)
     assert r.status_code == 200, r.text
