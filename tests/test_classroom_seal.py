@@ -38,6 +38,23 @@ REACHING_IN = {
                "a verdict reported from the submission's code"),
     "kit-name": ("import labserver, types\nlabserver.oauth = types.ModuleType('labserver.oauth')",
                  "labserver.oauth added"),
+    "frame": ("import sys\nsys._getframe(0).f_back", "reading the program's frames"),
+    "traceback-frame": ("try:\n    raise ValueError\nexcept ValueError as e:\n    e.__traceback__.tb_frame.f_back",
+                        "reading the program's frames"),
+    "inspect": ("import inspect\ninspect.stack()", "reading the program's frames"),
+    "traceback-walk": ("import traceback\ntraceback.StackSummary.extract(traceback.walk_stack(None), "
+                       "capture_locals=True)", "reading the program's frames"),
+}
+
+# Answers that read what the check expects from its frame instead of working it out.
+PEEKING = {
+    "caller's locals": "import sys\ndef cookie_flags(header):\n    f = sys._getframe(1)\n"
+                       "    while 'expected' not in f.f_locals:\n        f = f.f_back\n"
+                       "    return dict(f.f_locals['expected'])",
+    "a generator's frame": "def cookie_flags(header):\n    def peek():\n        f = frame[0].f_back\n"
+                           "        while 'expected' not in f.f_locals:\n            f = f.f_back\n"
+                           "        yield dict(f.f_locals['expected'])\n    g = peek()\n"
+                           "    frame = [g.gi_frame]\n    return next(g)",
 }
 
 
@@ -78,7 +95,23 @@ def test_the_checks_cannot_be_swapped_through_the_graders_frame():
     walk = ("import sys\nf = sys._getframe(0)\nwhile f is not None and 'graded' not in f.f_locals:\n"
             "    f = f.f_back\ntry:\n    f.f_locals['graded'][0] = ()\nexcept TypeError:\n    print('a tuple')")
     verdict = grade([HEADER, BLANK, walk], CELL, timeout=60)
-    assert not verdict.passed and "Not answered yet" in verdict.text, verdict
+    assert not verdict.passed and "reading the program's frames" in verdict.text, verdict
+
+
+@pytest.mark.parametrize("answer", PEEKING, ids=list(PEEKING))
+def test_an_answer_that_reads_what_the_check_expects_from_its_frame_scores_nothing(answer):
+    verdict = grade([HEADER, PEEKING[answer]], CELL, timeout=60)
+    assert not verdict.passed and verdict.flagged, verdict
+    assert "reading the program's frames" in verdict.text, verdict
+
+
+def test_libraries_that_read_frames_for_their_own_work_are_not_flagged():
+    # namedtuple, Enum and logging read frames inside the library; the answer gets no frame back.
+    answer = ("import collections, enum, logging\n" + ex01.q1.solution_source() + "\n"
+              "Flag = collections.namedtuple('Flag', 'name value')\nclass Kind(enum.Enum):\n    A = 1\n"
+              "logging.getLogger('answer').warning('graded %s', Flag('a', 1))")
+    verdict = grade([HEADER, answer], CELL, timeout=60)
+    assert verdict.passed and not verdict.flagged, verdict
 
 
 def test_a_graded_cell_that_never_returns_costs_its_own_points_and_the_next_is_graded_afresh(tmp_path):

@@ -10,7 +10,9 @@ first, then ``install()`` seals the process, then the submission's cells run, th
 - **An audit hook** (PEP 578; it cannot be removed once added) that refuses, and notes, what would reach
   around the record: replacing the code of the kit's functions, the interpreter's introspection
   back doors (``gc`` referrers, ``ctypes``, trace and profile functions, other threads' frames, more audit
-  hooks), code that claims to be a kit file, reading the reference solutions or any process's memory,
+  hooks), the program's frames read from the submission's code (``sys._getframe``, a traceback's or a
+  generator's frame, directly or through inspect and traceback: the checks' variables live there), code that
+  claims to be a kit file, reading the reference solutions or any process's memory,
   writing the course's installed files, killing the grader, and starting programs from the submission's own
   code (the kit's lab servers and browser still start: the nearest caller that is not a library decides).
 - **One report, from one place.** The verdict reaches the grader only through this hook, which writes it,
@@ -52,6 +54,10 @@ _REFUSED = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settr
 _SYS_STATE = {"stdin", "stdout", "stderr", "displayhook", "excepthook", "last_type", "last_value", "last_traceback",
               "last_exc", "ps1", "ps2", "tracebacklimit"}
 _OBJECT_STATE = {"last_outcome"}  # what an exercise notes about the last answer it checked
+# Ways into the running program's frames, whose variables hold what a check expects: sys._getframe (inspect's
+# and traceback's walks use it) and the frame attributes CPython audits as "object.__getattr__".
+_FRAME_ATTRIBUTES = ("tb_frame", "gi_frame", "cr_frame", "ag_frame")
+_FRAME_WALKERS = (os.sep + "inspect.py", os.sep + "traceback.py")
 _PATH_EVENTS = ("os.remove", "os.rename", "os.replace", "os.rmdir", "os.truncate", "os.chmod", "os.chown",
                 "os.link", "os.symlink", "os.mkdir", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile")
 
@@ -224,6 +230,20 @@ def install(report_fd: int, token: str) -> None:
             frame = frame.f_back
         return False
 
+    def frames_read_by_submission() -> bool:
+        """Whether the code reaching for a frame is the submission's, itself or through inspect or traceback.
+
+        Libraries that read frames for their own work (collections, typing, enum, logging) are left alone, even
+        when the submission called them: they hand back no frame."""
+        frame = getframe(3)  # frames_read_by_submission, judge, hook, then whoever raised the event
+        while frame is not None and frame.f_code.co_filename.endswith(_FRAME_WALKERS):
+            frame = frame.f_back
+        if frame is None:
+            return False
+        filename = frame.f_code.co_filename
+        return not (filename.startswith(kit_dirs) or filename.startswith(libraries) or filename.startswith("<frozen")
+                    or filename == "<string>")
+
     def refuse(what: str) -> None:
         note(what)
         raise Sealed(f"grading refused: {what}")
@@ -246,6 +266,10 @@ def install(report_fd: int, token: str) -> None:
             tampered = noted + changes()
             line = token + " " + dumps({"cell": args[0], "verdicts": args[1], "tampered": tampered[:20]}) + "\n"
             write(report_fd, line.encode())
+        elif event == "sys._getframe" or (event == "object.__getattr__" and len_(args) > 1
+                                          and args[1] in _FRAME_ATTRIBUTES):
+            if frames_read_by_submission():
+                refuse("reading the program's frames (where the checks keep what they expect)")
         elif event in ("object.__setattr__", "object.__delattr__"):
             if _is_kit(args[0]):
                 refuse(f"changing {getattr(args[0], '__qualname__', args[0])}.{args[1]}")
