@@ -173,9 +173,10 @@ class VerifyAgainstTheBattery(Exercise):
         alice_token = log_in(lab, "alice")["access_token"]
         own = lab_private_key(lab, jwt.get_unverified_header(alice_token)["kid"])
         genuine = [(f"{name}'s genuine token", name, log_in(lab, name)["access_token"]) for name in ("alice", "admin")]
-        genuine.append(("alice's genuine token with typ \"application/at+jwt\" (the same media type, RFC 7515 "
-                        "§4.1.9)", "alice", jwt.encode(claims(alice_token), own, algorithm="RS256", headers={
-                            "kid": jwt.get_unverified_header(alice_token)["kid"], "typ": "application/at+jwt"})))
+        genuine += [(f"alice's genuine token with typ \"{spelling}\" (the same media type, RFC 7515 §4.1.9)",
+                     "alice", jwt.encode(claims(alice_token), own, algorithm="RS256", headers={
+                         "kid": jwt.get_unverified_header(alice_token)["kid"], "typ": spelling}))
+                    for spelling in ("application/at+jwt", "AT+JWT")]
         for label, name, token in genuine:
             try:
                 verified = verify(token, lab)
@@ -185,7 +186,7 @@ class VerifyAgainstTheBattery(Exercise):
                                 "options and judge time by lab.clock.now()") from None
             except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
                 raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}"
-                                + (f". {TYP_IS_A_MEDIA_TYPE}" if "application/" in label else "")) from None
+                                + (f". {TYP_IS_A_MEDIA_TYPE}" if "typ" in label else "")) from None
             if not isinstance(verified, dict) or verified.get("username") != name:
                 raise Incorrect(f"verify should return the token's claims as a dict; for {label}, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")

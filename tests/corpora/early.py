@@ -126,6 +126,13 @@ def _verify_with_urllib_and_a_key_set(token, jwks_url, issuer, now):
     return claims
 
 
+def _verify_with_typ_lowercased_only(token, jwks_url, issuer, now):
+    """Case-insensitive, but forgets that application/ may precede the media type."""
+    if str(jwt.get_unverified_header(token).get("typ", "")).lower() != "at+jwt":
+        raise jwt.InvalidTokenError("not an access token")
+    return _verify_with_urllib_and_a_key_set(token, jwks_url, issuer, now)
+
+
 def _verify_without_nbf(token, jwks_url, issuer, now):
     claims = _verify_with_urllib_and_a_key_set(token, jwks_url, issuer, now)
     return claims
@@ -236,6 +243,8 @@ CASES = [
     wrong(ex03.q2, "keeps the '=' padding", _sign_keeping_padding, says="="),
     right(ex03.q3, "urllib, a PyJWKSet, 30 s of leeway", _verify_with_urllib_and_a_key_set),
     wrong(ex03.q3, "accepts any typ and requires few claims", _verify_accepting_any_typ, says="typ is JWT"),
+    wrong(ex03.q3, "typ lower-cased but application/ refused", _verify_with_typ_lowercased_only,
+          says=('rejected alice\'s valid token written with typ "application/at+jwt"', "media type")),
     right(ex04.q1, "the boundary as numbers of another type", 59.0, 60.0),
     right(ex04.q3, "another lifetime inside the window", 240, 4, 240),
     right(ex05.q1, "urllib", _refresh_with_urllib),

@@ -123,7 +123,8 @@ def _decode(token: str, lab, *, require=("exp", "iss", "aud"), typ_check=True, e
     header = jwt.get_unverified_header(token)
     if typ_check:
         typ = str(header.get("typ", ""))
-        ok = typ == "at+jwt" if exact_typ else typ.lower().removeprefix("application/") == "at+jwt"
+        ok = typ.removeprefix("application/") == "at+jwt" if exact_typ else \
+            typ.lower().removeprefix("application/") == "at+jwt"
         if not ok:
             raise jwt.InvalidTokenError("not an access token")
     key = key_of and key_of(header)
@@ -202,8 +203,8 @@ CASES = [
     wrong(q4, "checks exp only when present", _exp_only_if_present,
           says=("accepted a token without exp", "require it")),
     wrong(q4, "never checks typ", _never_checks_typ, says=('accepted a token with typ "JWT"', "RFC 9068 §4")),
-    wrong(q4, "typ compared exactly", _exact_typ,
-          says=('refused alice\'s genuine token with typ "application/at+jwt"', "compare it without case")),
+    wrong(q4, "typ compared with its case", _exact_typ,
+          says=('refused alice\'s genuine token with typ "AT+JWT"', "compare it without case")),
     wrong(q4, "believes a certificate in x5c", _trusts_x5c,
           says=("accepted a token signed with the key of the certificate its own x5c header carries",
                 "chains to nothing you trust")),
