@@ -286,14 +286,12 @@ class VerifyProperly(Exercise):
 
         # 2. Forgeries and look-alikes, each refused by the lab server at 09:00.
         server_key = lab_private_key(lab, header["kid"])
-        for spelling in ("AT+JWT", "application/at+jwt"):  # one media type, RFC 7515 §4.1.9
-            _, error = call(jwt.encode(claims, server_key, algorithm="RS256", headers={**header, "typ": spelling}),
-                            iat)
+        for typ in ("AT+JWT", "application/at+jwt"):  # one media type, RFC 7515 §4.1.9
+            _, error = call(jwt.encode(claims, server_key, algorithm="RS256", headers={**header, "typ": typ}), iat)
             if error is not None:
-                raise Incorrect(f"verify() rejected alice's valid token written with typ \"{spelling}\": "
+                raise Incorrect(f"verify() rejected alice's valid token written with typ \"{typ}\": "
                                 f"{type(error).__name__}: {error}. {TYP_IS_A_MEDIA_TYPE}")
-        attacker = attacker_key()
-        attacker_jwk = RSAAlgorithm.to_jwk(attacker.public_key(), as_dict=True)
+        attacker_jwk = RSAAlgorithm.to_jwk((attacker := attacker_key()).public_key(), as_dict=True)
 
         def by_server(changes: dict | None = None, drop: str = "", **header_changes: Any) -> str:
             payload = {k: v for k, v in {**claims, **(changes or {})}.items() if k != drop}
