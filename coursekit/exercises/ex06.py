@@ -215,9 +215,9 @@ class VerifyAgainstTheBattery(Exercise):
                             "taken from the token: that refusal was PyJWT's key check, not yours. "
                             "Pin algorithms=['RS256'] (RFC 8725 §3.1)")
         return ("genuine tokens in; a tampered payload, alg none, PS256, HS256 keyed with the public key, keys "
-                "and certificates from the jwk, jku, x5c and x5u headers, an expired token, one without exp, one that is not an access token "
-                "and tokens for another audience and issuer, all out. That is RFC 8725 §3.1, §3.8-3.11 in one "
-                "function.")
+                "and certificates from the jwk, jku, x5c and x5u headers, an expired token, one without exp, one "
+                "that is not an access token and tokens for another audience and issuer, all out. That is RFC 8725 "
+                "§3.1, §3.8-3.11 in one function.")
 
     def _battery(self, lab: LabServer, alice: str, jku: str, x5u: str, certificate):
         """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""

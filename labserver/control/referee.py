@@ -12,8 +12,8 @@ sent it. Two things it cannot arrange from outside the server, so the lab does t
 - ``refuse_access``: every access token is refused (401 ``invalid_token``), new ones too, so a check can see
   what a client does when the token it just got by refreshing is refused as well: retry once, or loop.
 
-All are off by default (``budget`` None, ``hold_refresh`` 0, ``refuse_access`` False), are set through the lab controls
-(``PUT /lab/referee``, mounted on loopback only) and end at a lab reset.
+All are off by default (``budget`` None, ``hold_refresh`` 0, ``refuse_access`` False), are set through the lab
+controls (``PUT /lab/referee``, mounted on loopback only) and end at a lab reset.
 """
 
 from __future__ import annotations

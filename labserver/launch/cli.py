@@ -11,6 +11,7 @@ from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.settings import ALGORITHMS, ROLES, Settings, parse_duration
 from labserver.storage.files import check_own
+from labserver.storage.store import STORE_FILES
 
 # (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
 OPTIONS = (
@@ -162,8 +163,7 @@ def check_files(settings: Settings) -> None:
     """Refuse, before anything starts, a store or keys file that another user could have planted."""
     if settings.db == ":memory:":
         return
-    for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file"),
-                         ("-journal", "database rollback journal")):
+    for suffix, what in STORE_FILES:
         check_own(settings.db + suffix, what)
     check_own(settings.keys or str(Path(settings.db).with_suffix(".keys.json")), "keys file")
 

@@ -70,6 +70,10 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 );
 """
 
+# The database and the files SQLite keeps beside it: each must be the owner's own (labserver.storage.files).
+STORE_FILES = (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file"),
+               ("-journal", "database rollback journal"))
+
 TABLES = ("users", "sessions", "refresh_families", "refresh_tokens", "denylist", "access_tokens",
           "authorization_codes")
 
@@ -90,11 +94,10 @@ class Store:
             # Owner-only: it holds password hashes. SQLite would give its -wal and -shm files the same mode,
             # but would also open ones another user planted before us: we make all three ourselves (0600,
             # never through a symlink), and an existing one must be ours (labserver.storage.files).
-            for suffix, what in (("", "database"), ("-wal", "database WAL file"), ("-shm", "database shared-memory file")):
-                create_private(path + suffix, what)
-            # A rollback journal left beside the database is replayed into it on open ("hot journal"): one
-            # another user planted would write their rows into our store. WAL mode makes none; one there must be ours.
-            check_own(path + "-journal", "database rollback journal")
+            # A rollback journal is not made (WAL mode uses none), only checked: one left beside the database is
+            # replayed into it on open ("hot journal"), so one another user planted would write into our store.
+            for suffix, what in STORE_FILES:
+                (check_own if suffix == "-journal" else create_private)(path + suffix, what)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
