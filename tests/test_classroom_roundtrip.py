@@ -164,7 +164,11 @@ def test_the_leftover_scan_sees_a_tagged_process():
     run = secrets.token_hex(8)
     sleeper = subprocess.Popen(["sleep", "30"], env={**os.environ, TAG: run})
     try:
-        seen = _processes_tagged(run)
+        # Popen returns once exec has begun; the kernel fills in the new program's environment a moment
+        # later (until then /proc shows it empty), so the scan is given a few seconds to see it.
+        deadline = time.monotonic() + 5
+        while not (seen := _processes_tagged(run)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert list(seen) == [sleeper.pid], (seen, sleeper.pid)
     finally:
         sleeper.kill()
