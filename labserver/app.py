@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from labserver.control.clock import LabClock
+from labserver.control.ledger import NumberControls
 from labserver.control.metrics import CountStoreUse
 from labserver.control.settings import Settings
 from labserver.lab import build_lab
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, clock: LabClock | None = Non
     install_error_handlers(app)
     app.add_middleware(CountStoreUse, counters=app.state.lab.store.counters)
     app.add_middleware(LimitBodySize)
+    app.add_middleware(NumberControls)
     if settings.uses_tls:
         app.add_middleware(StrictTransportSecurity)
     for module in (api, sessions, oauth, authorize, admin, wellknown):

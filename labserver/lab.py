@@ -15,6 +15,7 @@ from labserver.control.audit import AuditLog
 from labserver.control.challenge import Challenge, draw, read_seed_file
 from labserver.control.clock import LabClock
 from labserver.control.flaws import Flaws
+from labserver.control.ledger import ControlLedger
 from labserver.control.randomness import Randomness, randomness_for
 from labserver.control.referee import Referee
 from labserver.control.settings import Settings
@@ -57,6 +58,8 @@ class Lab:
     changed: dict = field(default_factory=dict)
     # What every /lab/ request must send (labserver.web.routes.lab): the OS's randomness, never the lab's seed.
     lab_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # Every control obeyed, numbered (labserver.control.ledger): never reset.
+    controls: ControlLedger = field(default_factory=ControlLedger)
 
     def now(self) -> float:
         return self.clock.now()

@@ -10,6 +10,8 @@ coursekit/kit/sealed_run.py). About 70 s on a 2-core machine.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -37,6 +39,17 @@ CHEATS = {
     "fake-report": ("import os\nfor fd in range(3, 20):\n    try:\n"
                     "        os.write(fd, b'x {\"cell\": 0, \"verdicts\": [[\"CORRECT\", \"\", false]], \"tampered\": []}\\n')\n"
                     "    except OSError:\n        pass\nprint('✔ Correct')\nos._exit(0)"),
+    # The grading account's files: the course folder (nbgrader's current folder) holds the course's secret, the
+    # other learners' submissions and the gradebook; the grader's home its configuration.
+    "course-secret": ("import os\nroot = os.path.realpath(f'/proc/{os.getppid()}/cwd')\n"
+                      "print('secret:', open(os.path.join(root, 'grading_secret')).read())"),
+    "gradebook": ("import os, sqlite3\nroot = os.path.realpath(f'/proc/{os.getppid()}/cwd')\n"
+                  "db = sqlite3.connect(os.path.join(root, 'gradebook.db'))\n"
+                  "db.execute('update grade set manual_score = 1')\ndb.commit()"),
+    "classmate": ("import os, glob\nroot = os.path.realpath(f'/proc/{os.getppid()}/cwd')\n"
+                  "print(os.listdir(os.path.join(root, 'submitted')))"),
+    "grader-home": ("import os, pwd\nhome = pwd.getpwuid(os.getuid()).pw_dir\n"
+                    "open(os.path.join(home, '.jwt-course-cheat'), 'w').write('c.Autograde.x = 1')"),
 }
 FLAGGED = set(CHEATS) - {"rebind"}  # rebinding q1 in the notebook changes nothing the grader reads
 
@@ -72,3 +85,10 @@ def test_no_cheat_earns_a_point_and_each_that_touches_the_grader_is_flagged(cour
     assert "Exercise._evaluate changed" in _cell_errors(graded["evaluate"])["q1-check"]
     assert "sys.modules['coursekit.exercises.ex01'] replaced" in _cell_errors(graded["sys-modules"])["q1-check"]
     assert "coursekit.kit.exercise.is_blank changed" in _cell_errors(graded["kit-globals"])["q1-check"]
+    for name in ("course-secret", "gradebook", "classmate", "grader-home"):
+        assert "are out of bounds" in _cell_errors(graded[name])["q1-check"], name
+    # Nothing of the course folder reached a learner, and the gradebook kept its points (the export above).
+    secret = (course / "grading_secret").read_text().strip()
+    for name in CHEATS:
+        assert secret not in nbformat.writes(graded[name]), name
+    assert not list(Path.home().glob(".jwt-course-cheat"))

@@ -27,7 +27,7 @@ from notebook_tools import ROOT
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 LESSON = next((ROOT / "notebooks").glob("01-*.ipynb")).stem
-TAG = "JWT_COURSE_GRADING_RUN"  # marks every process started while grading, kernels and lab servers alike
+TAG = "JWT_COURSE_TEST_RUN"  # marks every process started while grading: sealed processes and lab servers alike
 CAN_SCAN = Path("/proc/self/environ").exists()  # Linux: a process's environment is readable in /proc
 
 
@@ -124,7 +124,7 @@ def grade_and_export(course: Path, lesson: str, submissions: dict[str, dict[str,
     run = secrets.token_hex(8)
     # Lab servers are forked from a fork server shared by the user's programs, and /proc shows them with the
     # environment of the program that started it: this run gets a fork server of its own (its own runtime
-    # folder), started by a tagged kernel and gone with the last one (no idle period), so it is seen too.
+    # folder), started by a tagged grading process and gone with it (no idle period), so it is seen too.
     runtime = tempfile.mkdtemp(prefix="fs-")
     env = {**_env(course), TAG: run, "XDG_RUNTIME_DIR": runtime, "LABSERVER_FORKSERVER_IDLE": "0",
            **({"HOME": str(home)} if home else {})}

@@ -18,6 +18,7 @@ import requests
 from coursekit.labtools.client import http_session
 from coursekit.kit.diagnosis import raised
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.kit.secret_cases import drawn
 from coursekit.labtools.lab import fresh_lab
 from labserver import LabServer
 
@@ -119,21 +120,46 @@ class CookieFlags(Exercise):
 
     def _check_hidden(self, cookie_flags: Any, set_cookie: Any) -> str:
         fn = require_function(cookie_flags, "cookie_flags")
-        _judge_flags(fn, _HIDDEN_FLAG_CASES)
+        _judge_flags(fn, _hidden_flag_cases(drawn("ex01.q1")))
         return "your function also reads a cookie without attributes and ';' with no space or a trailing one."
 
 
 # Graded, not shown in the lesson: separators other than "; " (RFC 6265 §5.2 ignores the spaces and empty parts).
-_HIDDEN_FLAG_CASES = [
-    ("a cookie with no attributes at all", "prefs=compact",
-     {"HttpOnly": False, "Secure": False, "SameSite": None}, "No attributes, no flags"),
-    ("a header without spaces after ';'", "sid=Zm9v;HttpOnly;SameSite=Lax",
-     {"HttpOnly": True, "Secure": False, "SameSite": "lax"},
-     "The space after ';' is optional: split on ';' alone and strip each part"),
-    ("a header with a trailing ';'", "sid=YmFy; Path=/; Secure;",
-     {"HttpOnly": False, "Secure": True, "SameSite": None},
-     "An empty part after the last ';' is ignored; the Secure before it still counts"),
-]
+# Drawn from the course's secret while a class is graded (coursekit.kit.secret_cases): names, values, which
+# attributes, their order and their case differ from class to class, so no answer can be tuned to a listing.
+def _hidden_flag_cases(rng: random.Random) -> list[tuple[str, str, dict, str]]:
+    def cookie() -> str:
+        return f"{rng.choice(('sid', 'prefs', 'theme', 'lang', 'cart', 'id'))}={_random_id(rng, rng.randrange(4, 30))}"
+
+    def spelled(name: str) -> str:
+        return rng.choice((name, name.lower(), name.upper()))
+
+    def attributes(flag_last: bool = False) -> tuple[list[str], dict]:
+        """Some of the flags (at least one), with Path or Max-Age among them, shuffled (``flag_last``: a flag
+        last, where a loop that drops the last part would miss it); and what they mean."""
+        flags = {"HttpOnly": rng.random() < 0.5, "Secure": rng.random() < 0.5,
+                 "SameSite": rng.choice((None, "strict", "lax", "none"))}
+        if not any(flags.values()):
+            flags[rng.choice(("HttpOnly", "Secure"))] = True
+        parts = [spelled(name) for name in ("HttpOnly", "Secure") if flags[name]]
+        if flags["SameSite"]:
+            parts.append(f"{spelled('SameSite')}={rng.choice((str.title, str.lower))(flags['SameSite'])}")
+        parts.append(rng.choice(("Path=/", f"Max-Age={rng.randrange(60, 86400)}")))
+        rng.shuffle(parts)
+        if flag_last and parts[-1].startswith(("Path", "Max-Age")):
+            parts.append(parts.pop(-1 - rng.randrange(1, len(parts))))
+        return parts, flags
+
+    no_space, no_space_flags = attributes()
+    trailing, trailing_flags = attributes(flag_last=True)
+    return [
+        ("a cookie with no attributes at all", cookie(),
+         {"HttpOnly": False, "Secure": False, "SameSite": None}, "No attributes, no flags"),
+        ("a header without spaces after ';'", ";".join([cookie(), *no_space]), no_space_flags,
+         "The space after ';' is optional: split on ';' alone and strip each part"),
+        ("a header with a trailing ';'", "; ".join([cookie(), *trailing]) + rng.choice((";", "; ")), trailing_flags,
+         "An empty part after the last ';' is ignored; the flags before it still count"),
+    ]
 
 
 def _judge_flags(fn: Any, cases: list[tuple[str, str, dict, str]]) -> None:

@@ -86,12 +86,22 @@ def course_files_digest() -> str:
     return digest.hexdigest()
 
 
-def _environment(home: Path, secret: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_COURSE_GRADING", "PYTHON"))}
-    runtime = home / "run"
-    runtime.mkdir(mode=0o700)
-    # Its own fork server for lab servers (gone with the process), and no progress file written anywhere.
-    env.update({"JWT_COURSE_PROGRESS": "off", "XDG_RUNTIME_DIR": str(runtime), "LABSERVER_FORKSERVER_IDLE": "0"})
+def private_folders() -> tuple[str, ...]:
+    """What a submission being graded may not read or write: the grader's home and the course folder (other
+    learners' submissions, the gradebook, the course's secret), wherever nbgrader runs from."""
+    return tuple(sorted({os.path.realpath(Path.home()), os.path.realpath(os.getcwd())}))
+
+
+def _environment(scratch: Path, secret: str) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JWT_COURSE_GRADING", "PYTHON", "JUPYTER", "XDG_", "MPL")) and k not in ("PWD", "OLDPWD")}
+    home, runtime, temp = scratch / "home", scratch / "run", scratch / "tmp"
+    for folder in (home, runtime, temp):
+        folder.mkdir(mode=0o700)
+    # A home and a temporary folder of its own (the grader's are out of the submission's reach: seal.py), its own
+    # fork server for lab servers (gone with the process), and no progress file written anywhere.
+    env.update({"HOME": str(home), "TMPDIR": str(temp), "XDG_RUNTIME_DIR": str(runtime),
+                "JWT_COURSE_PROGRESS": "off", "LABSERVER_FORKSERVER_IDLE": "0", "MPLBACKEND": "Agg"})
     if secret:  # the course's secret, for hidden cases drawn from it (coursekit.kit.secret_cases)
         env[SECRET_ENV] = secret
     return env
@@ -106,14 +116,14 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path | None,
-         secret: str) -> list[dict | str]:
+         secret: str, private: tuple[str, ...]) -> list[dict | str]:
     """One sealed process for ``graded`` (cells after the same answer): each cell's report, in order, until one
     takes longer than ``timeout`` ("late") or the process ends without reporting the rest ("none")."""
     token = secrets.token_hex(16)
     read_end, write_end = os.pipe()
     imports = {name: module for cell in graded for name, module in cell.imports.items()}
     job = {"cells": cells, "imports": imports, "graded": [cell.calls for cell in graded], "token": token,
-           "report_fd": write_end}
+           "report_fd": write_end, "private": [*private_folders(), *private]}
     reports: list[dict | str] = []
     # A lab's fork server may still be leaving its socket folder as the process group ends: cleanup is best effort.
     with tempfile.TemporaryDirectory(prefix="jwt-course-grading-", ignore_cleanup_errors=True) as scratch:
@@ -157,13 +167,14 @@ def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path |
 
 
 def grade_all(cells: list[str], graded: list[GradedCell], timeout: float = 60,
-              log: Path | None = None, secret: str = "") -> list[Verdict]:
+              log: Path | None = None, secret: str = "", private: tuple[str, ...] = ()) -> list[Verdict]:
     """Run ``cells`` then each of ``graded`` (graded cells that follow the same answer) in a sealed process;
     one verdict per graded cell, each within ``timeout`` seconds of the one before (the first: of the start).
-    A graded cell that runs out of time costs its own points: the rest are graded in a fresh process."""
+    A graded cell that runs out of time costs its own points: the rest are graded in a fresh process.
+    ``private``: folders the submission may not touch, besides the grader's home and current folder."""
     verdicts: list[Verdict] = []
     while len(verdicts) < len(graded):
-        for report in _run(cells, graded[len(verdicts):], timeout, log, secret):
+        for report in _run(cells, graded[len(verdicts):], timeout, log, secret, private):
             if report == "late":
                 verdicts.append(Verdict(False, f"✘ Incorrect: did not finish within {timeout:g} s (the time limit "
                                                "of a graded cell): a loop, a deadlock, or a call that never returns?"))

@@ -6,12 +6,12 @@ The course folder's ``nbgrader_config.py`` (written by ``tools/build_classroom.p
 1. grades every graded cell of the kit (``coursekit.kit.grader``): the submission's code cells before it,
    as submitted, then the cell's checks, in a sealed process (one per answer: the capstone's behaviours
    share one), each graded cell with its own time limit;
-2. runs the notebook in a kernel as nbgrader does, so the feedback shows the learner's outputs, with the
-   graded cells left empty: the checks do not run there, and nothing a cell does in that kernel counts;
-3. writes each graded cell's verdict as its output: an error (0 points) unless the verdict is Correct.
+2. writes each graded cell's verdict as its output: an error (0 points) unless the verdict is Correct.
 
-nbgrader's ``SaveAutoGrades`` then records the points from those outputs, as for any test cell. A test cell
-an instructor writes by hand (not the kit's shape) is still run in the kernel, as plain nbgrader would.
+The submission's code runs nowhere else: not in a kernel as the grading account, where it could read the
+course folder (other learners' submissions, the gradebook, the course's secret). nbgrader's ``SaveAutoGrades``
+then records the points from those outputs, as for any test cell. A notebook with a test cell an instructor
+wrote by hand (not the kit's shape) is also run in a kernel, as plain nbgrader would, for that cell's sake.
 """
 
 from __future__ import annotations
@@ -50,12 +50,17 @@ class GradeOutsideTheKernel(Execute):
                                "reinstall the course and grade again")
         os.environ["JWT_COURSE_PROGRESS"] = "off"  # the kernel below inherits it: no progress file written
         secret = open(self.secret_file).read().strip() if self.secret_file and os.path.exists(self.secret_file) else ""
+        # The grader's home and the current folder are private anyway (coursekit.kit.grader.private_folders).
+        private = tuple(folder for folder in (self.config.CourseDirectory.get("root"), os.path.dirname(
+            os.path.abspath(self.secret_file)) if self.secret_file else None) if folder)
         verdicts, sources, groups = {}, {}, []  # groups: graded cells that follow the same code, in order
+        hand_written = False
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
                 continue
             checks = graded_cell(cell.source)
             if checks is None:
+                hand_written = True
                 continue
             before = [c.source for c in nb.cells[:index]
                       if c.cell_type == "code" and not (is_grade(c) and not is_solution(c))]
@@ -66,11 +71,12 @@ class GradeOutsideTheKernel(Execute):
             sources[index], cell.source = cell.source, ""
         for before, members in groups:
             results = grade_all(before, [checks for _, checks in members], timeout=self.graded_cell_timeout,
-                                secret=secret)
+                                secret=secret, private=private)
             for (index, checks), verdict in zip(members, results):
                 verdicts[index] = (checks.calls[0]["exercise"], verdict)
         try:
-            nb, resources = super().preprocess(nb, resources)
+            if hand_written:  # plain nbgrader's way, for the instructor's own test cells
+                nb, resources = super().preprocess(nb, resources)
         except Exception as error:  # noqa: BLE001 - a submission that kills or breaks its kernel: outputs only
             self.log.warning("the notebook's own run stopped (%s: %s); its graded cells are graded all the same",
                              type(error).__name__, error)

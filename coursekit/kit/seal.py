@@ -39,11 +39,15 @@ import types
 from pathlib import Path
 from typing import Any
 
+from coursekit.kit.contents import contents
 from coursekit.kit.exercise import Exercise
+from coursekit.kit.lab_ledger import LabLedger
 
 __all__ = ["REPORT", "Sealed", "install", "protected_dirs"]
 
 REPORT = "coursekit.report"  # the audit event that carries the verdict to the hook
+CHECKS_BEGIN = "coursekit.checks"  # raised once the submission's cells have run, before the first check
+_CONTROL = "labserver.control"  # a lab obeyed a control sent through its handle (labserver.launch.handle)
 _KIT_PREFIXES = ("coursekit", "labserver")
 _SPAWNING = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
              "pty.spawn")
@@ -53,11 +57,13 @@ _REFUSED = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settr
 # What sys holds that changes as a program runs (the streams, the last error), not what the grader relies on.
 _SYS_STATE = {"stdin", "stdout", "stderr", "displayhook", "excepthook", "last_type", "last_value", "last_traceback",
               "last_exc", "ps1", "ps2", "tracebacklimit"}
-_OBJECT_STATE = {"last_outcome"}  # what an exercise notes about the last answer it checked
+_OBJECT_STATE = frozenset({"last_outcome"})  # what an exercise notes about the last answer it checked
 # Ways into the running program's frames, whose variables hold what a check expects: sys._getframe (inspect's
 # and traceback's walks use it) and the frame attributes CPython audits as "object.__getattr__".
 _FRAME_ATTRIBUTES = ("tb_frame", "gi_frame", "cr_frame", "ag_frame")
 _FRAME_WALKERS = (os.sep + "inspect.py", os.sep + "traceback.py")
+# Events that read a folder or a database by path (opening a file is the "open" event).
+_READING_EVENTS = ("os.listdir", "os.scandir", "sqlite3.connect", "os.chdir")
 _PATH_EVENTS = ("os.remove", "os.rename", "os.replace", "os.rmdir", "os.truncate", "os.chmod", "os.chown",
                 "os.link", "os.symlink", "os.mkdir", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile")
 
@@ -105,10 +111,23 @@ def _classes(modules: dict[str, tuple[Any, dict]]) -> dict[type, dict]:
     return classes
 
 
+def _held(module: types.ModuleType) -> dict[str, Any]:
+    """What a module holds, name by name, deeply: its own data, not the interpreter's ``__builtins__`` and the
+    like, nor its submodules (a package gains one when first imported; bindings are checked by identity anyway)."""
+    running = vars(module).get("_RUNNING_STATE", ())  # what a module keeps on purpose as it runs, named there
+    return {k: contents(v, _OBJECT_STATE) for k, v in list(vars(module).items())
+            if not k.startswith("__") and k not in running and not isinstance(v, types.ModuleType)}
+
+
+def _kit_data(module: str) -> bool:
+    """A module whose data the checks may read (its lists and dicts are compared deeply): the course's own."""
+    return module.split(".")[0] in _KIT_PREFIXES
+
+
 def _is_kit(obj: Any) -> bool:
     """A class or function of the course's own packages."""
     if isinstance(obj, type):
-        module = type.__getattribute__(obj, "__module__")
+        module = type.__dict__["__dict__"].__get__(obj).get("__module__")  # a type being built may have none yet
     elif isinstance(obj, (types.FunctionType, types.MethodType)):
         module = getattr(obj, "__module__", "")
     else:
@@ -116,10 +135,17 @@ def _is_kit(obj: Any) -> bool:
     return isinstance(module, str) and module.split(".")[0] in _KIT_PREFIXES
 
 
-def install(report_fd: int, token: str) -> None:
-    """Seal this process; the frame that calls this is the only one whose REPORT event is written out."""
+def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
+    """Seal this process; the frame that calls this is the only one whose REPORT event is written out.
+
+    ``private``: folders nothing in this process may open, list or change from now on (the grader's home and
+    the course folder), except for the Python installation, the course's packages and this process's own folder.
+    """
     sealer = sys._getframe(1)
     kit_dirs = protected_dirs()
+    private = tuple(os.path.realpath(folder) + os.sep for folder in private)
+    usable = (*_library_dirs(), *kit_dirs, *{os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix)},
+              os.path.realpath(os.getcwd()) + os.sep)
     answers = tuple(d.replace(os.sep + "coursekit" + os.sep, os.sep + "coursekit" + os.sep + "answers" + os.sep)
                     for d in kit_dirs if d.endswith(os.sep + "coursekit" + os.sep))
     libraries = _library_dirs()
@@ -130,6 +156,14 @@ def install(report_fd: int, token: str) -> None:
     objects = {id(v): (v, dict(vars(v))) for name, (_, bindings) in modules.items()
                if name.split(".")[0] in _KIT_PREFIXES for v in bindings.values()
                if isinstance(v, Exercise)}
+    # What the kit's modules and exercises hold, deeply: a list or a dict changed in place is seen too.
+    held = {name: _held(module) for name, (module, _) in modules.items() if _kit_data(name)}
+    exercise_state = {key: contents({k: v for k, v in attributes.items() if k not in _OBJECT_STATE}, _OBJECT_STATE)
+                      for key, (_, attributes) in objects.items()}
+    ledger = LabLedger()
+    # Threads started from the submission's code: what they run is the submission's, whatever their frames say.
+    started_by_submission: list = []
+    current_thread, main_thread, dummy_thread = threading.current_thread, threading.main_thread(), threading._DummyThread
     grader, grader_group = os.getppid(), os.getpgid(os.getppid())
     # Everything the hook uses, bound now: later changes to these modules cannot reach it.
     write, realpath, getframe, get_ident, dumps = os.write, os.path.realpath, sys._getframe, threading.get_ident, json.dumps
@@ -187,6 +221,15 @@ def install(report_fd: int, token: str) -> None:
             now = vars(obj)
             found += [f"{type(obj).__qualname__}.{key} changed" for key in set(attributes) | set(now)
                       if key not in _OBJECT_STATE and now.get(key, missing) is not attributes.get(key, missing)]
+        for name, before in held.items():
+            module = sys.modules.get(name)
+            now = _held(module) if module is not None else before
+            found += [f"what {name}.{key} holds changed in place" for key, value in before.items()
+                      if key in now and now[key] != value]
+        for key, (obj, _) in objects.items():
+            now = contents({k: v for k, v in vars(obj).items() if k not in _OBJECT_STATE}, _OBJECT_STATE)
+            if now != exercise_state[key]:
+                found.append(f"what {type(obj).__qualname__} holds changed in place")
         if (list_(sys.meta_path), list_(sys.path_hooks)) != hooks:
             found.append("import hooks changed")
         return found
@@ -230,6 +273,21 @@ def install(report_fd: int, token: str) -> None:
             frame = frame.f_back
         return False
 
+    def checks_own() -> bool:
+        """Whether the check's code alone is running: no submission frame anywhere on this thread's stack, and a
+        thread the submission did not start (nor one Python made for a raw _thread call)."""
+        thread = current_thread()
+        if thread is not main_thread and (isinstance_(thread, dummy_thread) or thread in started_by_submission):
+            return False
+        frame = getframe(3)  # checks_own, judge, hook, then whoever raised the event
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith(kit_dirs) or filename.startswith(libraries) or filename.startswith("<frozen")
+                    or filename == "<string>"):
+                return False
+            frame = frame.f_back
+        return True
+
     def frames_read_by_submission() -> bool:
         """Whether the code reaching for a frame is the submission's, itself or through inspect or traceback.
 
@@ -244,6 +302,12 @@ def install(report_fd: int, token: str) -> None:
         return not (filename.startswith(kit_dirs) or filename.startswith(libraries) or filename.startswith("<frozen")
                     or filename == "<string>")
 
+    def hidden(path: str) -> bool:
+        """Whether a path lies in a private folder (the grader's home, the course folder) and not in one the
+        process needs (the interpreter and its libraries, the course's packages, its own scratch folder)."""
+        path += os.sep
+        return path.startswith(private) and not path.startswith(usable)
+
     def refuse(what: str) -> None:
         note(what)
         raise Sealed(f"grading refused: {what}")
@@ -255,6 +319,10 @@ def install(report_fd: int, token: str) -> None:
         busy.add(me)
         try:
             judge(event, args)
+        except Sealed:
+            raise
+        except Exception as error:  # noqa: BLE001 - never into C code that cannot take it (pybind11 aborts)
+            note(f"the seal could not judge {event} ({type(error).__name__})")
         finally:
             busy.discard(me)
 
@@ -263,15 +331,30 @@ def install(report_fd: int, token: str) -> None:
             if getframe(2) is not sealer or not isinstance_(args[0], int_) or args[0] <= reported[0]:
                 refuse("a verdict reported from the submission's code")
             reported[0] = args[0]
+            for what in ledger.close():
+                note(what)
             tampered = noted + changes()
             line = token + " " + dumps({"cell": args[0], "verdicts": args[1], "tampered": tampered[:20]}) + "\n"
             write(report_fd, line.encode())
+        elif event == CHECKS_BEGIN:  # what the cells changed is noted now, before a thread can put it back
+            if getframe(2) is sealer:
+                for what in changes():
+                    note(what)
+        elif event == _CONTROL and len_(args) == 5:
+            what = ledger.control(*args, by_check=checks_own())
+            if what:
+                note(what)
+        elif event in ("_thread.start_new_thread", "_thread.start_joinable_thread") and not checks_own():
+            started_by_submission.append(getattr(args[0], "__self__", None))
         elif event == "sys._getframe" or (event == "object.__getattr__" and len_(args) > 1
                                           and args[1] in _FRAME_ATTRIBUTES):
             if frames_read_by_submission():
                 refuse("reading the program's frames (where the checks keep what they expect)")
         elif event in ("object.__setattr__", "object.__delattr__"):
-            if _is_kit(args[0]):
+            # A kit class loaded before the seal, or any function's code but the submission's own (a class a kit
+            # module first imported after the seal still gets its attributes set as it is built: a dataclass).
+            if (_is_kit(args[0]) and (args[0] in classes or not isinstance_(args[0], type))) or (
+                    args[1] == "__code__" and not made_by_submission(args[0])):
                 refuse(f"changing {getattr(args[0], '__qualname__', args[0])}.{args[1]}")
         elif event in _REFUSED or event.startswith("ctypes."):
             refuse(event)
@@ -287,14 +370,20 @@ def install(report_fd: int, token: str) -> None:
                 mode += "w"
             if path.startswith(answers):
                 refuse("reading the reference solutions")
+            if hidden(path):
+                refuse(f"opening {path} (the grader's files and the course folder are out of bounds)")
             if path.startswith("/proc/") and path.endswith(("/mem", "/environ")):
                 refuse(f"reading {path}")
             if path.startswith(kit_dirs) and any(c in mode for c in "wax+"):
                 refuse(f"writing {path}")
         elif event in _PATH_EVENTS:
             for value in args[:2]:
-                if path_of(value).startswith(kit_dirs):
+                if path_of(value).startswith(kit_dirs) or hidden(path_of(value)):
                     refuse(f"{event} on {path_of(value)}")
+        elif event in _READING_EVENTS:
+            if args and hidden(path_of(args[0] if args[0] is not None else ".")):
+                refuse(f"{event} on {path_of(args[0] if args[0] is not None else '.')} (the grader's files and the "
+                       "course folder are out of bounds)")
         elif event in ("os.kill", "os.killpg", "signal.pthread_kill"):
             target = args[0] if isinstance_(args[0], int_) else None
             if (event == "os.kill" and target in (grader, 0, -1, -grader_group)) or (
@@ -304,3 +393,4 @@ def install(report_fd: int, token: str) -> None:
             refuse(f"{event} from the submission's code")
 
     sys.addaudithook(hook)
+

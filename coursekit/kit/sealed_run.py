@@ -12,9 +12,11 @@ token. In order:
 2. the reference solutions are dropped from memory (the hidden cases stay: the checks need them);
 3. the process is sealed (``coursekit.kit.seal``);
 4. the submission's cells run, as in a fresh kernel (an error in a cell is printed and the next cell runs);
-5. each check runs on the values the graded cell names, through the exercise's own ``_evaluate``;
+5. the labs the cells started for checks are stopped, and each check runs on the values the graded cell names,
+   through the exercise's own ``_evaluate``, on labs it starts itself;
 6. each graded cell's verdicts go to the grader through the seal as soon as they are known, with what the
-   submission changed, if anything (so that the grader can time each graded cell on its own).
+   submission changed, if anything (so that the grader can time each graded cell on its own): what it
+   changed by the time the checks began, what it changed since, and any lab control the checks did not send.
 
 Progress is off (``JWT_COURSE_PROGRESS=off``): grading writes nothing of the learner's or the grader's.
 """
@@ -31,6 +33,7 @@ import sys
 import traceback
 
 from coursekit.kit import seal
+from coursekit.labtools.lab import stop_fresh_labs
 
 
 def _load(modules: set[str]) -> None:
@@ -77,10 +80,10 @@ def main() -> None:
                            tuple((k, _expression(v)) for k, v in call["kwargs"].items()), call["hidden"]))
         graded.append(tuple(checks))
     graded = tuple(graded)
-    report_fd, token = job.pop("report_fd"), job.pop("token")
+    report_fd, token, private = job.pop("report_fd"), job.pop("token"), job.pop("private", ())
     cells = job.pop("cells")
     del job
-    seal.install(report_fd, token)
+    seal.install(report_fd, token, private=tuple(private))
     del token
 
     namespace = {"__name__": "__main__", "__builtins__": builtins}
@@ -90,6 +93,9 @@ def main() -> None:
         except BaseException:  # noqa: BLE001 - a cell's error does not stop the notebook, as in nbgrader
             traceback.print_exc()
 
+    # The checks start their labs afresh: none that the cells may have started (or rewired) is reused.
+    stop_fresh_labs()
+    sys.audit(seal.CHECKS_BEGIN)
     for index, checks in enumerate(graded):
         verdicts = []
         for evaluate, check, args, kwargs, hidden in checks:

@@ -247,6 +247,7 @@ class ForkServer:
 
 _server: ForkServer | None = None
 _server_lock = threading.Lock()
+_RUNNING_STATE = ("_server",)  # the connection, made on first use (a course grader's seal leaves it be)
 _started_shared: list[subprocess.Popen] = []  # shared fork servers this process started: reaped, never awaited
 sharing_refused: str | None = None  # why this process uses a fork server of its own, if it does
 

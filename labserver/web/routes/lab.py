@@ -43,6 +43,9 @@ async def owner_only(request: Request) -> None:
     # Compared as bytes in constant time: a header may hold any latin-1 octets, and timing must not tell.
     if not hmac.compare_digest(sent.encode("latin-1"), lab_of(request).lab_secret.encode()):
         raise LabSecretRequired(f"the {SECRET_HEADER} header is not this lab's secret")
+    # Sent back in Lab-Control (labserver.control.ledger): the controls that changed something, this one included.
+    ledger = lab_of(request).controls
+    request.state.control = ledger.count if request.method in ("GET", "HEAD") else ledger.take()
 
 
 router = APIRouter(prefix="/lab", tags=["lab controls"], dependencies=[Depends(own_pages_only), Depends(owner_only)])
