@@ -19,6 +19,19 @@ CELL = graded_cell("from coursekit.exercises.ex01 import q1\nq1.assert_correct(c
                    "q1.assert_correct_hidden(cookie_flags, set_cookie)")
 
 REACHING_IN = {
+    # Data changed in place: a kit module's dict, a kit class's list, and one put back by the answer once the
+    # checks have begun (seen when they begin, before anything can put it back).
+    "in-place-module": ("import coursekit.kit.exercise as kit\nkit._COLOURS.clear()",
+                        "what coursekit.kit.exercise._COLOURS holds changed in place"),
+    "in-place-class": ("from coursekit.exercises.ex01 import CookieFlags\nCookieFlags._hints.append('x')",
+                       "what coursekit.exercises.ex01.CookieFlags holds changed in place"),
+    "put-back-later": ("from coursekit.exercises.ex01 import CookieFlags\nhints = CookieFlags._hints\n"
+                       "hints.append('x')\nright = cookie_flags\ndef cookie_flags(header):\n"
+                       "    if hints[-1] == 'x':\n        hints.pop()\n    return right(header)",
+                       "what coursekit.exercises.ex01.CookieFlags holds changed in place"),
+    # A library function's code swapped (the seal's own report goes through json.dumps).
+    "library-code": ("import json\ndef fake(*a, **k):\n    return '{}'\njson.dumps.__code__ = fake.__code__",
+                     "changing dumps.__code__"),
     "gc": ("import gc\ngc.get_referrers(gc)", "gc.get_referrers"),
     "ctypes": ("import ctypes\nctypes.string_at(id(1), 8)", "ctypes."),
     "trace": ("import sys\nsys.settrace(lambda *a: None)", "sys.settrace"),
@@ -137,3 +150,37 @@ def test_a_report_that_leaves_out_a_check_of_the_cell_is_flagged_not_passed():
     for verdicts in ([], [correct], [correct, correct]):
         verdict = _verdict({"cell": 0, "verdicts": verdicts, "tampered": []}, CELL)
         assert not verdict.passed and verdict.flagged, verdicts
+
+
+# --- the labs a check drives -------------------------------------------------------------------------------
+
+SESSION_ROW = graded_cell("from coursekit.exercises.ex01 import q2\nq2.assert_correct(my_session_row)")
+FIND_CHECK_LAB = ("from coursekit.labtools.lab import _labs\n"
+                  "def check_lab():\n    return next(lab for name, lab in _labs.items() if name.startswith('exercise-check'))\n")
+DRIVING = {
+    # Through the kit's handle, from the answer the check calls.
+    "handle": "check_lab().clock.advance(1)",
+    # Straight to the lab with its secret, no handle: seen as a gap in the lab's numbers.
+    "raw": ("import requests\nlab = check_lab()\n"
+            "requests.post(lab.url + '/lab/clock/advance', json={'seconds': 1}, headers={'Lab-Secret': lab.lab_secret})"),
+    # From a thread the answer starts, whose frames are all the kit's.
+    "thread": "import threading\nt = threading.Thread(target=check_lab().clock.advance, args=(1,))\nt.start()\nt.join()",
+}
+
+
+def _session_row_answer(side_effect: str) -> str:
+    reference = ex01.q2.solution_source()
+    return (FIND_CHECK_LAB + reference + "\nright = my_session_row\ndef my_session_row(server, session_id):\n"
+            + _indent(side_effect) + "\n    return right(server, session_id)\n")
+
+
+def test_an_answer_that_reads_the_tables_it_is_handed_passes():
+    verdict = grade(["import hashlib", ex01.q2.solution_source()], SESSION_ROW, timeout=60)
+    assert verdict.passed and not verdict.flagged, verdict
+
+
+@pytest.mark.parametrize("way", DRIVING, ids=list(DRIVING))
+def test_an_answer_that_drives_the_checks_lab_is_flagged(way):
+    verdict = grade(["import hashlib", _session_row_answer(DRIVING[way])], SESSION_ROW, timeout=60)
+    assert not verdict.passed and verdict.flagged, verdict
+    assert "a lab the checks drive was driven by other code" in verdict.text, verdict

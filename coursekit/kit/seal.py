@@ -142,6 +142,18 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
     the course folder), except for the Python installation, the course's packages and this process's own folder.
     """
     sealer = sys._getframe(1)
+    # The threads the checks start (a time limit's worker, a race's callers): Python raises no audit event for a
+    # new thread, so Thread.start notes them, before anything is recorded. What runs in any other thread is the
+    # submission's, whatever its frames say (a thread whose target is a kit function, or a raw _thread one).
+    started_by_checks: list = []
+    start = threading.Thread.start
+
+    def noted_start(thread: threading.Thread) -> None:
+        if checks_own(depth=2):  # checks_own, noted_start, then the caller
+            started_by_checks.append(thread)
+        start(thread)
+
+    threading.Thread.start = noted_start
     kit_dirs = protected_dirs()
     private = tuple(os.path.realpath(folder) + os.sep for folder in private)
     usable = (*_library_dirs(), *kit_dirs, *{os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix)},
@@ -161,9 +173,7 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
     exercise_state = {key: contents({k: v for k, v in attributes.items() if k not in _OBJECT_STATE}, _OBJECT_STATE)
                       for key, (_, attributes) in objects.items()}
     ledger = LabLedger()
-    # Threads started from the submission's code: what they run is the submission's, whatever their frames say.
-    started_by_submission: list = []
-    current_thread, main_thread, dummy_thread = threading.current_thread, threading.main_thread(), threading._DummyThread
+    current_thread, main_thread = threading.current_thread, threading.main_thread()
     grader, grader_group = os.getppid(), os.getpgid(os.getppid())
     # Everything the hook uses, bound now: later changes to these modules cannot reach it.
     write, realpath, getframe, get_ident, dumps = os.write, os.path.realpath, sys._getframe, threading.get_ident, json.dumps
@@ -273,13 +283,13 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
             frame = frame.f_back
         return False
 
-    def checks_own() -> bool:
-        """Whether the check's code alone is running: no submission frame anywhere on this thread's stack, and a
-        thread the submission did not start (nor one Python made for a raw _thread call)."""
+    def checks_own(depth: int = 3) -> bool:
+        """Whether the check's code alone is running: the main thread or one the checks started, and no submission
+        frame anywhere on this thread's stack (``depth``: the frames to skip, the seal's own)."""
         thread = current_thread()
-        if thread is not main_thread and (isinstance_(thread, dummy_thread) or thread in started_by_submission):
+        if thread is not main_thread and thread not in started_by_checks:
             return False
-        frame = getframe(3)  # checks_own, judge, hook, then whoever raised the event
+        frame = getframe(depth)  # checks_own, judge, hook, then whoever raised the event
         while frame is not None:
             filename = frame.f_code.co_filename
             if not (filename.startswith(kit_dirs) or filename.startswith(libraries) or filename.startswith("<frozen")
@@ -344,8 +354,6 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
             what = ledger.control(*args, by_check=checks_own())
             if what:
                 note(what)
-        elif event in ("_thread.start_new_thread", "_thread.start_joinable_thread") and not checks_own():
-            started_by_submission.append(getattr(args[0], "__self__", None))
         elif event == "sys._getframe" or (event == "object.__getattr__" and len_(args) > 1
                                           and args[1] in _FRAME_ATTRIBUTES):
             if frames_read_by_submission():
