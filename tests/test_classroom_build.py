@@ -129,7 +129,7 @@ def test_hidden_cases_drawn_from_the_course_secret_differ_from_the_public_ones_a
     import subprocess
     import sys
 
-    script = ("import os; from coursekit.kit.secret_cases import ENV, drawn; "
+    script = ("import os; from coursekit.kit.grading.secret_cases import ENV, drawn; "
               "print(drawn('ex01.q1').random(), ENV in os.environ)")
 
     def run(env: dict) -> str:

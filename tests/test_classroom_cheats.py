@@ -4,8 +4,8 @@ The assignment is lesson 01 up to its first exercise (q1, 1 point), so that each
 grade. Every cheat is added to q1's answer cell, whose blanks stay unanswered. Each must score 0; a cheat
 that changes or reaches into the grader is also flagged in the graded cell's output, which the feedback and
 the formgrader show. A submission with the right answer scores 1, so the assignment can be passed. The
-graded cells are judged outside the learner's kernel, in sealed processes (coursekit/kit/seal.py,
-coursekit/kit/sealed_run.py). About 70 s on a 2-core machine.
+graded cells are judged outside the learner's kernel, in sealed processes (coursekit/kit/grading/seal.py,
+coursekit/kit/grading/sealed_run.py). About 30 s on a 2-core machine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every lesson's reference answers, graded as `nbgrader autograde` grades them (coursekit/kit/nbgrader_step.py:
+"""Every lesson's reference answers, graded as `nbgrader autograde` grades them (coursekit/kit/grading/nbgrader_step.py:
 sealed processes, one per answer), score every point, with nothing flagged.
 
 The cheats and the round trip use lessons 01 and 09; this is what keeps the seal from refusing a right answer
@@ -27,7 +27,7 @@ def course(tmp_path_factory):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_the_reference_answers_score_every_point_unflagged(course, lesson, monkeypatch):
-    from coursekit.kit.nbgrader_step import GradeOutsideTheKernel
+    from coursekit.kit.grading.nbgrader_step import GradeOutsideTheKernel
 
     path = course / "source" / lesson / f"{lesson}.ipynb"
     if not path.exists():

@@ -1,4 +1,4 @@
-"""The sealed grading process on its own (coursekit/kit/grader.py, seal.py, sealed_run.py), without nbgrader.
+"""The sealed grading process on its own (coursekit/kit/grading/grader.py, seal.py, sealed_run.py), without nbgrader.
 
 Lesson 01's q1 (cookie flags) is graded from a few cells: the header, an answer, maybe a cheat. The right
 answer passes; every way around the grader that tests/test_classroom_cheats.py does not already try through
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from coursekit.exercises import ex01
-from coursekit.kit.grader import GradedCell, grade, grade_all, graded_cell
+from coursekit.kit.grading.grader import GradedCell, grade, grade_all, graded_cell
 
 HEADER = 'set_cookie = "session=abc; HttpOnly; Path=/; SameSite=strict"'
 BLANK = "from coursekit.kit.exercise import ____\ndef cookie_flags(header):\n    return ____"
@@ -143,7 +143,7 @@ def _indent(code: str) -> str:
 
 
 def test_a_report_that_leaves_out_a_check_of_the_cell_is_flagged_not_passed():
-    from coursekit.kit.grader import _verdict
+    from coursekit.kit.grading.grader import _verdict
 
     correct = ["CORRECT", "", False]
     assert _verdict({"cell": 0, "verdicts": [correct, ["CORRECT", "", True]], "tampered": []}, CELL).passed

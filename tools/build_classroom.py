@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursekit.kit.secret_cases import new_secret
+from coursekit.kit.grading.secret_cases import new_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "notebooks"
@@ -49,7 +49,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Igno
                                     SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 
-from coursekit.kit.nbgrader_step import GradeOutsideTheKernel
+from coursekit.kit.grading.nbgrader_step import GradeOutsideTheKernel
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -60,7 +60,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.ClearSolutions.code_stub = {"python": "# (Fill in each ____ above; the graded cell below checks your answer.)"}
 
 # The kit's graded cells are judged outside the learner's kernel, each in a sealed process of its own
-# (coursekit/kit/nbgrader_step.py): nbgrader's Execute is replaced, the rest of its autograde steps kept.
+# (coursekit/kit/grading/nbgrader_step.py): nbgrader's Execute is replaced, the rest of its autograde steps kept.
 c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 # Seconds per graded cell (an exercise, or one behaviour of the capstone), from a fresh process to its verdict.
@@ -239,7 +239,7 @@ def build(out: Path, lessons: Path = LESSONS) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "course_grading_config.py").write_text(BUILT_CONFIG)
     secret = out / "grading_secret"
-    if not secret.exists():  # hidden cases may be drawn from it (coursekit.kit.secret_cases): never handed out
+    if not secret.exists():  # hidden cases may be drawn from it (coursekit.kit.grading.secret_cases): never handed out
         descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
             file.write(new_secret() + "\n")

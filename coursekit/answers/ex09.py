@@ -16,7 +16,7 @@ from coursekit.labtools.attacks import (b64url_json, certificate_pem, hs256_by_h
                                         serve_jwks, serve_text, x5c_of)
 from coursekit.labtools.client import claims, log_in
 from coursekit.labtools.lab import COURSE_START
-from coursekit.kit.secret_cases import drawn
+from coursekit.kit.grading.secret_cases import drawn
 from coursekit.labtools.verifier_probes import attacker_jwk, attacker_key
 
 
@@ -25,7 +25,7 @@ def client_hidden_cases() -> dict:
     """The client's hidden run: another user, more calls, more expiries, more racing callers, and two steps more
     (a refresh after recovering from a revocation; a second call after giving up).
 
-    The numbers are drawn (``coursekit.kit.secret_cases``): from the course folder's secret while a class is
+    The numbers are drawn (``coursekit.kit.grading.secret_cases``): from the course folder's secret while a class is
     graded, so that a client tuned to this public file's cases meets others. The visible run's values are in
     coursekit.exercises.ex09.client.VISIBLE.
     """

@@ -18,7 +18,7 @@ import requests
 from coursekit.labtools.client import http_session
 from coursekit.kit.diagnosis import raised
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
-from coursekit.kit.secret_cases import drawn
+from coursekit.kit.grading.secret_cases import drawn
 from coursekit.labtools.lab import fresh_lab
 from labserver import LabServer
 
@@ -125,7 +125,7 @@ class CookieFlags(Exercise):
 
 
 # Graded, not shown in the lesson: separators other than "; " (RFC 6265 §5.2 ignores the spaces and empty parts).
-# Drawn from the course's secret while a class is graded (coursekit.kit.secret_cases): names, values, which
+# Drawn from the course's secret while a class is graded (coursekit.kit.grading.secret_cases): names, values, which
 # attributes, their order and their case differ from class to class, so no answer can be tuned to a listing.
 def _hidden_flag_cases(rng: random.Random) -> list[tuple[str, str, dict, str]]:
     def cookie() -> str:

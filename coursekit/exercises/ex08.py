@@ -26,7 +26,7 @@ from coursekit.labtools.tls import LocalPKI, make_local_pki
 __all__ = ["q1", "q2", "q3", "check_pki"]
 
 _pki: dict[str, LocalPKI] = {}
-_RUNNING_STATE = ("_pki",)  # made on first use, by the lesson's cells or a check (coursekit.kit.seal leaves it be)
+_RUNNING_STATE = ("_pki",)  # made on first use, by the lesson's cells or a check (coursekit.kit.grading.seal leaves it be)
 
 
 # The name on the certificate the course CA mis-issues for the check's third server (not 127.0.0.1).

@@ -63,7 +63,7 @@ class LabError:
 # --- recording what requests receives while a check runs -------------------------------------------------
 
 _lock = threading.Lock()
-_RUNNING_STATE = ("_depth", "_last", "_outer_send")  # changed as checks run (coursekit.kit.seal leaves them be)
+_RUNNING_STATE = ("_depth", "_last", "_outer_send")  # changed as checks run (coursekit.kit.grading.seal leaves them be)
 _depth = 0  # nested watching() blocks; the patch is in place while it is above 0
 _last: list[LabError | None] = [None]
 _original_send = requests.Session.send

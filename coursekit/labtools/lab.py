@@ -26,8 +26,8 @@ forkclient.prestart()
 COURSE_START = "2030-01-07T09:00:00Z"
 
 _labs: dict[str, LabServer] = {}
-# The labs started: changed as a notebook runs (coursekit.kit.seal leaves it be; the checks' labs are watched by
-# coursekit.kit.lab_ledger).
+# The labs started: changed as a notebook runs (coursekit.kit.grading.seal leaves it be; the checks' labs are watched by
+# coursekit.kit.grading.lab_ledger).
 _RUNNING_STATE = ("_labs",)
 
 

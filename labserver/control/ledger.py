@@ -4,7 +4,7 @@ the number of changing controls obeyed so far, this one included.
 
 The lab secret keeps other users out; inside one program it cannot tell the program's parts apart. A course
 grader needs exactly that: a check drives its lab's controls (the clock, the referee, the flaws) while the code it
-judges must not. The grader counts the controls it sent (coursekit.kit.seal); a number that skips one means a
+judges must not. The grader counts the controls it sent (coursekit.kit.grading.seal); a number that skips one means a
 control came from elsewhere. The count never goes back, not even on /lab/reset.
 """
 

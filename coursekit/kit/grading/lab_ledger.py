@@ -2,7 +2,7 @@
 anything else (the submission, with a lab's secret found in the kit's memory) is seen.
 
 A lab numbers every control it obeys (``Lab-Control``, labserver.control.ledger) and its handle raises an audit
-event with that number (labserver.launch.handle). The seal (coursekit.kit.seal) hands each event here with
+event with that number (labserver.launch.handle). The seal (coursekit.kit.grading.seal) hands each event here with
 whether the check's own code sent it. A lab joins the ledger at the first control the check sends; from then on
 each control that changes it must come from the check and be the next number (reads are anyone's). At the report,
 each lab is asked for its count once more, so that a change after the check's last control is seen too.

@@ -1,5 +1,5 @@
-"""One graded cell judged in a process of its own: ``python -I -m coursekit.kit.sealed_run`` (started by
-``coursekit.kit.grader``, never by hand).
+"""One graded cell judged in a process of its own: ``python -I -m coursekit.kit.grading.sealed_run`` (started by
+``coursekit.kit.grading.grader``, never by hand).
 
 The job comes on stdin as JSON: the submission's code cells that come before the graded cells (read from the
 submitted notebook file, not from any kernel), the exercises the graded cells name (``q1`` from
@@ -10,7 +10,7 @@ token. In order:
 1. the exercises' modules and the kit are imported and the exercises are looked up: the grader's own objects, taken
    before any submitted line runs (a submission that rebinds ``q1`` rebinds a name nothing here reads);
 2. the reference solutions are dropped from memory (the hidden cases stay: the checks need them);
-3. the process is sealed (``coursekit.kit.seal``);
+3. the process is sealed (``coursekit.kit.grading.seal``);
 4. the submission's cells run, as in a fresh kernel (an error in a cell is printed and the next cell runs);
 5. the labs the cells started for checks are stopped, and each check runs on the values the graded cell names,
    through the exercise's own ``_evaluate``, on labs it starts itself;
@@ -32,7 +32,7 @@ import pkgutil
 import sys
 import traceback
 
-from coursekit.kit import seal
+from coursekit.kit.grading import seal
 from coursekit.labtools.lab import stop_fresh_labs
 
 

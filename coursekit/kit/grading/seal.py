@@ -1,28 +1,33 @@
 """Seal a grading process before a submission's code runs in it, so that its verdict cannot be faked unseen.
 
-A graded cell is judged in a process of its own (``coursekit.kit.sealed_run``): the kit and the checks are loaded
-first, then ``install()`` seals the process, then the submission's cells run, then the checks. Sealing means:
+A graded cell is judged in a process of its own (``coursekit.kit.grading.sealed_run``): the kit and the checks
+are loaded first, then ``install()`` seals the process, then the submission's cells run, then the checks.
+Sealing means:
 
-- **A record of everything loaded.** Every module's bindings (builtins and ``sys`` included), every class of
-  the kit and its attributes, ``sys.modules`` and the import hooks. At the report they are compared again:
-  a rebound ``Exercise._evaluate``, a patched ``builtins.isinstance``, a replaced ``sys.modules`` entry or a
-  new import hook is named in the report, and the graded cell scores 0 with that name as its comment.
+- **A record of everything loaded** (coursekit.kit.grading.records): every module's bindings (builtins and
+  ``sys`` included), every class's attributes, what the kit's modules and exercises hold all the way down,
+  ``sys.modules`` and the import hooks. Compared when the checks begin and at each report: a rebound
+  ``Exercise._evaluate``, a patched ``builtins.isinstance``, a kit list emptied in place, a replaced
+  ``sys.modules`` entry is named in the report, and the graded cell scores 0 with that name as its comment.
+- **The labs the checks drive obey the checks only** (coursekit.kit.grading.lab_ledger): a lab numbers the
+  controls that change it, and each must be one the checks sent, from their own code and threads.
 - **An audit hook** (PEP 578; it cannot be removed once added) that refuses, and notes, what would reach
-  around the record: replacing the code of the kit's functions, the interpreter's introspection
-  back doors (``gc`` referrers, ``ctypes``, trace and profile functions, other threads' frames, more audit
-  hooks), the program's frames read from the submission's code (``sys._getframe``, a traceback's or a
-  generator's frame, directly or through inspect and traceback: the checks' variables live there), code that
-  claims to be a kit file, reading the reference solutions or any process's memory,
-  writing the course's installed files, killing the grader, and starting programs from the submission's own
-  code (the kit's lab servers and browser still start: the nearest caller that is not a library decides).
+  around the record: replacing a function's code, the interpreter's introspection back doors (``gc``
+  referrers, ``ctypes``, trace and profile functions, other threads' frames, more audit hooks), the program's
+  frames read from the submission's code (``sys._getframe``, a traceback's or a generator's frame: the checks'
+  variables live there), code that claims to be a kit file, reading the reference solutions or any process's
+  memory, opening the grader's home or the course folder, writing the course's installed files, killing the
+  grader, and starting programs from the submission's own code (the kit's lab servers and browser still
+  start: the nearest caller that is not a library decides).
 - **One report, from one place.** The verdict reaches the grader only through this hook, which writes it,
   once, with a random token the grader gave and that lives only in the hook (no Python frame or object the
   submission can reach holds it), and only when ``sys.audit(REPORT, ...)`` is raised from the frame that
   sealed the process. Anything else written to the report pipe lacks the token and is ignored.
 
 What it does not stop: attacks on the interpreter itself (rewriting a running frame's variables through
-``frame.f_locals`` on Python 3.13+, precise races between threads) and attacks on the machine as the grading
-account. docs/instructor-guide.md says how to grade where those cannot reach further than one submission.
+``frame.f_locals`` on Python 3.13+, code renamed to pass for a library's, precise races between threads) and
+attacks on the machine as the grading account. docs/instructor-guide.md says how to grade where those cannot
+reach further than one submission.
 """
 
 from __future__ import annotations
@@ -36,12 +41,11 @@ import sys
 import sysconfig
 import threading
 import types
-from pathlib import Path
 from typing import Any
 
-from coursekit.kit.contents import contents
 from coursekit.kit.exercise import Exercise
-from coursekit.kit.lab_ledger import LabLedger
+from coursekit.kit.grading.lab_ledger import LabLedger
+from coursekit.kit.grading.records import bindings, classes as classes_of, contents, module_data
 
 __all__ = ["REPORT", "Sealed", "install", "protected_dirs"]
 
@@ -87,38 +91,6 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(sorted({os.path.realpath(paths[k]) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib")}))
 
 
-def _bindings() -> dict[str, tuple[Any, dict]]:
-    """Every loaded module with a copy of its bindings (name -> object)."""
-    found = {}
-    for name, module in list(sys.modules.items()):
-        try:
-            found[name] = (module, dict(vars(module)))
-        except TypeError:  # None placeholders, odd module-like objects
-            continue
-    return found
-
-
-def _classes(modules: dict[str, tuple[Any, dict]]) -> dict[type, dict]:
-    """Every class defined in a loaded module, with a copy of its attributes."""
-    classes = {}
-    for name, (_, bindings) in modules.items():
-        for value in bindings.values():
-            if isinstance(value, type) and getattr(value, "__module__", None) == name:
-                try:
-                    classes[value] = dict(vars(value))
-                except TypeError:
-                    continue
-    return classes
-
-
-def _held(module: types.ModuleType) -> dict[str, Any]:
-    """What a module holds, name by name, deeply: its own data, not the interpreter's ``__builtins__`` and the
-    like, nor its submodules (a package gains one when first imported; bindings are checked by identity anyway)."""
-    running = vars(module).get("_RUNNING_STATE", ())  # what a module keeps on purpose as it runs, named there
-    return {k: contents(v, _OBJECT_STATE) for k, v in list(vars(module).items())
-            if not k.startswith("__") and k not in running and not isinstance(v, types.ModuleType)}
-
-
 def _kit_data(module: str) -> bool:
     """A module whose data the checks may read (its lists and dicts are compared deeply): the course's own."""
     return module.split(".")[0] in _KIT_PREFIXES
@@ -161,15 +133,15 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
     answers = tuple(d.replace(os.sep + "coursekit" + os.sep, os.sep + "coursekit" + os.sep + "answers" + os.sep)
                     for d in kit_dirs if d.endswith(os.sep + "coursekit" + os.sep))
     libraries = _library_dirs()
-    modules = _bindings()
-    classes = _classes(modules)
+    modules = bindings()
+    classes = classes_of(modules)
     hooks = (list(sys.meta_path), list(sys.path_hooks))
     # The kit's own objects (the exercises q1, q2, ...): their attributes too, e.g. an exercise's behaviours.
     objects = {id(v): (v, dict(vars(v))) for name, (_, bindings) in modules.items()
                if name.split(".")[0] in _KIT_PREFIXES for v in bindings.values()
                if isinstance(v, Exercise)}
     # What the kit's modules and exercises hold, deeply: a list or a dict changed in place is seen too.
-    held = {name: _held(module) for name, (module, _) in modules.items() if _kit_data(name)}
+    held = {name: module_data(module, _OBJECT_STATE) for name, (module, _) in modules.items() if _kit_data(name)}
     exercise_state = {key: contents({k: v for k, v in attributes.items() if k not in _OBJECT_STATE}, _OBJECT_STATE)
                       for key, (_, attributes) in objects.items()}
     ledger = LabLedger()
@@ -233,7 +205,7 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
                       if key not in _OBJECT_STATE and now.get(key, missing) is not attributes.get(key, missing)]
         for name, before in held.items():
             module = sys.modules.get(name)
-            now = _held(module) if module is not None else before
+            now = module_data(module, _OBJECT_STATE) if module is not None else before
             found += [f"what {name}.{key} holds changed in place" for key, value in before.items()
                       if key in now and now[key] != value]
         for key, (obj, _) in objects.items():

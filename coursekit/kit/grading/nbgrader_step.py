@@ -3,7 +3,7 @@
 The course folder's ``nbgrader_config.py`` (written by ``tools/build_classroom.py``) puts
 ``GradeOutsideTheKernel`` where nbgrader's ``Execute`` was. For each submission it
 
-1. grades every graded cell of the kit (``coursekit.kit.grader``): the submission's code cells before it,
+1. grades every graded cell of the kit (``coursekit.kit.grading.grader``): the submission's code cells before it,
    as submitted, then the cell's checks, in a sealed process (one per answer: the capstone's behaviours
    share one), each graded cell with its own time limit;
 2. writes each graded cell's verdict as its output: an error (0 points) unless the verdict is Correct.
@@ -23,7 +23,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Integer, Unicode
 
-from coursekit.kit.grader import course_files_digest, grade_all, graded_cell
+from coursekit.kit.grading.grader import course_files_digest, grade_all, graded_cell
 
 __all__ = ["GradeOutsideTheKernel"]
 
@@ -50,7 +50,7 @@ class GradeOutsideTheKernel(Execute):
                                "reinstall the course and grade again")
         os.environ["JWT_COURSE_PROGRESS"] = "off"  # the kernel below inherits it: no progress file written
         secret = open(self.secret_file).read().strip() if self.secret_file and os.path.exists(self.secret_file) else ""
-        # The grader's home and the current folder are private anyway (coursekit.kit.grader.private_folders).
+        # The grader's home and the current folder are private anyway (coursekit.kit.grading.grader.private_folders).
         private = tuple(folder for folder in (self.config.CourseDirectory.get("root"), os.path.dirname(
             os.path.abspath(self.secret_file)) if self.secret_file else None) if folder)
         verdicts, sources, groups = {}, {}, []  # groups: graded cells that follow the same code, in order

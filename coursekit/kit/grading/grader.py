@@ -12,7 +12,7 @@ A graded cell of a classroom notebook (``tools/build_classroom.py``) names its e
 ``graded_cell()`` reads that (the grader's copy, from the course's source notebook as nbgrader restores it).
 ``grade_all()`` runs the submission's code cells before it, read from the notebook file, then the checks of
 the graded cells that follow (the capstone has one per behaviour), in a fresh process
-(``coursekit.kit.sealed_run``) that loaded the kit first and sealed itself (``coursekit.kit.seal``). Each graded
+(``coursekit.kit.grading.sealed_run``) that loaded the kit first and sealed itself (``coursekit.kit.grading.seal``). Each graded
 cell gets at most ``timeout`` seconds: a loop or a deadlock costs that cell's points only, and the cells after
 it are graded in a fresh process. A cell scores its points only if every check says Correct and the seal saw
 nothing changed.
@@ -34,8 +34,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.kit.seal import protected_dirs
-from coursekit.kit.secret_cases import ENV as SECRET_ENV
+from coursekit.kit.grading.seal import protected_dirs
+from coursekit.kit.grading.secret_cases import ENV as SECRET_ENV
 
 __all__ = ["GradedCell", "Verdict", "graded_cell", "grade", "grade_all", "course_files_digest"]
 
@@ -102,7 +102,7 @@ def _environment(scratch: Path, secret: str) -> dict:
     # fork server for lab servers (gone with the process), and no progress file written anywhere.
     env.update({"HOME": str(home), "TMPDIR": str(temp), "XDG_RUNTIME_DIR": str(runtime),
                 "JWT_COURSE_PROGRESS": "off", "LABSERVER_FORKSERVER_IDLE": "0", "MPLBACKEND": "Agg"})
-    if secret:  # the course's secret, for hidden cases drawn from it (coursekit.kit.secret_cases)
+    if secret:  # the course's secret, for hidden cases drawn from it (coursekit.kit.grading.secret_cases)
         env[SECRET_ENV] = secret
     return env
 
@@ -130,7 +130,7 @@ def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path |
         out = open(log or os.devnull, "ab")
         try:
             process = subprocess.Popen(
-                [sys.executable, "-I", "-m", "coursekit.kit.sealed_run"], cwd=scratch,
+                [sys.executable, "-I", "-m", "coursekit.kit.grading.sealed_run"], cwd=scratch,
                 env=_environment(Path(scratch), secret), stdin=subprocess.PIPE, stdout=out, stderr=out,
                 pass_fds=(write_end,), start_new_session=True)
         finally:
