@@ -222,14 +222,15 @@ def test_autograde_gives_full_none_and_partial_marks_and_export_writes_them(cour
     home = tmp_path / "home"
     (home / ".jwt-course").mkdir(parents=True)
     (home / ".jwt-course" / "progress.json").write_text('{"ex00.q1": {"title": "kept", "at": "then"}}')
-    before = {p: p.read_bytes() for p in (home / ".jwt-course").rglob("*")}
+    before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
     # The roster and the due date, as the guide adds them.
     nbgrader(course, "db", "student", "add", "half", "--last-name", "Lovelace", "--first-name", "Ada")
     nbgrader(course, "db", "assignment", "add", LESSON, "--duedate", "2030-01-15 17:00:00 UTC")
     # "full" arrives as a learning platform's download, filed by zip_collect; then feedback, as the guide says.
     scores, graded = grade_and_export(course, LESSON, submissions, zipped=("full",), home=home)
     assert scores == {"full": (3.0, 3.0), "untouched": (0.0, 3.0), "half": (1.0, 3.0)}
-    assert {p: p.read_bytes() for p in (home / ".jwt-course").rglob("*")} == before
+    # Nothing at all written in the grader's home: no progress, no lab seed salt (~/.local/state), no cache.
+    assert {p: p.read_bytes() for p in home.rglob("*") if p.is_file()} == before
     half = grade_and_export.rows["half"]
     assert (half["last_name"], half["first_name"], half["duedate"][:16]) == ("Lovelace", "Ada", "2030-01-15 17:00")
 

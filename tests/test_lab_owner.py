@@ -175,3 +175,36 @@ def test_another_os_user_can_neither_read_the_secret_nor_drive_the_lab(tmp_path)
         assert json.loads(other.stdout) == {"read": "PermissionError", "freeze": 401}
         assert lab.clock.state()["frozen"] is False  # their freeze did nothing
         assert lab.clock.freeze()["frozen"] is True  # the owner's does
+
+
+def test_each_control_that_changes_the_lab_is_numbered_and_reads_show_the_count():
+    """Lab-Control (labserver/control/ledger.py): what a course grader counts to see controls it did not send."""
+    client = make_client()
+    assert client.get("/lab/clock").headers["lab-control"] == "0"
+    assert client.post("/lab/clock/advance", json={"seconds": 5}).headers["lab-control"] == "1"
+    assert client.get("/lab/stats").headers["lab-control"] == "1"
+    assert client.post("/lab/reset").headers["lab-control"] == "2"
+    # A reset forgets the audit log and the counters, never this count. A control with the secret counts even
+    # when its input is refused (it reached the lab's owner-only part); one without the secret does not.
+    assert client.post("/lab/clock/advance", json={"seconds": -1e30}).status_code == 400
+    assert client.get("/lab/clock").headers["lab-control"] == "3"
+    r = client.post("/lab/clock/advance", json={"seconds": 1}, headers={"Lab-Secret": "wrong"})
+    assert r.status_code == 401 and "lab-control" not in r.headers
+    assert client.get("/lab/clock").headers["lab-control"] == "3"
+    # Only the lab controls carry it.
+    assert "lab-control" not in client.get("/.well-known/jwks.json").headers
+
+
+def test_a_handle_tells_the_audit_hooks_each_control_with_its_count():
+    seen = []
+    lab = fresh_lab()
+
+    def hook(event, args):
+        if event == "labserver.control" and args[0] is lab:
+            seen.append(args[1:4])
+
+    sys.addaudithook(hook)  # for the rest of this worker's life: it notes this lab only
+    lab.clock.advance(1)
+    lab.table("users")
+    before = seen[0][2]
+    assert seen == [("POST", lab.url + "/lab/clock/advance", before), ("GET", lab.url + "/lab/store/users", before)]
