@@ -79,7 +79,7 @@ def test_the_capstones_hidden_cases_are_drawn_from_the_course_secret_so_the_publ
 
 def test_the_drawn_client_cases_stay_within_what_the_lab_budget_allows():
     from coursekit.answers import ex09
-    from coursekit.kit import secret_cases
+    from coursekit.kit.grading import secret_cases
 
     for n in range(200):
         secret_cases._secret = f"class-{n}"

@@ -184,3 +184,19 @@ def test_an_answer_that_drives_the_checks_lab_is_flagged(way):
     verdict = grade(["import hashlib", _session_row_answer(DRIVING[way])], SESSION_ROW, timeout=60)
     assert not verdict.passed and verdict.flagged, verdict
     assert "a lab the checks drive was driven by other code" in verdict.text, verdict
+
+
+def test_a_grading_process_holds_a_key_for_its_lesson_not_the_course_secret(tmp_path):
+    import hashlib
+    import hmac
+
+    from coursekit.kit.grading.grader import lesson_key
+
+    log = tmp_path / "log"
+    show = "import coursekit.kit.grading.secret_cases as cases\nprint('KEY', cases._secret, flush=True)"
+    verdicts = grade_all([HEADER, ex01.q1.solution_source(), show], [CELL], timeout=60, log=log, secret="course")
+    assert verdicts[0].passed, verdicts
+    (line,) = [line for line in log.read_text().splitlines() if line.startswith("KEY ")]
+    expected = hmac.new(b"course", b"ex01", hashlib.sha256).hexdigest()
+    assert line == f"KEY {expected}" == f"KEY {lesson_key('course', CELL.imports)}"
+    assert "course" not in line

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -92,6 +93,14 @@ def private_folders() -> tuple[str, ...]:
     return tuple(sorted({os.path.realpath(Path.home()), os.path.realpath(os.getcwd())}))
 
 
+def lesson_key(secret: str, imports: dict[str, str]) -> str:
+    """What a grading process gets of the course's secret: a key for the lessons it grades, derived from it. The
+    secret is in that process's memory while a submission runs there; a submission that finds and leaks it (in a
+    verdict's text, say) learns one assignment's cases, which its feedback shows anyway, not the next ones."""
+    lessons = sorted({module.split(".")[2] for module in imports.values() if module.startswith("coursekit.exercises.")})
+    return hmac.new(secret.encode(), ",".join(lessons).encode(), hashlib.sha256).hexdigest() if secret else ""
+
+
 def _environment(scratch: Path, secret: str) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JWT_COURSE_GRADING", "PYTHON", "JUPYTER", "XDG_", "MPL")) and k not in ("PWD", "OLDPWD")}
@@ -102,7 +111,7 @@ def _environment(scratch: Path, secret: str) -> dict:
     # fork server for lab servers (gone with the process), and no progress file written anywhere.
     env.update({"HOME": str(home), "TMPDIR": str(temp), "XDG_RUNTIME_DIR": str(runtime),
                 "JWT_COURSE_PROGRESS": "off", "LABSERVER_FORKSERVER_IDLE": "0", "MPLBACKEND": "Agg"})
-    if secret:  # the course's secret, for hidden cases drawn from it (coursekit.kit.grading.secret_cases)
+    if secret:  # for hidden cases drawn from it (coursekit.kit.grading.secret_cases)
         env[SECRET_ENV] = secret
     return env
 
@@ -131,7 +140,7 @@ def _run(cells: list[str], graded: list[GradedCell], timeout: float, log: Path |
         try:
             process = subprocess.Popen(
                 [sys.executable, "-I", "-m", "coursekit.kit.grading.sealed_run"], cwd=scratch,
-                env=_environment(Path(scratch), secret), stdin=subprocess.PIPE, stdout=out, stderr=out,
+                env=_environment(Path(scratch), lesson_key(secret, imports)), stdin=subprocess.PIPE, stdout=out, stderr=out,
                 pass_fds=(write_end,), start_new_session=True)
         finally:
             os.close(write_end)
