@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import requests
 
 from coursekit.kit import diagnosis, progress
+from coursekit.kit.plain import plain, plain_results
 from coursekit.kit.timelimit import run_limited
 from coursekit.kit.verdicts import Incorrect, NotCorrect
 
@@ -102,7 +103,7 @@ def require_function(fn: Any, name: str) -> Any:
     if not callable(fn):
         raise Incorrect(f"pass your function itself, not {type(fn).__name__}: define {name}(...) and check "
                         f"{name}, without parentheses")
-    return fn
+    return plain_results(fn)  # its values judged as values, not by its own __eq__ (coursekit.kit.plain)
 
 
 def require_bearer_request(response: Any, server: Any, path: str, *, server_name: str, send_token: str,
@@ -223,6 +224,7 @@ class Exercise:
             outcome = Outcome(Status.NOT_ANSWERED, f"{nudge}; {self._ref}.hint() gives a hint.")
         else:
             try:
+                answer, kw = plain(answer), plain(kw)  # values compared as values (coursekit.kit.plain)
                 with diagnosis.watching():  # notes the lab's error answers, so that a raise can be explained
                     message = run_limited(self.time_limit, lambda: check(*answer, **kw), "checking your answer")
             except Incorrect as wrong:
