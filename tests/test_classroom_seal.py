@@ -29,6 +29,10 @@ REACHING_IN = {
                        "hints.append('x')\nright = cookie_flags\ndef cookie_flags(header):\n"
                        "    if hints[-1] == 'x':\n        hints.pop()\n    return right(header)",
                        "what coursekit.exercises.ex01.CookieFlags holds changed in place"),
+    # Code renamed to pass for a library's in a stack (what decides whether a lab control is the check's).
+    "renamed-code": ("import threading\ndef f():\n    pass\nf.__code__.replace(co_filename=threading.__file__)",
+                     "code that claims to be"),
+    "compiled-as-library": ("import threading\ncompile('x = 1', threading.__file__, 'exec')", "code that claims to be"),
     # A library function's code swapped (the seal's own report goes through json.dumps).
     "library-code": ("import json\ndef fake(*a, **k):\n    return '{}'\njson.dumps.__code__ = fake.__code__",
                      "changing dumps.__code__"),

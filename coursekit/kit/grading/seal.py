@@ -15,7 +15,7 @@ Sealing means:
   around the record: replacing a function's code, the interpreter's introspection back doors (``gc``
   referrers, ``ctypes``, trace and profile functions, other threads' frames, more audit hooks), the program's
   frames read from the submission's code (``sys._getframe``, a traceback's or a generator's frame: the checks'
-  variables live there), code that claims to be a kit file, reading the reference solutions or any process's
+  variables live there), code that claims to be a kit or library file, reading the reference solutions or any process's
   memory, opening the grader's home or the course folder, writing the course's installed files, killing the
   grader, and starting programs from the submission's own code (the kit's lab servers and browser still
   start: the nearest caller that is not a library decides).
@@ -25,7 +25,8 @@ Sealing means:
   sealed the process. Anything else written to the report pipe lacks the token and is ignored.
 
 What it does not stop: attacks on the interpreter itself (rewriting a running frame's variables through
-``frame.f_locals`` on Python 3.13+, code renamed to pass for a library's, precise races between threads) and
+``frame.f_locals`` on Python 3.13+, a library's own code run with the submission's globals, precise races
+between threads) and
 attacks on the machine as the grading account. docs/instructor-guide.md says how to grade where those cannot
 reach further than one submission.
 """
@@ -270,6 +271,11 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
             frame = frame.f_back
         return True
 
+    def written_by_library() -> bool:
+        """Whether the code raising this event is a library's or the kit's (not the submission's own line)."""
+        filename = getframe(3).f_code.co_filename  # written_by_library, judge, hook, then the raiser
+        return filename.startswith(libraries) or filename.startswith(kit_dirs) or filename.startswith("<frozen")
+
     def frames_read_by_submission() -> bool:
         """Whether the code reaching for a frame is the submission's, itself or through inspect or traceback.
 
@@ -341,6 +347,10 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
         elif event in ("compile", "code.__new__"):
             filename = path_of(args[1]) if len_(args) > 1 else ""
             if filename.startswith(kit_dirs) and not (event == "compile" and genuine(args[0], filename)):
+                refuse(f"code that claims to be {filename}")
+            # Code the submission itself names after a library file would pass for the library's in a stack.
+            if filename.startswith(libraries) and not written_by_library() and not (
+                    event == "compile" and genuine(args[0], filename)):
                 refuse(f"code that claims to be {filename}")
         elif event == "open":
             path = path_of(args[0])
