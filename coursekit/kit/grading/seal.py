@@ -26,9 +26,8 @@ Sealing means:
 
 What it does not stop: attacks on the interpreter itself (rewriting a running frame's variables through
 ``frame.f_locals`` on Python 3.13+, a library's own code run with the submission's globals, precise races
-between threads) and
-attacks on the machine as the grading account. docs/instructor-guide.md says how to grade where those cannot
-reach further than one submission.
+between threads) and attacks on the machine as the grading account. docs/instructor-guide.md says how to
+grade where those cannot reach further than one submission.
 """
 
 from __future__ import annotations
