@@ -165,6 +165,10 @@ def test_a_repeated_redirect_uri_is_shown_on_the_page_and_other_repeats_are_redi
      "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"),
     ({"code_challenge": "a" * 42 + "+"}, "invalid_request",
      "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"),
+    # S256 gives 43 base64url characters, never more and never '.' or '~' (RFC 7636 §4.2).
+    *(({"code_challenge": challenge}, "invalid_request",
+       "an S256 code_challenge is BASE64URL(SHA-256(code_verifier)) without padding: 43 characters of "
+       "A-Z a-z 0-9 - _ (RFC 7636 §4.2)") for challenge in ("a" * 44, "a" * 128, "a" * 42 + "~", "a" * 42 + ".")),
 ])
 def test_other_errors_go_back_to_the_redirect_uri_with_the_state(client, changes, code, description):
     for r in (client.get("/oauth/authorize", params=request_params(**changes), follow_redirects=False),

@@ -34,6 +34,9 @@ def methods(plain_allowed: bool) -> list[str]:
     return ["S256", "plain"] if plain_allowed else ["S256"]
 
 
+S256_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
 def check_challenge(challenge: str | None, method: str | None, *, required: bool,
                     plain_allowed: bool) -> tuple[str | None, str | None]:
     """Return the (challenge, method) to bind the code to, or raise PKCEError (an invalid_request)."""
@@ -51,6 +54,10 @@ def check_challenge(challenge: str | None, method: str | None, *, required: bool
                         f"not supported)")
     if not UNRESERVED.fullmatch(challenge):
         raise PKCEError("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+    # An S256 challenge is BASE64URL(SHA256(verifier)): always 43 characters of the base64url alphabet (§4.2).
+    if method == "S256" and not S256_CHALLENGE.fullmatch(challenge):
+        raise PKCEError("an S256 code_challenge is BASE64URL(SHA-256(code_verifier)) without padding: 43 "
+                        "characters of A-Z a-z 0-9 - _ (RFC 7636 §4.2)")
     return challenge, method
 
 
