@@ -117,3 +117,33 @@ def test_make_local_pki_never_keeps_an_old_key_files_mode_nor_writes_through_a_s
     assert not key.is_symlink() and mode(pki.key) == 0o600
     assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----")
     assert victim.read_text() == "untouched"
+
+
+@pytest.mark.parametrize(("option", "what", "how", "says"), [
+    ("--tls-key", "TLS key", "symlink", "is a symbolic link"),
+    ("--tls-key", "TLS key", "writable by others", "can be changed by other users (mode 0666)"),
+    ("--tls-key", "TLS key", "another user's", "belongs to another user (uid 65534)"),
+    ("--tls-cert", "TLS certificate", "writable by others", "can be changed by other users (mode 0666)"),
+    ("--tls-cert", "TLS certificate", "another user's", "belongs to another user (uid 65534)"),
+    ("--users-file", "users file", "writable by others", "can be changed by other users (mode 0666)"),
+    ("--users-file", "users file", "another user's", "belongs to another user (uid 65534)"),
+])
+def test_the_command_line_refuses_a_planted_tls_key_certificate_or_users_file(tmp_path, option, what, how, says):
+    import subprocess
+    import sys
+
+    from labserver.launch.cli import check_files, settings_from, parser
+
+    if how == "another user's" and os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root; not root here")
+    planted = tmp_path / "planted"
+    plant(planted, how, tmp_path)
+    other = {"--tls-key": ["--tls-cert", str(tmp_path / "c.pem")], "--tls-cert": ["--tls-key", str(tmp_path / "k.pem")],
+             "--users-file": []}[option]
+    argv = ["--port", "0", "--db", str(tmp_path / "class.sqlite3"), option, str(planted), *other]
+    with pytest.raises(UnsafeFile) as refused:
+        check_files(settings_from(parser().parse_args(argv)))
+    assert str(refused.value).startswith(f"{what} {planted} {says}")
+    run = subprocess.run([sys.executable, "-m", "labserver", *argv], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and f"{what} {planted} {says}" in run.stderr
+    assert not (tmp_path / "class.sqlite3").exists()  # nothing was started or created

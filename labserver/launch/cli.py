@@ -10,7 +10,7 @@ from labserver.accounts.initial import configured, parse_account
 from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.settings import ALGORITHMS, ROLES, Settings, parse_duration
-from labserver.storage.files import check_own
+from labserver.storage.files import check_own, check_trusted
 from labserver.storage.store import STORE_FILES
 
 # (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
@@ -160,7 +160,14 @@ def to_argv(settings: Settings) -> list[str]:
 
 
 def check_files(settings: Settings) -> None:
-    """Refuse, before anything starts, a store or keys file that another user could have planted."""
+    """Refuse, before anything starts, a file another user could have planted: the store and keys (ours alone),
+    the TLS key (ours alone: whoever planted it could read our traffic), the certificate and the users file
+    (ours or root's; a planted users file chooses who logs in as whom)."""
+    if settings.tls_key:
+        check_own(settings.tls_key, "TLS key")
+    for path, what in ((settings.tls_cert, "TLS certificate"), (settings.users_file, "users file")):
+        if path:
+            check_trusted(path, what)
     if settings.db == ":memory:":
         return
     for suffix, what in STORE_FILES:
@@ -172,8 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = settings_from(args)
+        check_files(settings)  # before anything is read from them
         configured(settings)  # the accounts (users file included): a usage error now, not a traceback later
-        check_files(settings)
     except (ValueError, OSError) as exc:
         parser().error(str(exc))
     from labserver.launch.serve import serve  # the heavy imports, after --help has had its chance

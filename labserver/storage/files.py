@@ -45,6 +45,21 @@ def check_own(path: str | Path, what: str) -> None:
                          f"chmod 600 it")
 
 
+def check_trusted(path: str | Path, what: str) -> None:
+    """Raise UnsafeFile unless ``path`` (a file the server only reads: a certificate, a users file) belongs to us
+    or to root and no other user can change it; a missing file is for the caller to report."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    if info.st_uid not in (os.geteuid(), 0):
+        raise UnsafeFile(f"{what} {path} belongs to another user (uid {info.st_uid}): refused, they could have "
+                         f"planted it; use a file of yours (or root's)")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UnsafeFile(f"{what} {path} can be changed by other users (mode {stat.S_IMODE(info.st_mode):04o}): "
+                         f"chmod go-w it")
+
+
 def create_private(path: str | Path, what: str = "file") -> None:
     """Create ``path`` empty with mode 0600 if it does not exist yet; an existing one must be ours (check_own)."""
     try:
