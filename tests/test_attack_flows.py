@@ -4,8 +4,9 @@ import pytest
 
 from coursekit.pictures import attack_flows
 
-DIAGRAMS = [attack_flows.algorithm_confusion(), attack_flows.jku_fetch(), attack_flows.key_recovery(),
-            attack_flows.refresh_race(), attack_flows.refresh_race(grace=True)]
+ATTACKS = [attack_flows.algorithm_confusion(), attack_flows.jku_fetch(), attack_flows.certificate_in_token(),
+           attack_flows.key_recovery()]
+DIAGRAMS = ATTACKS + [attack_flows.refresh_race(), attack_flows.refresh_race(grace=True)]
 
 
 @pytest.mark.parametrize("diagram", DIAGRAMS, ids=lambda d: d.title)
@@ -21,9 +22,11 @@ def test_a_diagram_is_mermaid_with_text_labels_and_no_separator_characters(diagr
 
 
 def test_the_attacks_say_which_steps_are_the_attackers_and_what_the_secure_server_does():
-    for diagram in DIAGRAMS[:3]:
+    for diagram in ATTACKS:
         assert "ATTACKER" in diagram.mermaid() and "secure" in diagram.mermaid().lower()
     assert "PUBLIC key" in attack_flows.algorithm_confusion().mermaid()
+    certificates = attack_flows.certificate_in_token().mermaid()
+    assert "x5c" in certificates and "x5u" in certificates and "never chained to a trusted root" in certificates
 
 
 def test_the_refresh_race_with_and_without_a_grace_period_differs_in_the_second_answer():

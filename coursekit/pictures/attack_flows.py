@@ -1,5 +1,6 @@
 """Flows of the attacks that are more than one token: which key goes where in algorithm confusion, the jku
-fetch, rebuilding an unpublished key, two tabs racing with one refresh token.
+fetch, a certificate the token carries (x5c) or points to (x5u), rebuilding an unpublished key, two tabs
+racing with one refresh token.
 
 Each is a Mermaid sequence diagram (JupyterLab 4 draws them offline). Every arrow and note says in words
 who does what and with which key; nothing is told by colour alone: the attacker's steps are prefixed
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Diagram", "algorithm_confusion", "jku_fetch", "key_recovery", "refresh_race"]
+__all__ = ["Diagram", "algorithm_confusion", "certificate_in_token", "jku_fetch", "key_recovery", "refresh_race"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,25 @@ def jku_fetch() -> Diagram:
         "K-->>S: the attacker's public key",
         "Note over S: flawed: verifies with the attacker's key: signature matches",
         "S-->>A: 200 admin",
+    ))
+
+
+def certificate_in_token() -> Diagram:
+    """The token carries its certificate (x5c) or names where it is (x5u); the flawed server takes the
+    certificate's key without asking who signed the certificate."""
+    return Diagram("x5c and x5u: the token brings its own certificate", (
+        ("A", "Attacker"), ("K", "Attacker's web server"), ("S", "Server")), (
+        "Note over A: ATTACKER makes a key pair and a certificate for it, signed by the same key (self-signed)",
+        "Note over A: ATTACKER signs admin claims with the PRIVATE key",
+        "A->>S: x5c: token carrying the certificate in its header",
+        "A->>K: x5u: or serve the certificate as PEM",
+        "A->>S: x5u: token naming the certificate's URL",
+        "S->>K: flawed x5u only: GET the x5u URL",
+        "K-->>S: the attacker's certificate",
+        "Note over S: flawed: uses the certificate's key as it is, never chained to a trusted root",
+        "Note over S: secure: keys come only from the server's own jwks_uri, so x5c and x5u are ignored",
+        "Note over S: or chains the certificate to a configured root: a self-signed one fails there",
+        "S-->>A: flawed: 200 admin. Secure: 401 invalid_token",
     ))
 
 
