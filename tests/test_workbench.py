@@ -107,6 +107,31 @@ def test_the_public_key_as_hmac_secret_is_the_pem_of_the_published_key(labs):
     assert jwt.get_unverified_header(forged) == {"alg": "HS256", "kid": published["kid"], "typ": "at+jwt"}
 
 
+def test_after_a_rotation_the_public_key_as_hmac_secret_is_the_one_the_tokens_kid_names():
+    lab = labserver.start(algorithm="RS256", frozen_at=START, seed=24)
+    try:
+        before = alice(lab)
+        lab.rotate_keys()
+        after = alice(lab)
+        published = lab.http.get(lab.url + "/.well-known/jwks.json").json()["keys"]
+        assert len(published) == 2
+        for token in (before, after):
+            kid = jwt.get_unverified_header(token)["kid"]
+            named = next(key for key in published if key["kid"] == kid)
+            pem = jwt.PyJWK(named).key.public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
+            parts = wb.read_token(token)
+            forged = wb.build(parts.header, {**parts.claims, "roles": ["admin"]}, wb.signer("public-hmac", lab, token))
+            signing_input, _, signature = forged.rpartition(".")
+            assert jwt.get_unverified_header(forged)["kid"] == kid
+            assert decode_segment(signature) == hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+            with lab.flaw("alg-confusion"):
+                assert wb.send(lab, "GET /api/admin", forged).status == 200
+        assert jwt.get_unverified_header(before)["kid"] != jwt.get_unverified_header(after)["kid"]
+    finally:
+        lab.stop()
+
+
 def forge(lab, how: str) -> str:
     """Alice's token with the admin role, signed ``how`` (a generated RSA key travels in the jwk header)."""
     token = alice(lab)

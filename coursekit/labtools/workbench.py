@@ -231,8 +231,14 @@ def signer(name: str, lab=None, token: str | None = None, *, secret: bytes | Non
     if name == "none":
         return unsigned()
     if name == "public-hmac":
-        return public_key_as_hmac(server_public_jwks(lab)[0])
+        return public_key_as_hmac(_named_key(server_public_jwks(lab), token))
     raise ValueError(f"no signing choice {name!r}; the choices are: {', '.join(choices())}")
+
+
+def _named_key(published: list[dict], token: str | None) -> dict:
+    """The published key the token's ``kid`` names (a lab that rotated publishes several), else the first."""
+    kid = read_token(token).header.get("kid") if token else None
+    return next((key for key in published if kid is not None and key.get("kid") == kid), published[0])
 
 
 def build(header: dict, claims: dict, how: Signer, *, embed_jwk: bool = False) -> str:
