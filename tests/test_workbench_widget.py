@@ -87,6 +87,27 @@ def test_a_pasted_token_is_decoded_and_its_signature_is_the_one_kept(lab, alice,
     assert bench.problem == "expected 3 dot-separated segments (header.payload.signature), found 2"
 
 
+def test_a_new_token_from_the_lab_without_code(lab):
+    bench = workbench(lab)
+    assert bench.user_choice.options == ("alice", "bob", "admin")
+    bench.user_choice.value = "bob"
+    bench.login_button.click()
+    assert bench.problem == "" and bench.token_box.value == bench.token
+    claims = json.loads(bench.claims_box.value)
+    assert (claims["username"], claims["roles"]) == ("bob", ["user"]) and bench.sign_choice.value == "keep"
+    bench.route.value = "GET /api/me"
+    bench.send_button.click()
+    assert bench.reply.status == 200 and bench.reply.body["username"] == "bob"
+    assert "a new one for alice | bob | admin" in repr(bench)
+
+
+def test_a_refused_login_is_a_message(lab):
+    bench = workbench(lab)
+    bench.user_choice.options = ("nobody",)
+    bench.login_button.click()
+    assert bench.parts is None and bench.problem.startswith("the lab refused to log nobody in: ")
+
+
 def test_colours_are_colour_blind_safe_and_each_is_named_beside_its_text(lab, alice):
     assert {hex_code for hex_code, _name in wb.COLOURS.values()} <= OKABE_ITO
     bench = workbench(lab, alice)

@@ -1,5 +1,6 @@
 """The token workbench: decode a JWT, edit it, re-sign it a chosen way, send it to the lab, read the answer.
 
+    token = fresh_token(lab, "alice")                          # or paste one: a demo user's new access token
     parts = read_token(token)                                  # header, claims, signature (nothing verified)
     how = signer("lab-secret", lab, secret=secret)             # or "keep", "rsa", "ec", "none", "public-hmac"
     forged = build(parts.header, {**parts.claims, "roles": ["admin"]}, how)
@@ -25,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm, get_default_algorithms
 
 from coursekit.labtools.attacks import b64url, b64url_json
-from coursekit.labtools.client import bearer
+from coursekit.labtools.client import bearer, log_in
+from labserver.control.settings import DEMO_USERS
 from coursekit.pictures.tokenview import decode_segment, split_token
 
 OFFLINE_NOTICE = ("Offline: this workbench runs in your notebook's kernel. No token leaves this machine; "
@@ -41,6 +43,7 @@ COLOURS = {
     "bad": ("#D55E00", "vermillion"),
 }
 TIME_CLAIMS = ("iat", "nbf", "exp")
+DEMO_NAMES = tuple(name for name, _password, _role in DEMO_USERS)
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,15 @@ def build(header: dict, claims: dict, how: Signer, *, embed_jwk: bool = False) -
 
 
 # --- the lab ------------------------------------------------------------------------------------------
+
+def fresh_token(lab, username: str) -> str:
+    """A new access token from the lab for one of its demo users, logged in as lessons 02–09 do."""
+    answer = log_in(lab, username)
+    if "access_token" not in answer:
+        raise ValueError(f"the lab refused to log {username} in: "
+                         f"{answer.get('error_description') or answer.get('error') or answer}")
+    return answer["access_token"]
+
 
 def server_public_jwks(lab) -> list[dict]:
     """The lab's published public keys (empty for an HS256 lab)."""

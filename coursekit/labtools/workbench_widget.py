@@ -65,18 +65,22 @@ class Workbench:
             f'send with the DELIBERATELY VULNERABLE lab flaw "{name}" switched on'))) for name in flaws}
         fit = w.Layout(width="auto")  # the whole label, not cut at a button's default width
         self.decode_button = box("jwt-wb-decode", w.Button(description="Decode the token above", layout=fit))
+        self.user_choice = box("jwt-wb-user", w.Dropdown(options=wb.DEMO_NAMES, description="or log in as",
+                                                         style={"description_width": "6em"}))
+        self.login_button = box("jwt-wb-login", w.Button(description="Take a new token from the lab", layout=fit))
         self.sign_button = box("jwt-wb-sign-button", w.Button(description="Sign", layout=fit))
         self.send_button = box("jwt-wb-send", w.Button(description="Sign and send", button_style="primary",
                                                        layout=fit))
         self.segments_view, self.times_view, self.key_view = w.HTML(), w.HTML(), w.HTML()
         self.reply_view = box("jwt-wb-reply", w.HTML())
         self.decode_button.on_click(lambda _: self.decode(self.token_box.value))
+        self.login_button.on_click(lambda _: self._guarded(self.take_token))
         self.sign_button.on_click(lambda _: self._guarded(self.sign))
         self.send_button.on_click(lambda _: self._guarded(self.send))
         self.sign_choice.observe(lambda _: self._show_key(), names="value")
         self.widget = box("jwt-workbench", w.VBox([
             w.HTML(f"<b>Token workbench</b> · {html.escape(wb.OFFLINE_NOTICE)} Lab: {html.escape(lab.url)}"),
-            self.token_box, w.HBox([self.decode_button]), self.segments_view, self.times_view,
+            self.token_box, w.HBox([self.decode_button, self.user_choice, self.login_button]), self.segments_view, self.times_view,
             w.HTML("<b>Header</b> (JSON)"), self.header_box, w.HTML("<b>Claims</b> (JSON)"), self.claims_box,
             self.sign_choice, self.embed, self.key_view, *self.flaw_boxes.values(),
             w.HBox([self.sign_button, self.route, self.send_button]),
@@ -103,6 +107,13 @@ class Workbench:
         self.sign_choice.options = [(label, name) for name, label in names.items()]
         self.sign_choice.value = chosen if chosen in names else next(iter(names))
         self._render()
+
+    def take_token(self) -> str:
+        """Log the chosen demo user in at the lab and start from the access token it answers."""
+        token = wb.fresh_token(self.lab, self.user_choice.value)
+        self.token_box.value = token
+        self.decode(token)
+        return token
 
     def sign(self) -> str:
         """Build the token from the editors and the chosen way to sign; show it and return it."""
@@ -189,6 +200,7 @@ class Workbench:
     def __repr__(self) -> str:
         """The text view: what the widget shows, for notebooks without a widget front end."""
         lines = [f"Token workbench · {wb.OFFLINE_NOTICE}", f"Lab: {self.lab.url}"]
+        lines.append("Start from: a pasted token, or a new one for " + " | ".join(self.user_choice.options))
         if self.problem:
             lines.append(f"PROBLEM: {self.problem}")
         if self.parts:
