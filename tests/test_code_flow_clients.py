@@ -18,28 +18,32 @@ from coursekit.labtools.codeflow.app import LessonApp
 
 @pytest.fixture(scope="module")
 def lab():
-    with labserver.start(frozen_at=T0) as server:
+    # Named as the lessons name their labs: the issuer is not the URL the server answers at.
+    with labserver.start(frozen_at=T0, issuer="https://lab.jwt-course.test") as server:
         yield server
 
 
 def test_requests_oauthlib_completes_the_code_flow_with_s256_unmodified(lab, monkeypatch):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
     browser = http_session()
+    # Where the endpoints are, from the lab's metadata (RFC 8414), as a client configured by discovery finds them.
+    metadata = browser.get(lab.url + "/.well-known/oauth-authorization-server", timeout=10).json()
+    assert metadata["token_endpoint"] == lab.url + "/oauth/token"
     with Callback() as callback:
         client = OAuth2Session(client=WebApplicationClient("jwt-course"), redirect_uri=callback.redirect_uri,
                                pkce="S256")
         client.trust_env = False
-        url, state = client.authorization_url(lab.url + "/oauth/authorize")
+        url, state = client.authorization_url(metadata["authorization_endpoint"])
         assert "code_challenge_method=S256" in url
         browser.get(log_in_at_page(browser, url, "bob"), timeout=10)
         response_url = callback.redirect_uri + "?" + "&".join(f"{k}={v}" for k, v in callback.wait().items())
         assert callback.caught["state"] == state
-        token = client.fetch_token(lab.url + "/oauth/token", authorization_response=response_url,
+        token = client.fetch_token(metadata["token_endpoint"], authorization_response=response_url,
                                    include_client_id=True)
     assert token["token_type"] == "Bearer" and token["expires_in"] == 1800
     me = client.get(lab.url + "/api/me", timeout=10)
     assert (me.status_code, me.json()["username"]) == (200, "bob")
-    refreshed = client.refresh_token(lab.url + "/oauth/token", client_id="jwt-course")
+    refreshed = client.refresh_token(metadata["token_endpoint"], client_id="jwt-course")
     assert refreshed["refresh_token"] != token["refresh_token"]
 
 

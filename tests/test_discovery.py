@@ -48,11 +48,13 @@ def test_metadata_lists_the_endpoints_and_what_they_support(client):
     }
 
 
-def test_metadata_issuer_is_the_issuer_of_the_tokens():
+def test_metadata_issuer_is_the_issuer_of_the_tokens_and_its_endpoints_are_where_the_server_answers():
     client = make_client(issuer="https://auth.example", port=9443)
     metadata = client.get("/.well-known/oauth-authorization-server").json()
     assert metadata["issuer"] == "https://auth.example" == client.app.state.lab.settings.issuer_id
-    assert metadata["token_endpoint"] == "https://auth.example/oauth/token"
+    assert metadata["token_endpoint"] == "http://127.0.0.1:9443/oauth/token"
+    for name in ("authorization_endpoint", "token_endpoint", "revocation_endpoint", "jwks_uri"):
+        assert client.get(metadata[name]).status_code != 404, name  # the client can follow each one
     assert jwt.decode(Auth(client).token()["access_token"], options={"verify_signature": False})["iss"] == (
         "https://auth.example")
 

@@ -19,15 +19,21 @@ async def jwks(request: Request) -> dict:
 
 @router.get("/oauth-authorization-server")
 async def metadata(request: Request) -> dict:
-    """Where the endpoints are and what they support (RFC 8414 §2)."""
+    """Where the endpoints are and what they support (RFC 8414 §2).
+
+    The endpoints are given where this request reached the server (its Host was checked on the way in), so a
+    client can follow them. The issuer is the one in the tokens: the server's URL unless it was given a name.
+    A lesson's lab is given a name, so its tokens are the same on every run; RFC 8414 §3.3 asks a real server
+    for an issuer equal to the URL its metadata is served under, and lesson 10 says so.
+    """
     lab = lab_of(request)
-    issuer = lab.settings.issuer_id
+    here = str(request.base_url).rstrip("/")
     return {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/oauth/authorize",
-        "token_endpoint": f"{issuer}/oauth/token",
-        "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "issuer": lab.settings.issuer_id,
+        "authorization_endpoint": f"{here}/oauth/authorize",
+        "token_endpoint": f"{here}/oauth/token",
+        "revocation_endpoint": f"{here}/oauth/revoke",
+        "jwks_uri": f"{here}/.well-known/jwks.json",
         "grant_types_supported": ["authorization_code", "password", "refresh_token"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
