@@ -134,7 +134,16 @@ def _verify_with_typ_lowercased_only(token, jwks_url, issuer, now):
 
 
 def _verify_without_nbf(token, jwks_url, issuer, now):
-    claims = _verify_with_urllib_and_a_key_set(token, jwks_url, issuer, now)
+    """Checks typ, signature, iat and exp, and forgets nbf."""
+    header = jwt.get_unverified_header(token)
+    if str(header.get("typ", "")).lower().removeprefix("application/") != "at+jwt":
+        raise jwt.InvalidTokenError("not an access token")
+    key = jwt.PyJWKClient(jwks_url).get_signing_key(header["kid"])
+    claims = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", issuer=issuer,
+                        options={"require": ["exp", "iat"], "verify_exp": False, "verify_iat": False,
+                                 "verify_nbf": False})
+    if not claims["iat"] <= now < claims["exp"]:
+        raise jwt.InvalidTokenError("not valid at this time")
     return claims
 
 
@@ -245,13 +254,18 @@ CASES = [
     wrong(ex03.q3, "accepts any typ and requires few claims", _verify_accepting_any_typ, says="typ is JWT"),
     wrong(ex03.q3, "typ lower-cased but application/ refused", _verify_with_typ_lowercased_only,
           says=('rejected alice\'s valid token written with typ "application/at+jwt"', "media type")),
+    wrong(ex03.q3, "no nbf check", _verify_without_nbf, says=("(nbf)", "refuse a token whose nbf is after now")),
     right(ex04.q1, "the boundary as numbers of another type", 59.0, 60.0),
     right(ex04.q3, "another lifetime inside the window", 240, 4, 240),
     right(ex05.q1, "urllib", _refresh_with_urllib),
+    right(ex05.q1, "the two tokens as a list", _refresh_returning_a_list),
     right(ex05.q2, "a loop with .get", _revoked_with_a_loop),
+    right(ex05.q2, "a frozenset of the families revoked for reuse", _revoked_as_frozenset_by_reason),
     right(ex05.q3, "urllib with a type hint, emptying the dict key by key", _log_out_with_urllib),
     right(ex05.q3, "popping the tokens", _log_out_popping),
     right(ex05.q4, "tokens in a dict of its own", _Auth),
+    wrong(ex05.q4, "refreshes on a 403 too", _AuthRefreshingOnAnyError,
+          says=("refreshed after a 403", "insufficient_scope")),
 ]
 
 

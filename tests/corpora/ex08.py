@@ -168,6 +168,8 @@ CASES = [
     wrong(q1, "token matched as a word", _token_as_word, says=("the bearer token is", "up to the end of that line")),
     wrong(q1, "unquote instead of unquote_plus", _unquote_not_plus,
           says=("carol's password is 'p@ss w0rd&more='", "you found 'p@ss+w0rd&more='")),
+    wrong(q1, "the password field read to the end of the capture", _password_field_anywhere,
+          says=("you read past the end of the body", "Content-Length")),
     wrong(q1, "guesses a token in ciphertext", _guesses_through_tls, says=("through TLS you found", "ciphertext")),
     right(q2, "urllib with an ssl context", _urllib_ssl),
     right(q2, "http.client with an ssl context", _http_client),

@@ -177,11 +177,6 @@ def _renew_without_password_fallback(self, stale):
         self.tokens = r.json()
 
 
-def _renew_with_a_plain_lock_taken_twice(self, stale):
-    with self.lock:  # a threading.Lock below: get() already holds it
-        SessionClient._renew(self, stale)
-
-
 def _get_holding_a_plain_lock(self, path):
     with self.lock:
         return SessionClient.get(self, path)
