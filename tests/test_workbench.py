@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 import labserver
-from coursekit.labtools.attacks import serve_jwks
+from coursekit.labtools.attacks import certificate_pem, serve_jwks, serve_text, x5c_of
 from coursekit.labtools import workbench as wb
 from coursekit.pictures.tokenview import decode_segment
 
@@ -219,6 +219,26 @@ def test_time_claims_are_read_against_the_lab_clock_not_this_computers():
         ("100000000000000000000: not a time any calendar holds", False),
         ("not a number: a verifier refuses the token", False),
     ]
+
+
+def test_a_generated_key_travels_in_a_self_signed_certificate_by_x5c_or_x5u(labs):
+    lab = labs["RS256"]
+    token = alice(lab)
+    parts = wb.read_token(token)
+    how = wb.signer("rsa")
+    assert how.certificate.issuer == how.certificate.subject  # self-signed: it chains to nothing
+    assert how.certificate.public_key().public_numbers() == how.private_key.public_key().public_numbers()
+    admin = {**parts.claims, "roles": ["admin"]}
+    carried = wb.build(parts.header, admin, how, embed_x5c=True)
+    assert jwt.get_unverified_header(carried)["x5c"] == x5c_of(how.certificate)
+    assert wb.send(lab, "GET /api/admin", carried).status == 401
+    assert wb.send(lab, "GET /api/admin", carried, flaws=("x5c-header",)).status == 200
+    with serve_text(certificate_pem(how.certificate), "/cert.pem") as url:
+        pointed = wb.build({**parts.header, "x5u": url}, admin, how)
+        assert wb.send(lab, "GET /api/admin", pointed).status == 401
+        assert wb.send(lab, "GET /api/admin", pointed, flaws=("x5u-header",)).status == 200
+    with pytest.raises(ValueError, match="no certificate to embed"):
+        wb.build({"typ": "at+jwt"}, {}, wb.signer("none"), embed_x5c=True)
 
 
 def test_embedding_needs_a_key_with_a_public_half():

@@ -9,6 +9,7 @@ import pytest
 
 import labserver
 from coursekit.labtools import workbench as wb
+from coursekit.labtools.attacks import x5c_of
 from coursekit.pictures.tokenview import decode_segment
 from coursekit.labtools.workbench_widget import workbench
 
@@ -59,6 +60,11 @@ def test_a_generated_key_shows_its_public_jwk_and_can_travel_in_the_header(lab, 
     header = wb.read_token(bench.token).header
     assert header["alg"] == "ES256" and header["jwk"]["kty"] == "EC" and "d" not in header["jwk"]
     assert "Public JWK" in bench.key_view.value and header["jwk"]["x"] in bench.key_view.value
+    assert "x5c" not in header and "-----BEGIN CERTIFICATE-----" in bench.key_view.value
+    bench.embed.value, bench.embed_x5c.value = False, True
+    bench.sign_button.click()
+    header = wb.read_token(bench.token).header
+    assert "jwk" not in header and header["x5c"] == x5c_of(bench._signers["ec"].certificate)
 
 
 def test_bad_json_in_an_editor_is_a_message_and_nothing_is_sent(lab, alice):

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm, get_default_algorithms
 
-from coursekit.labtools.attacks import b64url, b64url_json
+from coursekit.labtools.attacks import b64url, b64url_json, self_signed_certificate, x5c_of
 from coursekit.labtools.client import bearer, log_in
 from labserver.control.settings import DEMO_USERS
 from coursekit.pictures.tokenview import decode_segment, split_token
@@ -138,7 +138,8 @@ class Signer:
     """One way to sign: the ``alg`` it writes in the header and how it turns the signing input into a signature.
 
     ``public_jwk`` is set for keys made here (RSA, EC): the public half, ready to embed in a ``jwk`` header
-    or to serve in a JWK Set for ``jku``. ``kid``, when set, replaces the header's: the key it names.
+    or to serve in a JWK Set for ``jku``; ``certificate`` is a self-signed certificate for it, to carry in
+    ``x5c`` or serve for ``x5u``. ``kid``, when set, replaces the header's: the key it names.
     """
 
     name: str
@@ -148,6 +149,7 @@ class Signer:
     public_jwk: dict | None = None
     kid: str | None = None
     private_key: object = field(default=None, repr=False)
+    certificate: object = field(default=None, repr=False)
 
 
 def keep_signature(token: str) -> Signer:
@@ -184,7 +186,8 @@ def generated(kind: str) -> Signer:
     jwk.update(kid=_thumbprint(jwk), alg=alg, use="sig")
     algo = get_default_algorithms()[alg]
     return Signer(kind, f"{alg} with a key generated here", alg, lambda data: algo.sign(data, private),
-                  public_jwk=jwk, kid=jwk["kid"], private_key=private)
+                  public_jwk=jwk, kid=jwk["kid"], private_key=private,
+                  certificate=self_signed_certificate(private, "token workbench"))
 
 
 def _thumbprint(jwk: dict) -> str:
@@ -214,8 +217,8 @@ def choices(lab=None, token: str | None = None, *, secret: bytes | None = None,
         found["keep"] = "keep the original signature (tampering)"
     if secret is not None:
         found["lab-secret"] = f"HS256 with {secret_name}"
-    found["rsa"] = "RS256 with a key generated here (its JWK can go in jwk/jku)"
-    found["ec"] = "ES256 with a key generated here (its JWK can go in jwk/jku)"
+    found["rsa"] = "RS256 with a key generated here (its JWK can go in jwk/jku, its certificate in x5c/x5u)"
+    found["ec"] = "ES256 with a key generated here (its JWK can go in jwk/jku, its certificate in x5c/x5u)"
     found["none"] = "alg none, no signature"
     if lab is not None and server_public_jwks(lab):
         found["public-hmac"] = "HS256 keyed with the server's public key (algorithm confusion)"
@@ -244,11 +247,12 @@ def _named_key(published: list[dict], token: str | None) -> dict:
     return next((key for key in published if kid is not None and key.get("kid") == kid), published[0])
 
 
-def build(header: dict, claims: dict, how: Signer, *, embed_jwk: bool = False) -> str:
+def build(header: dict, claims: dict, how: Signer, *, embed_jwk: bool = False, embed_x5c: bool = False) -> str:
     """The compact JWS of this header and these claims, signed ``how`` (alg and kid set to match the key).
 
-    ``embed_jwk`` puts a generated key's public JWK in the ``jwk`` header (RFC 7515 §4.1.3). The header is
-    kept as given otherwise, key order included: an attack may need its own ``typ`` or ``jku``.
+    ``embed_jwk`` puts a generated key's public JWK in the ``jwk`` header (RFC 7515 §4.1.3), ``embed_x5c``
+    its self-signed certificate in ``x5c`` (§4.1.6). The header is kept as given otherwise, key order
+    included: an attack may need its own ``typ``, ``jku`` or ``x5u``.
     """
     header = dict(header)
     if how.alg is not None:
@@ -259,6 +263,10 @@ def build(header: dict, claims: dict, how: Signer, *, embed_jwk: bool = False) -
         if how.public_jwk is None:
             raise ValueError(f"{how.label}: no public key to embed (only a key generated here has one)")
         header["jwk"] = how.public_jwk
+    if embed_x5c:
+        if how.certificate is None:
+            raise ValueError(f"{how.label}: no certificate to embed (only a key generated here has one)")
+        header["x5c"] = x5c_of(how.certificate)
     signing_input = b64url_json(header) + "." + b64url_json(claims)  # compact JSON, as PyJWT writes it
     return signing_input + "." + b64url(how.sign(signing_input.encode("ascii")))
 

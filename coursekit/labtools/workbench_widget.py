@@ -16,6 +16,7 @@ import ipywidgets as w
 import requests
 
 from coursekit.labtools import workbench as wb
+from coursekit.labtools.attacks import certificate_pem
 
 __all__ = ["Workbench", "workbench"]
 
@@ -58,6 +59,9 @@ class Workbench:
                                                          style={"description_width": "6em"}))
         self.embed = box("jwt-wb-embed", w.Checkbox(False, description="put the generated key's public JWK in "
                                                                        "the header (jwk)", indent=False, layout=wide))
+        self.embed_x5c = box("jwt-wb-embed-x5c", w.Checkbox(
+            False, description="put a self-signed certificate of the generated key in the header (x5c)",
+            indent=False, layout=wide))
         self.route = box("jwt-wb-route", w.Dropdown(options=routes, description="Send to",
                                                     style={"description_width": "6em"},
                                                     value=route if route in routes else routes[0]))
@@ -82,7 +86,7 @@ class Workbench:
             w.HTML(f"<b>Token workbench</b> · {html.escape(wb.OFFLINE_NOTICE)} Lab: {html.escape(lab.url)}"),
             self.token_box, w.HBox([self.decode_button, self.user_choice, self.login_button]), self.segments_view, self.times_view,
             w.HTML("<b>Header</b> (JSON)"), self.header_box, w.HTML("<b>Claims</b> (JSON)"), self.claims_box,
-            self.sign_choice, self.embed, self.key_view, *self.flaw_boxes.values(),
+            self.sign_choice, self.embed, self.embed_x5c, self.key_view, *self.flaw_boxes.values(),
             w.HBox([self.sign_button, self.route, self.send_button]),
             self.reply_view]))
         self.decode(self.token)
@@ -120,7 +124,8 @@ class Workbench:
         header, claims = (self._json(box, name) for box, name in ((self.header_box, "header"),
                                                                  (self.claims_box, "claims")))
         how = self._signer()
-        self.token = wb.build(header, claims, how, embed_jwk=self.embed.value and how.public_jwk is not None)
+        self.token = wb.build(header, claims, how, embed_jwk=self.embed.value and how.public_jwk is not None,
+                              embed_x5c=self.embed_x5c.value and how.certificate is not None)
         self.parts, self.problem = wb.read_token(self.token), ""
         self.token_box.value = self.token
         self._render()
@@ -164,7 +169,9 @@ class Workbench:
         signer = self._signers.get(self.sign_choice.value)
         self.key_view.value = "" if signer is None or signer.public_jwk is None else (
             "Public JWK of the generated key (to embed as <code>jwk</code>, or to serve in a JWK Set for "
-            "<code>jku</code>):" + _pre(json.dumps(signer.public_jwk, indent=2)))
+            "<code>jku</code>):" + _pre(json.dumps(signer.public_jwk, indent=2))
+            + "Its self-signed certificate (to carry in <code>x5c</code>, or to serve for <code>x5u</code>):"
+            + _pre(certificate_pem(signer.certificate)))
 
     # --- how it looks --------------------------------------------------------------------------------
 
