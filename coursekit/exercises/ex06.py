@@ -9,7 +9,7 @@ function, and watches which algorithms it lets PyJWT accept.
 from __future__ import annotations
 
 import json
-import re
+import secrets
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +23,7 @@ from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYP
                                                 attacker_jwk, attacker_key, lab_private_key)
 from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
+from labserver.tokens.keysources import KeyTable
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
 
@@ -77,8 +78,6 @@ class CrackAndForge(Exercise):
         })
 
 
-# The blob literal of SQLite: X'<hex>' selects bytes, where a quoted string selects text.
-_BLOB = re.compile(r"UNION\s+(ALL\s+)?SELECT\s+[xX]'((?:[0-9a-fA-F]{2}){32,})'", re.I)
 
 
 class InjectTheKid(Exercise):
@@ -98,10 +97,15 @@ class InjectTheKid(Exercise):
         forged = forge(log_in(lab, "alice")["access_token"])
         _forged_token(forged)
         kid = str(json.loads(decode_segment(forged.split(".")[0])).get("kid", ""))
-        if not _BLOB.search(kid):
-            raise Incorrect(f"the kid {kid[:60]!r} does not select a secret of 32 bytes or more as a blob literal: "
-                            "the demo chose text; here choose secrets.token_bytes(32) and select it as "
-                            "X'<its hex>' (a quoted string carries text, not arbitrary bytes)")
+        # What the kid selects, found as the lab finds it: the same lookup, on an empty table of the check's own.
+        selected = KeyTable().selected(kid, {"the-check": secrets.token_bytes(32)}, flawed=True)
+        if isinstance(selected, str):
+            raise Incorrect(f"the kid {kid[:60]!r} selects text ({len(selected)} characters): the demo chose text; "
+                            "here choose secrets.token_bytes(32) and select them as bytes, a blob literal "
+                            "X'<their hex>' (a quoted string carries text, not arbitrary bytes)")
+        if isinstance(selected, bytes) and len(selected) < 32:
+            raise Incorrect(f"the kid selects a secret of {len(selected)} bytes: choose 32 random bytes "
+                            "(secrets.token_bytes(32)), as RFC 7518 §3.2 asks of an HS256 key")
         return _attack(lab, "kid-sql", forged, {
             "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
                               "and end with -- so the server's closing quote becomes a comment",

@@ -170,6 +170,14 @@ class KeyTable:
 
     def secret(self, kid: str, secrets: dict[str, bytes], *, flawed: bool) -> bytes:
         """Return the secret stored for ``kid``; ``secrets`` are the current keys, inserted first."""
+        value = self.selected(kid, secrets, flawed=flawed)
+        if not isinstance(value, (bytes, str)):
+            raise InvalidToken("unknown key id")
+        return value.encode() if isinstance(value, str) else value
+
+    def selected(self, kid: str, secrets: dict[str, bytes], *, flawed: bool) -> object:
+        """What the lookup of ``kid`` selects, typed as SQLite typed it (bytes for a blob, str for text), or
+        None. Lesson 06's check runs it on a table of its own to see what an injected kid selects."""
         with self._lock:
             self._steps = 0
             self._db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", secrets.items())
@@ -183,6 +191,4 @@ class KeyTable:
                     row = self._db.execute("SELECT secret FROM keys WHERE kid = ?", (kid,)).fetchone()
             except (sqlite3.Error, sqlite3.Warning):  # the injected SQL did not parse, or ran two statements
                 row = None
-        if row is None or not isinstance(row[0], (bytes, str)):
-            raise InvalidToken("unknown key id")
-        return row[0].encode() if isinstance(row[0], str) else row[0]
+        return None if row is None else row[0]

