@@ -4,6 +4,7 @@ Each test feeds a wrong answer a learner would plausibly write and asserts the m
 """
 
 import hashlib
+import json
 import linecache
 
 import requests
@@ -54,6 +55,37 @@ def test_02_q1_raise_for_status_on_a_wrong_password_shows_the_description():
 
     incorrect(ex02.q1.evaluate(login), "login() raised HTTPError: 400 Client Error", "`r.raise_for_status()`",
               "400 invalid_grant: Incorrect username or password", "Send the username and password login() is given")
+
+
+def test_02_q1_urllib_on_a_wrong_password_shows_the_description():
+    import urllib.parse
+    import urllib.request
+
+    def login(url, username, password):
+        form = urllib.parse.urlencode({"grant_type": "password", "username": username, "password": "nope"})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url + "/oauth/token", data=form.encode(), timeout=10) as r:
+            return json.load(r)["access_token"]
+
+    incorrect(ex02.q1.evaluate(login), "login() raised HTTPError: HTTP Error 400: Bad Request",
+              "/oauth/token with 400 invalid_grant: Incorrect username or password",
+              "Send the username and password login() is given")
+
+
+def test_02_q1_httpx_raise_for_status_inside_an_exception_of_the_learners_own_shows_the_description():
+    import httpx
+
+    def login(url, username, password):
+        try:
+            r = httpx.post(url + "/oauth/token", trust_env=False,
+                           data={"grant_type": "password", "username": username, "password": "nope"})
+            r.raise_for_status()
+        except httpx.HTTPStatusError as error:
+            raise PermissionError("login refused") from error
+        return r.json()["access_token"]
+
+    incorrect(ex02.q1.evaluate(login), "login() raised PermissionError: login refused",
+              "POST /oauth/token with 400 invalid_grant: Incorrect username or password")
 
 
 def test_02_q1_a_mistake_without_the_server_shows_the_learners_line():

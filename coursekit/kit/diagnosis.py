@@ -14,10 +14,12 @@ request; the useful part is the server's own answer (``{"error": ..., "error_des
 
 from __future__ import annotations
 
+import json
 import os
 import sysconfig
 import threading
 import traceback
+import urllib.error
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -42,18 +44,46 @@ class LabError:
 
     @classmethod
     def of(cls, response: Any) -> LabError | None:
-        """The error a response carries, or None when it is not an error answer in the standard shape."""
-        if not isinstance(response, requests.Response) or response.status_code < 400:
+        """The error a response carries, or None when it is not an error answer in the standard shape.
+
+        A response of requests or of httpx (the same names: status_code, json(), request.method, url).
+        """
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int) or status < 400 or not callable(getattr(response, "json", None)):
             return None
         try:
             body = response.json()
-        except ValueError:
+        except Exception:  # noqa: BLE001 - not JSON, in whichever library's words
             return None
+        request = getattr(response, "request", None)
+        return cls._of(str(getattr(request, "method", "") or ""), str(getattr(response, "url", "")), status, body)
+
+    @classmethod
+    def raised_with(cls, error: BaseException) -> LabError | None:
+        """The error answer an exception carries, or one in its chain (``raise ... from``) carries: an
+        ``HTTPError`` of requests, an ``HTTPStatusError`` of httpx (their ``response``), or urllib's
+        ``HTTPError``, which is the response itself."""
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if isinstance(error, urllib.error.HTTPError):
+                try:
+                    body = json.loads(error.read() or b"null")
+                except (OSError, ValueError):
+                    body = None
+                found = cls._of("", error.geturl() or "", error.code, body)
+            else:
+                found = cls.of(getattr(error, "response", None))
+            if found is not None:
+                return found
+            error = error.__cause__ or error.__context__
+        return None
+
+    @classmethod
+    def _of(cls, method: str, url: str, status: int, body: Any) -> LabError | None:
         if not isinstance(body, dict) or not isinstance(body.get("error"), str):
             return None
-        request = response.request
-        return cls(request.method if request is not None else "", urlsplit(response.url).path,
-                   response.status_code, body["error"], str(body.get("error_description", "")))
+        return cls(method, urlsplit(url).path, status, body["error"], str(body.get("error_description", "")))
 
     def __str__(self) -> str:
         said = f"{self.status} {self.error}" + (f": {self.description}" if self.description else "")
@@ -143,7 +173,8 @@ def describe(error: BaseException) -> str:
 def raised(fn_name: str, error: BaseException, context: str = "", advice: dict[str, str] | None = None,
            checker: str = "") -> Exception:
     """An ``Incorrect`` explaining that the learner's ``fn_name()`` raised: the exception, the learner's line,
-    and the lab server's error answer (``error.response`` of an HTTPError, else the last one noted), with
+    and the lab server's error answer (the one the exception carries, whatever the HTTP library, else the
+    last one noted), with
     ``advice[error]`` when there is some for that error code."""
     message = f"{fn_name}() raised {describe(error)}" if fn_name else f"your code raised {describe(error)}"
     if context:
@@ -151,7 +182,7 @@ def raised(fn_name: str, error: BaseException, context: str = "", advice: dict[s
     line = where(error, checker)
     if line:
         message += f" (at {line})"
-    lab_error = LabError.of(getattr(error, "response", None)) or last_lab_error()
+    lab_error = LabError.raised_with(error) or last_lab_error()
     if lab_error is not None:
         message += f". The lab server had answered {lab_error}"
         if advice and lab_error.error in advice:
