@@ -97,7 +97,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     # A remembered signature check must not outlive a change in how tokens are verified.
     flaws.listeners.append(tokens.forget_verified)
     if challenge is not None:
-        tokens.make_key_files(clock.now())
+        tokens.hide_flaw(clock.now())
     refresh = RefreshTokens(store, settings, users, randomness, audit, denylist)
     return Lab(settings=settings, clock=clock, randomness=randomness, store=store, audit=audit, users=users,
                sessions=Sessions(store, settings, randomness), keys=keys, tokens=tokens, refresh=refresh,

@@ -44,6 +44,14 @@ def test_many_random_seeds_draw_every_flaw_with_an_algorithm_it_can_have():
     assert min(drawn.values()) > 3000 / len(FORGEABLE) / 2, drawn  # none is rare
 
 
+@pytest.mark.parametrize("flaw", sorted(FORGEABLE))
+def test_a_challenge_lab_verifies_off_the_event_loop_whatever_its_flaw(challenge_of, flaw):
+    """Only flaws that fetch, query or read keys verify in a worker thread on an ordinary lab; a challenge lab
+    always does, so the time an ordinary request takes does not tell the hidden flaw."""
+    assert challenge_of(seed_for(flaw)).app.state.lab.tokens.may_block
+    assert not make_client().app.state.lab.tokens.may_block
+
+
 def test_a_seed_always_draws_the_same_challenge_and_seeds_differ():
     assert draw("class of 2031") == draw("class of 2031")
     assert len({draw(f"seed {i}") for i in range(50)}) > 5

@@ -62,6 +62,7 @@ class AccessTokens:
         self._keys = keys
         self._random = randomness
         self._flaws = flaws or Flaws(settings.algorithm)
+        self._hiding = False  # a challenge lab's (hide_flaw)
         self._key_files = keysources.KeyFiles()
         self._key_table = keysources.KeyTable()
         # Signature checks already done, by token string (see labserver.tokens.verified); times, key retirement and
@@ -70,17 +71,21 @@ class AccessTokens:
 
     @property
     def may_block(self) -> bool:
-        """Whether verifying may wait on I/O: only while a flaw fetches, queries or reads keys (jku, x5u, kid)."""
-        return any(self._flaws.on(name) for name in ("jku-header", "x5u-header", "kid-sql", "kid-path"))
+        """Whether verifying may wait on I/O: only while a flaw fetches, queries or reads keys (jku, x5u, kid),
+        and always on a challenge lab, so that how long an ordinary request takes tells nothing."""
+        return self._hiding or any(self._flaws.on(name) for name in ("jku-header", "x5u-header", "kid-sql",
+                                                                      "kid-path"))
 
     def close(self) -> None:
         """Remove the key files of lab flaw "kid-path", if it ever made any."""
         self._key_files.close()
 
-    def make_key_files(self, now: float) -> None:
-        """Write the key files of lab flaw "kid-path" now: a challenge lab does, whatever its hidden flaw, so
-        that the folder appearing on the first request does not tell which flaw it hides."""
+    def hide_flaw(self, now: float) -> None:
+        """A challenge lab behaves alike whatever its hidden flaw: it writes the key files of lab flaw
+        "kid-path" now (a folder appearing on the first request would tell), and verifies every token off the
+        event loop (only the flaws that fetch, query or read keys would otherwise, a difference in timing)."""
         self._key_files.write(self._keys.hmac_secrets(now))
+        self._hiding = True
 
     def forget_verified(self) -> None:
         """Verify every token from scratch again: call this whenever keys or verification settings change."""
