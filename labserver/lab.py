@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from labserver.accounts import initial
 from labserver.accounts.passwords import Passwords
@@ -70,12 +69,6 @@ class Lab:
         self.store.close()
 
 
-def keys_path(settings: Settings) -> str | None:
-    if settings.keys:
-        return settings.keys
-    return None if settings.db == ":memory:" else str(Path(settings.db).with_suffix(".keys.json"))
-
-
 def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     clock = clock or LabClock(frozen_at=settings.frozen_at)
     challenge, hidden = None, ()
@@ -89,7 +82,7 @@ def build_lab(settings: Settings, clock: LabClock | None = None) -> Lab:
     users = Users(store, Passwords(randomness))
     seeded, demo, changed = initial.seed(settings, users, store, clock.now())
     # Retired keys verify for one access-token lifetime (plus leeway) after rotation, then go.
-    keys = KeyRing(settings.algorithm, keys_path(settings), randomness,
+    keys = KeyRing(settings.algorithm, settings.keys_file, randomness,
                    keep_for=settings.access_ttl + settings.leeway, now=clock.now())
     denylist = Denylist(store, settings.denylist)
     flaws = Flaws(settings.algorithm, hidden or settings.flaws)  # LAB ONLY: all off unless asked, loopback only

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Auth, make_client
 from labserver.control.randomness import randomness_for
-from labserver.storage.files import InsecureFileWarning, UnsafeFile
+from labserver.storage.files import UnsafeFile
 from labserver.tokens.keys import KeyRing
 
 
@@ -44,12 +44,16 @@ def test_rotation_never_writes_through_a_symlink_planted_at_the_temporary_name(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.keys.json", "lab.keys.json.tmp", "victim.txt"]
 
 
-def test_a_keys_file_others_can_read_gets_a_warning(tmp_path):
+@pytest.mark.parametrize("readable", [0o644, 0o640, 0o604])
+def test_a_keys_file_others_can_read_is_refused_and_left_as_it_is(tmp_path, readable):
     keys = tmp_path / "lab.keys.json"
     KeyRing("HS256", str(keys), randomness_for(None), keep_for=60, now=0)
-    keys.chmod(0o644)
-    with pytest.warns(InsecureFileWarning, match=r"keys file .*lab\.keys\.json is readable by other users \(mode 0644\)"):
+    keys.chmod(readable)
+    before = keys.read_bytes()
+    with pytest.raises(UnsafeFile, match=rf"keys file .*lab\.keys\.json is readable by other users "
+                                         rf"\(mode {readable:04o}\): refused, whoever read its keys can sign"):
         KeyRing("HS256", str(keys), randomness_for(None), keep_for=60, now=0)
+    assert keys.read_bytes() == before and mode(keys) == readable
 
 
 # --- files another user planted -------------------------------------------------------------------------
@@ -99,6 +103,19 @@ def test_the_command_line_refuses_a_planted_keys_file_before_starting(tmp_path):
     assert run.returncode == 2
     assert f"keys file {tmp_path / 'class.keys.json'} is a symbolic link" in run.stderr
     assert not (tmp_path / "class.sqlite3").exists()  # nothing was started or created
+
+
+def test_the_command_line_refuses_a_keys_file_others_can_read_even_beside_a_store_in_memory(tmp_path):
+    import subprocess
+    import sys
+
+    keys = tmp_path / "shared.keys.json"
+    KeyRing("HS256", str(keys), randomness_for(None), keep_for=60, now=0)
+    keys.chmod(0o644)
+    run = subprocess.run([sys.executable, "-m", "labserver", "--port", "0", "--keys", str(keys)],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    assert f"keys file {keys} is readable by other users (mode 0644): refused" in run.stderr
 
 
 @pytest.mark.parametrize("how", ["world-readable", "symlink"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 
 from labserver.control.flaws import check_flaws
 
@@ -162,6 +163,13 @@ class Settings:
         scheme = "https" if self.uses_tls else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def keys_file(self) -> str | None:
+        """Where the signing keys are kept: ``keys``, else beside the store; None for an in-memory lab."""
+        if self.keys:
+            return self.keys
+        return None if self.db == ":memory:" else str(Path(self.db).with_suffix(".keys.json"))
 
     @property
     def issuer_id(self) -> str:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 from labserver.accounts.initial import configured, parse_account
 from labserver.control.clock import parse_instant
 from labserver.control.flaws import FLAWS
 from labserver.control.settings import ALGORITHMS, ROLES, Settings, parse_duration
-from labserver.storage.files import check_own, check_trusted
+from labserver.storage.files import check_own, check_trusted, check_unread
 from labserver.storage.store import STORE_FILES
 
 # (settings field, command-line flag, parser, help). One table serves both parsing and start()'s argv.
@@ -168,11 +167,12 @@ def check_files(settings: Settings) -> None:
     for path, what in ((settings.tls_cert, "TLS certificate"), (settings.users_file, "users file")):
         if path:
             check_trusted(path, what)
-    if settings.db == ":memory:":
-        return
-    for suffix, what in STORE_FILES:
-        check_own(settings.db + suffix, what)
-    check_own(settings.keys or str(Path(settings.db).with_suffix(".keys.json")), "keys file")
+    if settings.keys_file:
+        check_own(settings.keys_file, "keys file")
+        check_unread(settings.keys_file, "keys file")
+    if settings.db != ":memory:":
+        for suffix, what in STORE_FILES:
+            check_own(settings.db + suffix, what)
 
 
 def main(argv: list[str] | None = None) -> None:

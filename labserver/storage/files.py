@@ -7,7 +7,8 @@ never following a symlink planted at a guessable name) and then renamed over the
 On a shared machine another user may plant a file where ours will be (a keys file of theirs lets them forge
 an admin token; a store or WAL file of theirs stays theirs to read and change). So a file we are given is
 used only if it is ours: not a symlink, not another user's, not writable by the group or others
-(``UnsafeFile``, naming the file and what is wrong). A secrets file that others can read gets a warning.
+(``UnsafeFile``, naming the file and what is wrong). A signing-keys file that others can read is refused
+too (whoever read it can sign admin tokens); another secrets file that others can read gets a warning.
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ def write_private(path: str | Path, text: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_unread(path: str | Path, what: str) -> None:
+    """Raise UnsafeFile if others can read ``path``: a signing key they may already have read is no secret."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise UnsafeFile(f"{what} {path} is readable by other users (mode {stat.S_IMODE(mode):04o}): refused, "
+                         f"whoever read its keys can sign any token. Delete it for new keys (tokens signed "
+                         f"with the old ones stop working), or chmod 600 it if nobody else could have read it")
 
 
 def warn_if_readable_by_others(path: str | Path, what: str) -> None:

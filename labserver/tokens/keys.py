@@ -15,7 +15,7 @@ from jwt import PyJWK
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from labserver.control.randomness import Randomness
-from labserver.storage.files import check_own, warn_if_readable_by_others, write_private
+from labserver.storage.files import check_own, check_unread, write_private
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
@@ -123,7 +123,7 @@ class KeyRing:
         if self._path:
             check_own(self._path, "keys file")  # a planted key would let its planter sign admin tokens
         if self._path and self._path.exists():
-            warn_if_readable_by_others(self._path, "keys file")
+            check_unread(self._path, "keys file")
             self._load()
         if not any(k.alg == alg and k.retired_at is None for k in self._keys):
             self._keys.append(generate(alg, randomness, now))
