@@ -15,6 +15,7 @@ import requests
 import labserver
 from conftest import T0, make_client
 from labserver.accounts.throttle import LoginThrottle
+from labserver.web.errors import TooManyFailedLogins
 from helpers import error
 
 ROUTES = {
@@ -215,3 +216,26 @@ def test_two_hundred_logins_in_flight_from_one_address_are_not_failures():
         throttle.check_address(attempt, T0)  # none refused when its password check starts either
         throttle.succeeded(attempt)
     throttle.start("student0", "10.1.2.3", T0)
+
+
+def test_on_a_frozen_lab_clock_every_wait_ends_on_the_real_clock():
+    """A lesson's frozen clock would make a lockout last for good: a classmate's ten wrong guesses would shut
+    the owner out of their own lab. The real clock (here a fake one: no sleeping) ends it."""
+    real = [1000.0]
+    throttle = LoginThrottle(per_account=10, per_address=50, window=900, lockout=60, real_clock=lambda: real[0])
+    for _ in range(10):
+        throttle.failed(throttle.start("alice", "127.0.0.1", T0), T0)
+    with pytest.raises(TooManyFailedLogins):
+        throttle.start("alice", "127.0.0.1", T0)
+    real[0] += 59
+    with pytest.raises(TooManyFailedLogins):
+        throttle.start("alice", "127.0.0.1", T0)
+    real[0] += 1  # a lockout of real time after the latest failure, the lab clock still frozen at T0
+    throttle.succeeded(throttle.start("alice", "127.0.0.1", T0))
+    for i in range(50):
+        throttle.failed(throttle.start(f"name{i}", "10.0.0.9", T0), T0)
+    real[0] += 899
+    with pytest.raises(TooManyFailedLogins):
+        throttle.start("bob", "10.0.0.9", T0)
+    real[0] += 1  # a window of real time after the address's latest failure
+    throttle.start("bob", "10.0.0.9", T0)

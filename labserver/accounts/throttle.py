@@ -16,6 +16,11 @@ the clock instead of waiting), following OWASP's Authentication Cheat Sheet ("Ac
   when a login arrives and again when its password check really starts (after waiting for a worker), so a
   burst over many names gets at most the limit, plus the checks already running, checked.
 
+A lesson's clock is often frozen, and then no wait on the lab clock would ever end: another user of a shared
+machine could lock an account (or the one address everybody shares) for good with a few wrong guesses. So
+every wait also ends on the real clock, ``lockout`` after the account's latest failure and ``window`` after
+the address's: never longer than a running clock would make it.
+
 The address is the connection's own (labserver.launch.serve ignores forwarded headers unless proxies are named).
 A throttled login is refused before its password is checked: no argon2 run. Every refusal says what was
 counted.
@@ -26,8 +31,10 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from typing import Callable
 
 from labserver.web.errors import TooManyFailedLogins
 
@@ -43,8 +50,10 @@ class Attempt:
 
 class LoginThrottle:
     def __init__(self, per_account: int, per_address: int, window: float, lockout: float,
-                 max_keys: int = 10_000) -> None:
+                 max_keys: int = 10_000, real_clock: Callable[[], float] = time.monotonic) -> None:
         self._limits = {"account": per_account, "address": per_address}
+        self._real_clock = real_clock
+        self._latest_real: dict[tuple[str, str], float] = {}  # each key's latest failure, on the real clock
         self._window = window
         self._lockout = lockout
         self._max_keys = max_keys  # names and addresses remembered at most: memory stays bounded
@@ -79,18 +88,21 @@ class LoginThrottle:
         """A right password clears the account name's failures."""
         with self._lock:
             self._failures.pop(attempt.account, None)
+            self._latest_real.pop(attempt.account, None)
 
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
+            self._latest_real.clear()
 
     def _add(self, key: tuple[str, str], now: float) -> None:
         # Bounded: an account's row needs its last 64 failures past the limit at most (the wait is capped).
         bound = self._limits[key[0]] + 64
         self._failures.setdefault(key, deque(maxlen=bound)).append(now)
         self._failures.move_to_end(key)
+        self._latest_real[key] = self._real_clock()
         while len(self._failures) > self._max_keys:
-            self._failures.popitem(last=False)
+            self._latest_real.pop(self._failures.popitem(last=False)[0], None)
 
     def _take_back(self, attempt: Attempt) -> None:
         times = self._failures.get(attempt.account)
@@ -102,6 +114,9 @@ class LoginThrottle:
         if not times:
             return
         kind, limit = key[0], self._limits[key[0]]
+        longest = self._lockout if kind == "account" else self._window
+        if self._real_clock() - self._latest_real.get(key, -math.inf) >= longest:
+            return  # waited that long in real time: the lab clock may be frozen
         if kind == "account":
             if times[-1] <= now - self._window:  # a whole window without a failure: the row is over
                 times.clear()
