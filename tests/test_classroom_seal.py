@@ -115,6 +115,30 @@ def test_the_checks_cannot_be_swapped_through_the_graders_frame():
     assert not verdict.passed and "reading the program's frames" in verdict.text, verdict
 
 
+# A Python signal handler is handed the main thread's frame, with no audit event: installed by a cell, it once
+# reached the time limit's result and set a verdict, the answer raising the time limit's own Stopped to end quietly.
+SIGNAL_HANDLER = """import signal
+def handler(signum, frame):
+    while frame is not None:
+        if isinstance(frame.f_locals.get('result'), dict) and 'worker' in frame.f_locals:
+            frame.f_locals['result']['value'] = None
+        frame = frame.f_back
+signal.signal(signal.SIGUSR1, handler)
+"""
+RAISES_THE_SIGNAL = """from coursekit.kit.timelimit import Stopped
+import signal, time
+def cookie_flags(header):
+    signal.raise_signal(signal.SIGUSR1)
+    time.sleep(0.2)
+    raise Stopped
+"""
+
+
+def test_a_signal_handler_cannot_reach_the_checks():
+    verdict = grade([HEADER, SIGNAL_HANDLER, RAISES_THE_SIGNAL], CELL, timeout=60)
+    assert not verdict.passed, verdict
+
+
 @pytest.mark.parametrize("answer", PEEKING, ids=list(PEEKING))
 def test_an_answer_that_reads_what_the_check_expects_from_its_frame_scores_nothing(answer):
     verdict = grade([HEADER, PEEKING[answer]], CELL, timeout=60)

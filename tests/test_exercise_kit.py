@@ -9,6 +9,7 @@ import pytest
 from IPython.core.formatters import DisplayFormatter
 
 from coursekit.kit.exercise import ____, Blank, Exercise, Incorrect, Outcome, Status, is_blank, numbered
+from coursekit.kit.timelimit import Stopped
 
 NUDGE = "replace ____ with your answer, then run the cell again; q1.hint() gives a hint."
 
@@ -126,6 +127,39 @@ def test_a_right_answer_is_correct_with_the_success_message(q1):
     outcome = q1.evaluate({"sub": "alice"})
     assert outcome == Outcome(Status.CORRECT, "that is exactly what the server reads.")
     assert outcome.text == "✔ Correct: that is exactly what the server reads."
+
+
+class CallsTheAnswer(Exercise):
+    title = "Call the answer"
+
+    def _check(self, fn):
+        if fn() != 42:
+            raise Incorrect("the answer is 42")
+
+
+def _raises(error):
+    def answer():
+        raise error
+    return answer
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (Stopped, "checking your answer: your code raised Stopped itself, which only the time limit may raise"),
+    (SystemExit, "checking your answer: your code raised SystemExit (it ends a program, not an answer: return a "
+                 "value, or raise an ordinary exception)"),
+    (GeneratorExit, "checking your answer: your code raised GeneratorExit (it ends a program, not an answer: "
+                    "return a value, or raise an ordinary exception)"),
+])
+def test_an_answer_that_raises_what_ends_a_program_or_a_time_limit_is_incorrect_not_correct(error, message):
+    # Stopped is what the time limit raises into an overrunning answer: raised by the answer itself, it once
+    # ended the check without a verdict, which read as Correct.
+    outcome = CallsTheAnswer("q1").evaluate(_raises(error))
+    assert outcome == Outcome(Status.INCORRECT, message)
+
+
+def test_the_answer_check_still_passes_a_right_answer_and_refuses_a_wrong_one():
+    assert CallsTheAnswer("q1").evaluate(lambda: 42).status is Status.CORRECT
+    assert CallsTheAnswer("q1").evaluate(lambda: 41) == Outcome(Status.INCORRECT, "the answer is 42")
 
 
 def test_a_right_answer_without_a_success_message_is_just_correct(q1):

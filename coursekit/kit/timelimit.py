@@ -83,8 +83,15 @@ def run_limited(seconds: float, action: Callable[[], Any], what: str,
     if worker.is_alive():
         raise Incorrect(overran(what, seconds, stop_thread(worker)))
     if "error" in result:
-        raise result["error"]
-    return result.get("value")
+        error = result["error"]
+        if isinstance(error, Exception):
+            raise error
+        # SystemExit, KeyboardInterrupt, GeneratorExit: they end a program, and an answer is not one.
+        raise Incorrect(f"{what}: your code raised {type(error).__name__} (it ends a program, not an answer: "
+                        "return a value, or raise an ordinary exception)") from error
+    if "value" not in result:  # only this function stops a worker, and then it has raised above
+        raise Incorrect(f"{what}: your code raised Stopped itself, which only the time limit may raise")
+    return result["value"]
 
 
 def overran(what: str, seconds: float, stopped: bool) -> str:

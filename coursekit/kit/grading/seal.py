@@ -145,7 +145,7 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
     exercise_state = {key: contents({k: v for k, v in attributes.items() if k not in _OBJECT_STATE}, _OBJECT_STATE)
                       for key, (_, attributes) in objects.items()}
     ledger = LabLedger()
-    current_thread, main_thread = threading.current_thread, threading.main_thread()
+    current_thread, main_thread = threading.current_thread, threading.current_thread()  # the grading thread
     grader, grader_group = os.getppid(), os.getpgid(os.getppid())
     # Everything the hook uses, bound now: later changes to these modules cannot reach it.
     write, realpath, getframe, get_ident, dumps = os.write, os.path.realpath, sys._getframe, threading.get_ident, json.dumps
@@ -256,7 +256,7 @@ def install(report_fd: int, token: str, private: tuple[str, ...] = ()) -> None:
         return False
 
     def checks_own(depth: int = 3) -> bool:
-        """Whether the check's code alone is running: the main thread or one the checks started, and no submission
+        """Whether the check's code alone is running: the grading thread or one the checks started, and no submission
         frame anywhere on this thread's stack (``depth``: the frames to skip, the seal's own)."""
         thread = current_thread()
         if thread is not main_thread and thread not in started_by_checks:
