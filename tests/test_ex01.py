@@ -141,8 +141,16 @@ def test_q3_the_right_status_for_the_wrong_reason():
     incorrect(ex01.q3.evaluate({"status": 401, "alice_row_in_store": True}), "DELETED alice's row")
 
 
+def test_q3_a_status_written_as_a_whole_float_is_the_status():
+    """401.0 is the number 401: it is judged like 401, not told it is no number."""
+    assert ex01.q3.evaluate({"status": 401.0, "alice_row_in_store": False}).status is Status.CORRECT
+    incorrect(ex01.q3.evaluate({"status": 403.0, "alice_row_in_store": False}), "not 403")
+    incorrect(ex01.q3.evaluate({"status": 401.5, "alice_row_in_store": False}),
+              "status should be a whole number (int), such as 200, not 401.5")
+
+
 def test_q3_a_prediction_of_the_wrong_shape():
-    incorrect(ex01.q3.evaluate({"status": "401", "alice_row_in_store": False}), "a number")
+    incorrect(ex01.q3.evaluate({"status": "401", "alice_row_in_store": False}), "a whole number")
     incorrect(ex01.q3.evaluate({"status": 401, "alice_row_in_store": "no"}), "True or False")
     incorrect(ex01.q3.evaluate(401), "fill in the dict")
     assert ex01.q3.evaluate({"status": ____, "alice_row_in_store": ____}).status is Status.NOT_ANSWERED

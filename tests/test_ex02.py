@@ -101,8 +101,19 @@ def test_q2_the_right_moment_with_403():
 
 def test_q2_a_prediction_of_the_wrong_shape():
     incorrect(ex02.q2.evaluate({"refused_from": 1800, "status": 401}), "lab time as text")
-    incorrect(ex02.q2.evaluate({"refused_from": "09:30", "status": "401"}), "a number")
+    incorrect(ex02.q2.evaluate({"refused_from": "09:30", "status": "401"}), "a whole number")
     incorrect(ex02.q2.evaluate({"exp": "09:30"}), "fill in the dict")
+
+
+def test_q2_a_status_written_as_a_whole_float_is_the_status():
+    """401.0 is the number 401: it is judged like 401, not told it is no number."""
+    assert ex02.q2.evaluate({"refused_from": "09:30:00", "status": 401.0}).status is Status.CORRECT
+    incorrect(ex02.q2.evaluate({"refused_from": "09:30:00", "status": 403.0}), "not 403")
+
+
+def test_q2_a_status_that_is_not_whole():
+    incorrect(ex02.q2.evaluate({"refused_from": "09:30:00", "status": 401.5}),
+              "status should be a whole number (int), such as 200, not 401.5")
 
 
 # --- q3: predict alice's token on replica B -----------------------------------------------------------------
@@ -147,7 +158,10 @@ def test_q3_wrong_arguments(replicas):
     lab, b, token, _old = replicas
     incorrect(ex02.q3.evaluate(b, {"status": 200, "store_reads": 0}), "pass both servers")
     incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200}), "fill in the dict")
-    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": "none"}), "store_reads should be a number")
+    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": "none"}),
+              "store_reads should be a whole number (int)")
+    incorrect(ex02.q3.evaluate(lab, b, token, {"status": 200, "store_reads": 0.5}),
+              "store_reads should be a whole number (int), such as 200, not 0.5")
 
 
 def test_q3_the_prediction_written_differently_is_right(replicas):
@@ -156,3 +170,4 @@ def test_q3_the_prediction_written_differently_is_right(replicas):
 
     lab, b, token, _old = replicas
     assert ex02.q3.evaluate(lab, b, token, {"store_reads": 0, "status": HTTPStatus.OK}).status is Status.CORRECT
+    assert ex02.q3.evaluate(lab, b, token, {"store_reads": 0.0, "status": 200.0}).status is Status.CORRECT

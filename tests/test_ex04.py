@@ -141,6 +141,21 @@ def test_q2_a_token_from_a_new_login_is_not_the_old_one(bob_admin):
     incorrect(ex04.q2.evaluate(log_in(lab, "bob"), 200, "roles", "10:00"), "pass bob_admin")
 
 
+@pytest.mark.parametrize("refused_from, second_before", [("10:00:30", "10:00:29"), ("10:00:59", "10:00:58"),
+                                                         ("10:00:01", "10:00:00")])
+def test_q2_seconds_after_exp_are_too_late(bob_admin, refused_from, second_before):
+    """The old token is refused from its exp, 10:00:00: a time later in that minute is wrong, even by a second."""
+    incorrect(ex04.q2.evaluate(bob_admin, 200, "roles", refused_from),
+              f"at {second_before}, one second before {refused_from}, the lab already refused the old token",
+              "on the exact second of its exp")
+
+
+@pytest.mark.parametrize("status, message", [(200.5, "a whole number (int) such as 200"),
+                                             (float("nan"), "a whole number (int) such as 200")])
+def test_q2_a_status_that_is_no_whole_number(bob_admin, status, message):
+    incorrect(ex04.q2.evaluate(bob_admin, status, "roles", "10:00"), message)
+
+
 def test_q2_something_else_than_the_token_response(bob_admin):
     incorrect(ex04.q2.evaluate(200, 200, "roles", "10:00"), "pass bob's token response first")
 
@@ -175,6 +190,17 @@ def test_q3_too_long_a_lifetime_fails_the_window():
     incorrect(ex04.q3.evaluate(240, 4, 2 * 7 * 24 * 60), "works for 20160 min", "240-minute limit", "shorter")
 
 
+@pytest.mark.parametrize("lifetime, figure", [(119.9, "logs in 4.003 times a day"),
+                                               (119.99, "logs in 4.0003 times a day")])
+def test_q3_just_too_short_shows_a_figure_over_the_limit(lifetime, figure):
+    """Rounded to 3 digits 480 / 119.9 reads 4, which is no more than the limit: the message shows enough digits."""
+    incorrect(ex04.q3.evaluate(240, 4, lifetime), figure, "over the limit of 4", "longer")
+
+
+def test_q3_just_too_long_shows_a_figure_over_the_limit():
+    incorrect(ex04.q3.evaluate(240, 4, 240.0001), "works for 240.0001 min", "240-minute limit", "shorter")
+
+
 def test_q3_a_wrong_login_limit():
     incorrect(ex04.q3.evaluate(240, 3, 180), "at most 4 logins a day")
 
@@ -182,6 +208,7 @@ def test_q3_a_wrong_login_limit():
 @pytest.mark.parametrize("status, claim, refused_from", [
     (HTTPStatus.OK, "roles", "10:00"),       # the status as an HTTPStatus
     (200, "roles", "10:00:00"),              # the time with seconds
+    (200.0, "roles", "10:00"),               # the status as a whole float
 ])
 def test_q2_the_predictions_written_differently_are_right(bob_admin, status, claim, refused_from):
     """Corpus: right predictions in other spellings."""

@@ -7,6 +7,7 @@ and let that server judge the result; the replica check reads what the notebook'
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import requests
@@ -32,6 +33,15 @@ def _claims(token: str) -> dict | None:
     except (ValueError, IndexError, UnicodeDecodeError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+def _whole_number(name: str, value: Any) -> int:
+    """A learner's number that must be whole: an int, or a float such as 401.0 (taken as 401)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
+    if not (math.isfinite(value) and value == int(value)):
+        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
+    return int(value)
 
 
 # --- q1: a login function ---------------------------------------------------------------------------
@@ -120,8 +130,7 @@ class PredictExpiry(Exercise):
         if moment is None:
             raise Incorrect(f"refused_from should be a lab time as text, such as \"09:45:00\", not "
                             f"{prediction['refused_from']!r}")
-        if isinstance(status, bool) or not isinstance(status, int):
-            raise Incorrect(f"status should be a number, such as 200, not {status!r}")
+        status = _whole_number("status", status)
         server = fresh_lab()  # the experiment, on a lab of the check's own: alice logs in at 09:00
         token = log_in(server, "alice")["access_token"]
         midnight = server.clock.now() - 9 * 3600
@@ -160,9 +169,7 @@ class PredictReplica(Exercise):
         if not isinstance(prediction, dict) or set(prediction) != {"status", "store_reads"}:
             raise Incorrect('fill in the dict as given: {"status": ..., "store_reads": ...}')
         status, reads = prediction["status"], prediction["store_reads"]
-        for name, value in (("status", status), ("store_reads", reads)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise Incorrect(f"{name} should be a number, not {value!r}")
+        status, reads = _whole_number("status", status), _whole_number("store_reads", reads)
         before = b.stats().get("GET /api/me", {}).get("reads", 0)
         r = _me(b, token)  # the experiment itself, on the notebook's B
         seen_reads = b.stats().get("GET /api/me", {}).get("reads", 0) - before

@@ -6,6 +6,7 @@ labs, so a check leaves the notebook's servers exactly as they were.
 
 from __future__ import annotations
 
+import math
 import re
 
 from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
@@ -97,9 +98,13 @@ class StaleRole(Exercise):
         if old.get("username") != "bob" or old.get("roles") != ["admin"]:
             raise Incorrect(f"the first argument is {old.get('username')}'s token with roles {old.get('roles')}: "
                             "pass bob_admin, the login bob made while he was an admin")
-        if isinstance(predicted_status, bool) or not isinstance(predicted_status, int):
+        if isinstance(predicted_status, bool) or not isinstance(predicted_status, (int, float)):
             raise Incorrect(f"predicted_status should be an HTTP status code such as 200 or 403, "
                             f"not {predicted_status!r}")
+        if not (math.isfinite(predicted_status) and predicted_status == int(predicted_status)):
+            raise Incorrect(f"predicted_status should be an HTTP status code, a whole number (int) such as 200 "
+                            f"or 403, not {predicted_status!r}")
+        predicted_status = int(predicted_status)
         if not isinstance(deciding_claim, str):
             raise Incorrect(f'deciding_claim should be the name of a claim, such as "aud", not {deciding_claim!r}')
         refused_at = _lab_minute(refused_from, old["iat"])
@@ -157,15 +162,30 @@ class StaleRole(Exercise):
                 if before != 200:
                     wrong.append(f"at {lab_time(refused_at - 60)[:5]}, a minute before {refused_from}, the lab "
                                  f"already refused the old token ({before}, {why_before}): it stops earlier")
+                else:
+                    before, why_before = answer_at(refused_at - 1)
+                    if before != 200:
+                        wrong.append(f"at {lab_time(refused_at - 1)}, one second before {refused_from}, the lab "
+                                     f"already refused the old token ({before}, {why_before}): it stops earlier, "
+                                     "on the exact second of its exp; give that minute and second")
         if wrong:
             raise Incorrect("; ".join(wrong))
         return (f"on a lab of its own the check demoted bob, and his old token still opened the admin route "
                 f"({r.status_code}) with {reads} store reads: the route trusts the token's roles claim, "
                 f"{old['roles']} (a login now says {bob_new['roles']}). The lab refused the old token "
-                f"from {lab_time(exp)[:5]} ({status}, {why}), its exp, not a minute earlier.")
+                f"from {lab_time(exp)[:5]} ({status}, {why}), its exp, and not a second earlier.")
 
 
 _WINDOW_LIMIT, _LOGIN_LIMIT, _ACTIVE_HOURS = 4 * 60, 4, 8
+
+
+def _over(value: float, limit: float) -> str:
+    """``value``, known to be over ``limit``, with as few digits as show that it is (4.0033, not 4)."""
+    for digits in range(3, 17):
+        text = f"{value:.{digits}g}"
+        if "e" not in text and float(text) > limit:
+            return text
+    return repr(value)
 
 
 class ChooseLifetime(Exercise):
@@ -194,11 +214,12 @@ class ChooseLifetime(Exercise):
         window = worst_case_window(lifetime_minutes)
         logins = logins_per_day(lifetime_minutes, _ACTIVE_HOURS)
         if window > max_window_minutes:
-            raise Incorrect(f"with L = {lifetime_minutes:g} min a token stolen as it is issued works for "
-                            f"{window:g} min: over the {max_window_minutes:g}-minute limit. Pick a shorter L")
+            raise Incorrect(f"with L = {_over(lifetime_minutes, max_window_minutes)} min a token stolen as it is "
+                            f"issued works for {_over(window, max_window_minutes)} min: over the "
+                            f"{max_window_minutes:g}-minute limit. Pick a shorter L")
         if logins > max_logins_per_day:
             raise Incorrect(f"with L = {lifetime_minutes:g} min someone active 8 h a day "
-                            f"logs in {logins:.3g} times "
+                            f"logs in {_over(logins, max_logins_per_day)} times "
                             f"a day: over the limit of {max_logins_per_day:g}. Pick a longer L")
         lo, hi = lifetime_range(max_window_minutes, max_logins_per_day, _ACTIVE_HOURS)
         average = expected_window(lifetime_minutes)
