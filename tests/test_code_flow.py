@@ -289,6 +289,18 @@ def test_a_refresh_token_stays_bound_to_the_client_its_login_was_for():
         assert client_of(renewed["access_token"]) == "jwt-course"
 
 
+def test_a_client_cannot_revoke_a_login_it_was_not_issued():
+    # RFC 7009 §2.1: the server checks the token was issued to the client asking; one client ends no other's login.
+    with make_client(clients=(("other-app", ("http://127.0.0.1/callback",)),)) as c:
+        login = c.post("/oauth/token", data={"grant_type": "password", "username": "alice",
+                                             "password": "alice-password"}).json()
+        for token, kind in ((login["refresh_token"], "refresh"), (login["access_token"], "access")):
+            r = c.post("/oauth/revoke", data={"token": token, "client_id": "other-app"})
+            assert (r.status_code, r.json()) == (400, error("invalid_grant", f"{kind} token was issued to another "
+                                                                              "client"))
+        assert refresh(c, login["refresh_token"], client_id="jwt-course").status_code == 200
+
+
 def test_a_store_made_before_families_named_their_client_gains_the_column(tmp_path):
     import sqlite3
 

@@ -4,6 +4,7 @@ and no key file left behind, whatever the attacker sends. Each attack sits besid
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -127,6 +128,25 @@ def test_an_injected_query_that_never_ends_is_cut_short(hs_client):
     assert time.monotonic() - started < 2
     owner = hs_client.get("/api/me", headers=bearer(Auth(hs_client).token()["access_token"]))
     assert owner.status_code == 200
+
+
+@pytest.mark.parametrize("flaw", ["", "kid-sql", "kid-path", "alg-none", "refresh-subject"])
+def test_a_lone_surrogate_in_a_token_is_malformed_whatever_the_flaw(hs_client, flaw):
+    # JSON may spell "\\ud800", text no UTF-8 answer or SQL parameter can carry: it was a 500 with kid-sql (which
+    # told a challenge's hidden flaw) and, in a claim of an accepted forgery, after a refresh had used its token.
+    switch(hs_client, *([flaw] if flaw else []))
+    login = Auth(hs_client).token()
+    surrogate_kid = forged_with(hs_client, kid="\ud800")
+    unsigned = (b64url(json.dumps({"alg": "none", "typ": "at+jwt"}).encode()) + "." +
+                b64url(json.dumps({**admin_claims(login["access_token"]), "username": "\ud800"}).encode()) + ".")
+    assert_invalid_token(hs_client.get("/api/me", headers=bearer(surrogate_kid)), "token is malformed")
+    assert_invalid_token(hs_client.get("/api/me", headers=bearer(unsigned)),
+                         "token is malformed" if flaw == "alg-none" else "algorithm must be HS256")
+    renewed = hs_client.post("/oauth/token", headers=bearer(unsigned),
+                             data={"grant_type": "refresh_token", "refresh_token": login["refresh_token"]})
+    assert renewed.status_code == 200, renewed.text
+    owner = hs_client.get("/api/me", headers=bearer(renewed.json()["access_token"]))
+    assert (owner.status_code, owner.json()["username"]) == (200, "alice")
 
 
 def test_the_kid_path_key_files_go_when_the_server_is_terminated(tmp_path):

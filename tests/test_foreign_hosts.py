@@ -47,6 +47,32 @@ def test_a_cross_site_logout_is_refused_and_touches_no_cookie(client):
     assert client.app.state.lab.store.dump("sessions") == [] and session
 
 
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"},
+                                     {"Origin": "http://127.0.0.1:9999", "Sec-Fetch-Site": "same-site"},
+                                     {"Sec-Fetch-Site": "Cross-Site"}], ids=["other-site", "other-port", "casing"])
+def test_a_form_from_another_page_can_neither_lock_an_account_nor_end_a_login(client, headers):
+    # A page on another site, or another user's server on another port, auto-posting wrong passwords to the
+    # token endpoint used to count as failed logins: eleven locked the owner out, fifty-one the whole address.
+    wrong = {"grant_type": "password", "username": "alice", "password": "guess"}
+    for _ in range(11):
+        attacker = client.post("/oauth/token", data=wrong, headers=headers)
+        assert (attacker.status_code, attacker.json()) == (403, CROSS_SITE)
+    owner = client.post("/oauth/token", data=LOGINS["token"][1])
+    assert owner.status_code == 200, owner.text
+    attacker = client.post("/oauth/revoke", data={"token": owner.json()["refresh_token"]}, headers=headers)
+    assert (attacker.status_code, attacker.json()) == (403, CROSS_SITE)
+    renewed = client.post("/oauth/token", data={"grant_type": "refresh_token",
+                                                "refresh_token": owner.json()["refresh_token"]})
+    assert renewed.status_code == 200, renewed.text
+
+
+def test_the_labs_own_page_still_logs_in_and_revokes(client):
+    own = {"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"}
+    login = client.post("/oauth/token", data=LOGINS["token"][1], headers=own)
+    assert login.status_code == 200, login.text
+    assert client.post("/oauth/revoke", data={"token": login.json()["refresh_token"]}, headers=own).status_code == 200
+
+
 def test_a_logout_without_a_cookie_sets_none(client):
     r = client.post("/session/logout")
     assert (r.status_code, r.json()) == (200, {"logged_out": False})

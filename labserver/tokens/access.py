@@ -177,6 +177,8 @@ class AccessTokens:
             raise InvalidToken("token is malformed") from None
         # DELIBERATELY VULNERABLE (lab flaw "no-exp"): check_times is told to let an expired token through.
         # The fix: always compare exp with the clock (here the lab clock; in PyJWT, verify_exp stays on).
+        if not is_text(claims):
+            raise InvalidToken("token is malformed")
         check_times(claims, now, self._settings.leeway, check_exp=not (flaw("no-exp") or allow_expired))
         for name in ("username", "client_id"):
             if not isinstance(claims.get(name), str):
@@ -253,9 +255,19 @@ def _parsed_header(segment: str) -> dict:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (binascii.Error, ValueError, RecursionError):  # bad base64, bad UTF-8, bad or too deep JSON
         raise InvalidToken("token is malformed") from None
-    if not isinstance(header, dict) or not isinstance(header.get("kid", ""), str):  # as PyJWT: kid is text
-        raise InvalidToken("token is malformed")
+    if not isinstance(header, dict) or not isinstance(header.get("kid", ""), str) or not is_text(header):
+        raise InvalidToken("token is malformed")  # as PyJWT: kid is text
     return header
+
+
+def is_text(value: object) -> bool:
+    """Whether every string in parsed JSON is Unicode text. A JSON escape can spell a lone surrogate ("\\ud800",
+    RFC 8259 §8.2) that no UTF-8 answer, SQL parameter or log line can carry: such a token is malformed."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_times(claims: dict, now: float, leeway: float, *, check_exp: bool = True) -> None:

@@ -113,12 +113,18 @@ class RefreshTokens:
         db.write("UPDATE refresh_families SET last_used_at = ? WHERE id = ?", (now, family_id))
         return Rotation(user, self._add_token(db, family_id, now), family_id, row["client_id"] or settings.client_id)
 
-    def revoke(self, token: str, now: float) -> str | None:
-        """Revoke the family of this refresh token; return its id, or None if the token is unknown."""
+    def revoke(self, token: str, now: float, client_id: str | None = None) -> str | None:
+        """Revoke the family of this refresh token; return its id, or None if the token is unknown.
+
+        ``client_id``: the client asking, if it named itself; a token issued to another client is refused
+        (RFC 7009 §2.1), as its refresh is: one client cannot end another's login."""
         with self._store.transaction() as db:
-            row = db.one("SELECT family_id FROM refresh_tokens WHERE token_hash = ?", (digest(token),))
+            row = db.one("SELECT t.family_id, f.client_id FROM refresh_tokens t "
+                         "JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = ?", (digest(token),))
             if row is None:
                 return None
+            if client_id is not None and client_id != (row["client_id"] or self._settings.client_id):
+                raise InvalidGrant("refresh token was issued to another client")
             self._revoke(db, row["family_id"], now, "revoked by the client")
             return row["family_id"]
 

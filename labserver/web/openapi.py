@@ -52,7 +52,7 @@ STATUSES = {
     ("get", "/session/me"): (401,),
     ("post", "/oauth/token"): (400, 401, 403, 413, 429),
     ("post", "/session/logout"): (403,),
-    ("post", "/oauth/revoke"): (400, 401, 413),
+    ("post", "/oauth/revoke"): (400, 401, 403, 413),
     ("get", "/oauth/authorize"): (403,),
     ("post", "/oauth/authorize"): (403, 413),
     ("get", "/lab/audit"): (400,),

@@ -23,7 +23,7 @@ from labserver.web.errors import (InvalidClient, InvalidGrant, InvalidRequest, I
                                   OAuthError, TokenBudgetSpent, UnsupportedGrantType, UnsupportedTokenType)
 from labserver.web.routes.deps import lab_of
 from labserver.web.routes.forms import read_form, required
-from labserver.web.routes.sameorigin import check_host
+from labserver.web.routes.sameorigin import check_host, check_same_origin
 from labserver.web.routes.sessions import authenticate
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
@@ -88,6 +88,8 @@ async def token(request: Request) -> JSONResponse:
     """Exchange a password, or a refresh token, for an access token and a new refresh token."""
     lab = lab_of(request)
     check_host(request, any_loopback_port=True)  # a rebinding page cannot log in, nor refresh, through a name of its own
+    # Nor can a form on another site, or on another port of this machine: its failed logins would lock the owner out.
+    check_same_origin(request)
     # LAB ONLY (labserver.control.referee): a budget and a refresh hold a check may set; both off by default.
     if not lab.referee.admit():
         if lab.referee.first_over_budget():
@@ -164,13 +166,14 @@ async def _subject_of_expired(lab, request: Request):
 async def revoke(request: Request) -> Response:
     """Revoke a refresh token (its whole login, and with the denylist on its access tokens too), or an access token."""
     lab = lab_of(request)
+    check_same_origin(request)  # a page on another site, or on another port of this machine, ends no login
     fields = await read_form(request, known=REVOKE_PARAMETERS)
-    check_client(request, fields)
+    client_id = check_client(request, fields)
     token = required(fields, "token")
     now = lab.now()
     # The hint only orders the search (RFC 7009 §2.1): a refresh token sent as "access_token" is still found.
     if fields.get("token_type_hint") != "access_token" or token.count(".") != 2:
-        family = lab.refresh.revoke(token, now)
+        family = lab.refresh.revoke(token, now, client_id)
         if family is not None:
             lab.audit.record("revocation", token_type="refresh_token", family=family)
             return Response(status_code=200, headers=NO_STORE)
@@ -180,6 +183,8 @@ async def revoke(request: Request) -> Response:
             claims = (await run_in_threadpool(verify, token, now) if lab.tokens.may_block else verify(token, now)).claims
         except InvalidToken:  # malformed, forged or expired: nothing to revoke (RFC 7009 §2.2)
             return Response(status_code=200, headers=NO_STORE)
+        if client_id is not None and client_id != claims.get("client_id", lab.settings.client_id):
+            raise InvalidGrant("access token was issued to another client")  # RFC 7009 §2.1
         if not lab.denylist.enabled:
             # Without a denylist an access token stays valid until exp: that is the price of statelessness.
             raise UnsupportedTokenType("access tokens cannot be revoked here; they expire on their own")
