@@ -70,7 +70,7 @@ def test_q1_a_token_rather_than_a_function():
     incorrect(ex07.q1.evaluate("eyJ.eyJ.sig"), "pass your function itself")
 
 
-@pytest.mark.parametrize("answer", ["10:01:00"])
+@pytest.mark.parametrize("answer", ["10:01:00", "10:01", " 10:01:00 "])
 def test_q2_the_old_key_goes_one_lifetime_plus_leeway_after_the_rotation(answer):
     outcome = ex07.q2.evaluate(answer)
     assert outcome.status is Status.CORRECT, outcome.text
@@ -90,9 +90,12 @@ def test_q2_dropping_it_at_the_rotation_is_an_emergency():
     incorrect(ex07.q2.evaluate("09:30:00"), "not after the rotation at 09:30:00", "dies at once")
 
 
-@pytest.mark.parametrize("answer", [10.01, "10:01", "1001"])
+@pytest.mark.parametrize("answer", [10.01, "1001", "10:00:60", "09:61:00", "24:01:00", "ab:cd:ef", "10:01:0x",
+                                    "1 :01:00", "10:01:00:00", "１０:０１:００"])
 def test_q2_answers_not_in_lab_time_form(answer):
-    incorrect(ex07.q2.evaluate(answer), "give the lab time as 'HH:MM:SS'")
+    """Malformed or out-of-range times are told the format, never judged on the lab nor crash the check."""
+    incorrect(ex07.q2.evaluate(answer), "give the lab time as text, 'HH:MM:SS' (or 'HH:MM')",
+              "hours 00 to 23, minutes and seconds 00 to 59", f"not {answer!r}")
 
 
 def test_q3_the_reference_client_recovers_with_one_refresh_and_no_password():

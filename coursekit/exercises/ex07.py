@@ -6,6 +6,8 @@ wrong answer with what that server actually did.
 
 from __future__ import annotations
 
+import re
+
 import jwt
 
 from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
@@ -82,13 +84,33 @@ class MintWithLeakedKey(Exercise):
             raise Incorrect("both tokens carry the same jti: a jti identifies one token (RFC 7519 §4.1.7), "
                             "make a new one for each")
         issued = {row["jti"] for row in lab.table("access_tokens")}  # the denylist is on: every jti it issued
-        audited = {e.get("jti") for e in lab.audit()} | {e.get("username") for e in lab.audit()}
-        if any(c["jti"] in issued or c["jti"] in audited for c in minted.values()) or "nobody" in audited:
+        audited_jtis = {e.get("jti") for e in lab.audit()} - {None}
+        for username, said in minted.items():
+            if said.get("jti") in issued or said.get("jti") in audited_jtis:
+                raise Incorrect(f"your token for {username} carries jti {said.get('jti')!r}, the jti of a genuine "
+                                "token the lab issued: a jti names one token (RFC 7519 §4.1.7), and a lab that "
+                                "records the jtis it issues sees the copy (a denylist that revokes that token "
+                                "refuses yours too). Give each token a jti of its own, a new random one, such as "
+                                "secrets.token_hex(16)")
+        if "nobody" in {e.get("username") for e in lab.audit()}:
             raise Incorrect("the lab has a record of your tokens: that should not happen, please report it")
         return (f"/api/admin said 200 to bob as an admin and to 'nobody', a user the lab has never had. The lab "
                 f"records every jti it issues ({len(issued)} so far: alice's), and neither of yours is among them; "
                 "its audit log does not mention them either. To the server a token signed with its key is "
                 "genuine: whoever holds the key is every user.")
+
+
+def _time_of_day(value) -> int | None:
+    """Seconds since midnight of a time written "HH:MM:SS" or "HH:MM" (ASCII digits, in range), else None."""
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?", value.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
 
 
 class OldKeyLeavesAt(Exercise):
@@ -100,8 +122,10 @@ class OldKeyLeavesAt(Exercise):
     ]
 
     def _check(self, old_key_leaves):
-        if not isinstance(old_key_leaves, str) or len(old_key_leaves) != 8 or old_key_leaves[2::3] != "::":
-            raise Incorrect(f"give the lab time as 'HH:MM:SS', like '09:45:00', not {old_key_leaves!r}")
+        moment = _time_of_day(old_key_leaves)
+        if moment is None:
+            raise Incorrect(f"give the lab time as text, 'HH:MM:SS' (or 'HH:MM'), like '09:45:00': hours 00 to 23, "
+                            f"minutes and seconds 00 to 59; not {old_key_leaves!r}")
         lab = fresh_lab(algorithm="ES256", leeway=60)
         http = http_session()
         lab.clock.advance(minutes=30)
@@ -109,10 +133,9 @@ class OldKeyLeavesAt(Exercise):
         old_kid = jwt.get_unverified_header(last)["kid"]
         rotated_at = lab.clock.now()
         lab.rotate_keys()
-        hours, minutes, seconds = (int(part) for part in old_key_leaves.split(":"))
-        at = rotated_at - rotated_at % 86400 + hours * 3600 + minutes * 60 + seconds
+        at = rotated_at - rotated_at % 86400 + moment
         if at <= rotated_at:
-            raise Incorrect(f"{old_key_leaves} is not after the rotation at {lab_time(rotated_at)}: dropping the "
+            raise Incorrect(f"{lab_time(at)} is not after the rotation at {lab_time(rotated_at)}: dropping the "
                             "old key then is an emergency rotation, and alice's token from 09:30 dies at once")
 
         def state(when: float) -> tuple[bool, int]:
@@ -126,10 +149,10 @@ class OldKeyLeavesAt(Exercise):
                             "earlier than you say. It is needed only as long as its last token is accepted")
         published, status = state(at)
         if published or status == 200:
-            raise Incorrect(f"at {old_key_leaves} alice's token from 09:30 still works (its exp is 10:00:00, and "
+            raise Incorrect(f"at {lab_time(at)} alice's token from 09:30 still works (its exp is 10:00:00, and "
                             "the lab allows 60 s of leeway past exp): dropping its key then would refuse a token "
                             "the server still accepts")
-        return (f"at {lab_time(at - 1)} the old key still verified alice's last token; at {old_key_leaves} both "
+        return (f"at {lab_time(at - 1)} the old key still verified alice's last token; at {lab_time(at)} both "
                 "were gone. The lab keeps a retired key for one access lifetime plus leeway, not a second more.")
 
 

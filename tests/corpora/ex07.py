@@ -39,6 +39,13 @@ def _mint(lab, leaked, username, roles, *, now=None, secret=None, typ="at+jwt", 
     return jwt.encode(minted, secret or jwt.PyJWK(leaked).key, algorithm="HS256", headers=headers)
 
 
+def _copies_a_genuine_jti(lab, leaked, username, roles):
+    """A genuine token's claims whole, its jti too: the lab recorded that jti when it issued the token."""
+    template = claims(log_in(lab, "alice")["access_token"])
+    return jwt.encode({**template, "username": username, "roles": roles}, jwt.PyJWK(leaked).key,
+                      algorithm="HS256", headers={"typ": "at+jwt", "kid": leaked["kid"]})
+
+
 def _computer_clock(lab, leaked, username, roles):
     return _mint(lab, leaked, username, roles, now=time.time())
 
@@ -145,7 +152,13 @@ CASES = [
     wrong(q1, "the k member as the secret", _k_as_secret, says=("signature is invalid", "jwt.PyJWK(leaked).key")),
     wrong(q1, "no typ", _no_typ, says=("token type must be at+jwt", "RFC 9068 §2.1")),
     wrong(q1, "no audience", _no_audience, says=("401 (token has no aud claim)", "every claim a genuine token has: aud too")),
+    wrong(q1, "copies a genuine token's jti", _copies_a_genuine_jti,
+          says=("the jti of a genuine token the lab issued", "Give each token a jti of its own, a new random one")),
     right(q2, "the reference time", "10:01:00"),
+    right(q2, "the reference time without seconds", "10:01"),
+    wrong(q2, "sixty seconds", "10:00:60", says=("'HH:MM:SS' (or 'HH:MM')", "seconds 00 to 59", "not '10:00:60'")),
+    wrong(q2, "sixty-one minutes", "09:61:00", says=("minutes and seconds 00 to 59", "not '09:61:00'")),
+    wrong(q2, "letters", "ab:cd:ef", says=("give the lab time as text, 'HH:MM:SS'", "not 'ab:cd:ef'")),
     wrong(q2, "forgets the leeway", "10:00:00", says=("at 10:00:00 alice's token from 09:30 still works",
                                                       "60 s of leeway")),
     wrong(q2, "a second too late", "10:01:01", says="it can go earlier than you say"),
