@@ -173,13 +173,24 @@ def test_any_check_names_the_learners_line_and_the_last_lab_error():
 
 
 def test_errors_are_noted_only_while_a_check_runs():
-    assert requests.Session.send is diagnosis._original_send
+    import httpx
+    originals = {requests.Session: requests.Session.send, httpx.Client: httpx.Client.send}
+    assert originals == diagnosis._original_send
     with diagnosis.watching():
-        assert requests.Session.send is not diagnosis._original_send
+        assert all(client.send is not send for client, send in originals.items())
         with diagnosis.watching():
             pass
-        assert requests.Session.send is not diagnosis._original_send
-    assert requests.Session.send is diagnosis._original_send
+        assert all(client.send is not send for client, send in originals.items())
+    assert all(client.send is send for client, send in originals.items())
+
+
+def test_an_error_answer_httpx_received_is_named_as_requests_one_is():
+    fetch = notebook_cell('import httpx\ndef fetch(url):\n'
+                          '    r = httpx.get(url + "/api/me")  # no token: the server says 401\n'
+                          '    return r.json()["username"]\n')["fetch"]
+    outcome = Fetch("q9").evaluate(fetch)
+    incorrect(outcome, "your answer raised KeyError: 'username' (at line 4, in fetch: `return r.json()[\"username\"]`)",
+              "The lab server had answered GET /api/me with 401 missing_token: this route needs an access token")
 
 
 def test_an_incorrect_from_the_check_is_passed_through_unchanged():

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from urllib.parse import urlsplit
 
 import requests
 
 from coursekit.labtools.client import bearer, claims, http_session, lab_time, log_in
-from coursekit.kit.diagnosis import forget_lab_errors, raised
+from coursekit.kit.diagnosis import LabError, forget_lab_errors, raised
 from coursekit.kit.exercise import Exercise, Incorrect
 from coursekit.kit.timelimit import run_limited
 from coursekit.labtools.lab import fresh_lab
@@ -53,13 +52,12 @@ def _endpoints(server: LabServer) -> set[str]:
     return {kind for kind, counts in server.stats().items() if counts["requests"]}
 
 
-def _server_said(error: requests.HTTPError) -> str:
-    response = error.response
-    try:
-        body = response.json()
-    except ValueError:
-        body = response.text[:200]
-    return f"{urlsplit(response.url).path} answered {response.status_code} {body}"
+def _server_said(error: BaseException) -> str | None:
+    """What the lab answered, read from the error a client raised for it (requests', httpx's or urllib's), if any."""
+    said = LabError.raised_with(error)
+    if said is None:
+        return None
+    return f"{said.path} answered {said.status} {{'error': {said.error!r}, 'error_description': {said.description!r}}}"
 
 
 # --- q1 -------------------------------------------------------------------------------------------
@@ -222,16 +220,21 @@ class LogOut(Exercise):
         kind = "with a denylist" if lab.settings.denylist else "without a denylist"
         try:
             log_out(lab.url, tokens)
-        except requests.HTTPError as error:
+        except Exception as error:  # noqa: BLE001 - explained below when it is the lab's answer or a key
             said = _server_said(error)
-            if "unsupported_token_type" in said:
+            if said is not None and "unsupported_token_type" in said:
                 raise Incorrect(f"on a server {kind} your function raised: {said}. That is the normal answer of "
                                 "a server that cannot revoke access tokens (RFC 7009 §2.2.1), not a failure: "
                                 "revoking the refresh token is what ends the login") from None
-            raise Incorrect(f"on a server {kind} your function raised: {said}") from None
-        except KeyError as error:
-            raise Incorrect(f"your function raised KeyError {error}: read tokens['refresh_token'] before "
-                            "you clear the dict") from None
+            if said is not None:
+                raise Incorrect(f"on a server {kind} your function raised: {said}") from None
+            if isinstance(error, KeyError) and error.args and error.args[0] in had:
+                raise Incorrect(f"your function raised KeyError {error}: read tokens['refresh_token'] before "
+                                "you clear the dict") from None
+            if isinstance(error, KeyError):
+                raise Incorrect(f"your function raised KeyError {error}: the token response has no such key; its "
+                                f"keys are {', '.join(map(repr, had))}") from None
+            raise
         family = next(iter(_rows(lab, "refresh_families", "id").values()))
         if family["revoked_at"] is None:
             extra = (" POST /session/logout ends a cookie session; token logins end at /oauth/revoke."

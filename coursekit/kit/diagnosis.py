@@ -2,8 +2,8 @@
 
 A learner's ``r.json()["access_token"]`` raises ``KeyError: 'access_token'`` when the server refused the
 request; the useful part is the server's own answer (``{"error": ..., "error_description": ...}``, RFC 6749
-§5.2, RFC 6750 §3). While a check runs, ``watching()`` notes every error answer that requests receives (any
-``requests`` call, the learner's or the kit's), so that ``raised()`` can put it beside the traceback::
+§5.2, RFC 6750 §3). While a check runs, ``watching()`` notes every error answer that requests or httpx receives (any
+call, the learner's or the kit's), so that ``raised()`` can put it beside the traceback::
 
     with watching():
         try:
@@ -93,31 +93,47 @@ class LabError:
 # --- recording what requests receives while a check runs -------------------------------------------------
 
 _lock = threading.Lock()
-_RUNNING_STATE = ("_depth", "_last", "_outer_send")  # changed as checks run (coursekit.kit.grading.seal leaves them be)
+_RUNNING_STATE = ("_depth", "_last", "_outer")  # changed as checks run (coursekit.kit.grading.seal leaves them be)
 _depth = 0  # nested watching() blocks; the patch is in place while it is above 0
 _last: list[LabError | None] = [None]
-_original_send = requests.Session.send
-_outer_send: list[Any] = [_original_send]  # what send was before the outermost watching(), put back after it
+# The HTTP libraries whose answers are noted: requests and httpx (requests.get and httpx.post use these too).
+# urllib raises its HTTPError for an error answer, which LabError.raised_with reads instead.
+_CLIENTS: list[type] = [requests.Session]
+try:
+    import httpx
+except ImportError:  # not installed: learners' code cannot use it either
+    pass
+else:
+    _CLIENTS.append(httpx.Client)
+_original_send = {client: client.send for client in _CLIENTS}
+_outer: dict[type, Any] = dict(_original_send)  # what send was before the outermost watching(), put back after it
 
 
-def _send_and_note(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
-    response = _outer_send[0](self, request, **kw)
-    if response.status_code >= 400 and not kw.get("stream"):
-        error = LabError.of(response)
-        if error is not None:
-            _last[0] = error
-    return response
+def _noting(client: type) -> Any:
+    def send(self: Any, request: Any, *args: Any, **kw: Any) -> Any:
+        response = _outer[client](self, request, *args, **kw)
+        if response.status_code >= 400 and not kw.get("stream"):
+            error = LabError.of(response)
+            if error is not None:
+                _last[0] = error
+        return response
+    return send
+
+
+_NOTING = {client: _noting(client) for client in _CLIENTS}
 
 
 @contextmanager
 def watching() -> Iterator[None]:
-    """Note the error answers requests receives inside the block (every thread); forget them when it starts."""
+    """Note the error answers requests or httpx receives inside the block (every thread); forget them when it
+    starts."""
     global _depth
     with _lock:
         if _depth == 0:
             _last[0] = None
-            _outer_send[0] = requests.Session.send  # another recorder's, say (coursekit.pictures.flows)
-            requests.Session.send = _send_and_note  # requests.get/post use a Session too
+            for client in _CLIENTS:
+                _outer[client] = client.send  # another recorder's, say (coursekit.pictures.flows)
+                client.send = _NOTING[client]
         _depth += 1
     try:
         yield
@@ -125,7 +141,8 @@ def watching() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                requests.Session.send = _outer_send[0]
+                for client in _CLIENTS:
+                    client.send = _outer[client]
 
 
 def last_lab_error() -> LabError | None:
