@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import os
 import secrets
 import string
+import time
 
 import pytest
 
@@ -49,6 +51,46 @@ def _urandom_verifier():
     ids=["128-unreserved", "urandom-and-replace", "token_urlsafe-64"])
 def test_q1_differently_written_right_answers_are_correct(make_pkce):
     correct(ex10.q1.evaluate(make_pkce))
+
+
+_UNRESERVED = string.ascii_letters + string.digits + "-._~"
+
+
+@pytest.mark.parametrize("verifier_of", [
+    lambda: secrets.token_urlsafe(32),
+    lambda: b64url(os.urandom(32)),
+    lambda: b64url(os.urandom(96)),
+    lambda: secrets.token_hex(32),
+    lambda: "".join(secrets.choice(_UNRESERVED) for _ in range(43)),
+    lambda: "".join(secrets.choice(_UNRESERVED) for _ in range(secrets.choice(range(43, 129)))),
+    lambda: "my-app-" + secrets.token_urlsafe(32),
+], ids=["token_urlsafe-32", "urandom-32", "urandom-96", "token_hex-32", "66-unreserved-43", "66-unreserved-43-to-128",
+        "a-fixed-prefix-and-32-random-bytes"])
+def test_q1_random_verifiers_are_never_refused_as_predictable(verifier_of):
+    """The randomness estimate is generous to a random source: run it many times on each, it never refuses one."""
+    for _ in range(25):
+        verifiers = [verifier_of() for _ in range(ex10._CALLS)]
+        ex10._check_randomness(verifiers)  # raises Incorrect on a refusal
+
+
+def _clock_verifier():
+    return f"{time.time_ns():043d}"
+
+
+def _counter_verifier(counter=itertools.count()):
+    return "verifier-of-my-app-number-" + f"{next(counter):017d}"
+
+
+@pytest.mark.parametrize(("verifier_of", "fragments"), [
+    (_clock_verifier, ("can be guessed", "they all start with '000000000000000000000000", "showing digits only",
+                       "RFC 7636 §7.1", "32 random octets", "secrets.token_urlsafe(32)")),
+    (_counter_verifier, ("they all start with 'verifier-of-my-app-number-0000000000000000'",
+                         "1 of their 43 characters changed", "about 3 bits of chance")),
+    (lambda: "".join(secrets.choice(string.digits) for _ in range(43)),
+     ("43 of their 43 characters changed, showing digits only", "about 143 bits of chance, less than the 160")),
+], ids=["time_ns-zero-padded", "a-fixed-prefix-and-a-counter", "43-random-digits"])
+def test_q1_predictable_verifiers_are_refused(verifier_of, fragments):
+    incorrect(ex10.q1.evaluate(_pair(S256, verifier_of)), *fragments)
 
 
 def test_q1_blank_is_not_answered_yet():
@@ -150,6 +192,38 @@ def _prefix(query, expected_state):
     return query["code"]
 
 
+def _state_in(query, expected_state):
+    if "error" in query:
+        raise ValueError(query["error"])
+    if query["state"] not in expected_state:  # a substring test: '' and 'alices' pass
+        raise ValueError("state")
+    return query["code"]
+
+
+def _expected_starts_with_state(query, expected_state):
+    if "error" in query:
+        raise ValueError(query["error"])
+    if not expected_state.startswith(query["state"]):
+        raise ValueError("state")
+    return query["code"]
+
+
+def _empty_refused_but_prefix_taken(query, expected_state):
+    if "error" in query or not query.get("state"):
+        raise ValueError("no state")
+    if not expected_state.startswith(query["state"]):
+        raise ValueError("state")
+    return query["code"]
+
+
+def _same_length(query, expected_state):
+    if "error" in query:
+        raise ValueError(query["error"])
+    if len(query["state"]) != len(expected_state):  # compares only the length
+        raise ValueError("state")
+    return query["code"]
+
+
 def _ignores_errors(query, expected_state):
     if query.get("state") != expected_state:
         raise ValueError("state")
@@ -161,6 +235,14 @@ def _ignores_errors(query, expected_state):
                                                    "login CSRF")),
     (_only_if_present, ("the attacker's callback without any state", "must be refused too")),
     (_prefix, ("a state that merely starts with alice's", "compare the whole value")),
+    (_state_in, ("the attacker's callback with an empty state (state=)", "compare the whole value: the whole state exactly",
+                 "secrets.compare_digest(query['state'], expected_state) or ==")),
+    (_expected_starts_with_state, ("the attacker's callback with an empty state",
+                                   "compare the whole value: the whole state exactly")),
+    (_empty_refused_but_prefix_taken, ("a state that is only the start of alice's, 'alices-state'",
+                                       "compare the whole value: the whole state exactly", "not with in, startswith or its length")),
+    (_same_length, ("a state as long as alice's but another one, 'alices-state-7f3b'",
+                    "compare the whole value: the whole state exactly", "secrets.compare_digest")),
     (_ignores_errors, ("returned None for an error answer (error=access_denied)", "look for 'error' first")),
     (lambda query, expected_state: query["state"], ("on alice's own callback read_callback returned "
                                                     "'alices-state-7f3a', not the code",)),

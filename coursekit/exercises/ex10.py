@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
+import os
 import re
 
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
@@ -46,13 +48,14 @@ class PKCEPair(Exercise):
 
     def _check(self, make_pkce):
         require_function(make_pkce, "make_pkce")
-        pairs = [self._call(make_pkce) for _ in range(3)]
+        pairs = [self._call(make_pkce) for _ in range(_CALLS)]
         for verifier, challenge in pairs:
             _check_verifier(verifier)
             _check_challenge(verifier, challenge)
-        if len({verifier for verifier, _ in pairs}) < 3:
+        if len({verifier for verifier, _ in pairs}) < len(pairs):
             raise Incorrect("make_pkce returned the same verifier twice: it must be new and random for every login "
                             "(whoever learns one verifier could redeem every code made for it)")
+        _check_randomness([verifier for verifier, _ in pairs])
         verifier, challenge = pairs[0]
         lab = fresh_lab()
         caught, redirect_uri = _flow(lab, "q1", challenge)
@@ -88,6 +91,39 @@ def _check_verifier(verifier: str) -> None:
                         f"base64url without '=' padding fits")
 
 
+_CALLS = 8        # make_pkce is called this many times, and its verifiers compared
+_ENOUGH_BITS = 160  # the least randomness the verifiers may show; 32 random bytes show about 256, 43 digits 143
+
+
+def _check_randomness(verifiers: list[str]) -> None:
+    """Refuse verifiers that can be guessed, as from a clock or a counter (RFC 7636 §4.1, §7.1).
+
+    Over the calls, a position of the verifier that never changes carries no chance, and one that changes carries
+    at most log2 of the symbols seen changing: a rough estimate, generous to a random source (32 random bytes
+    measure about 256 bits, 64 random hex digits 256) and far below the bar for a clock or a counter.
+    """
+    longest = max(map(len, verifiers))
+    varying = [i for i in range(longest) if len({v[i] for v in verifiers if len(v) > i}) > 1]
+    symbols = {v[i] for v in verifiers for i in varying if len(v) > i}
+    bits = len(varying) * math.log2(len(symbols)) if len(symbols) > 1 else 0.0
+    if bits >= _ENOUGH_BITS:
+        return
+    prefix = os.path.commonprefix(verifiers)
+    shared = f"they all start with {prefix!r}, and " if len(prefix) >= 4 else ""
+    alphabet = "digits only" if symbols <= set("0123456789") else f"{len(symbols)} different symbols"
+    raise Incorrect(
+        f"make_pkce's verifiers can be guessed: over {len(verifiers)} calls {shared}{len(varying)} of their "
+        f"{_lengths(verifiers)} characters changed, showing {alphabet}: about {bits:.0f} bits of chance, "
+        f"less than the {_ENOUGH_BITS} this check asks for. RFC 7636 §7.1 asks for a verifier nobody can guess, "
+        "§4.1 makes it from 32 random octets, base64url-encoded to 43 characters (256 bits). A clock, a counter or a fixed text is guessed by whoever knows roughly when or how "
+        "often you log in: draw it from secrets, like secrets.token_urlsafe(32)")
+
+
+def _lengths(verifiers: list[str]) -> str:
+    lo, hi = min(map(len, verifiers)), max(map(len, verifiers))
+    return f"{lo}" if lo == hi else f"{lo} to {hi}"
+
+
 def _check_challenge(verifier: str, challenge: str) -> None:
     right = s256(verifier)
     if challenge == right:
@@ -111,6 +147,10 @@ def _check_challenge(verifier: str, challenge: str) -> None:
 
 
 # --- q2: read the callback ----------------------------------------------------------------------------------
+
+_EXACTLY = ("compare the whole value: the whole state exactly, with secrets.compare_digest(query['state'], "
+            "expected_state) or ==, not with in, startswith or its length")
+
 
 class ReadTheCallback(Exercise):
     title = "Take the code from the callback only if it answers the login this browser started"
@@ -144,7 +184,12 @@ class ReadTheCallback(Exercise):
             ({k: v for k, v in mallorys.items() if k != "state"},
              "the attacker's callback without any state: a missing state must be refused too, not skipped"),
             ({**mallorys, "state": "alices-state-7f3a-and-more"},
-             "a state that merely starts with alice's: compare the whole value"),
+             f"a state that merely starts with alice's: {_EXACTLY}"),
+            ({**mallorys, "state": ""}, f"the attacker's callback with an empty state (state=): {_EXACTLY}"),
+            ({**mallorys, "state": "alices-state"},
+             f"a state that is only the start of alice's, 'alices-state': {_EXACTLY}"),
+            ({**mallorys, "state": "alices-state-7f3b"},
+             f"a state as long as alice's but another one, 'alices-state-7f3b': {_EXACTLY}"),
         ]
         for query, what in attacks:
             try:
