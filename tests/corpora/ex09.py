@@ -134,6 +134,35 @@ def _renew_without_lock(self, stale):
     self.tokens = r.json()
 
 
+class _GenerationClient(SessionClient):
+    """Right: a generation counter says whether another caller renewed since this one read its token."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.generation = 0
+
+    def get(self, path):
+        with self.lock:
+            if not self.tokens:
+                SessionClient._renew(self, None)
+                self.generation += 1
+            token, seen = self.tokens["access_token"], self.generation
+        r = self.http.get(self.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        if r.status_code != 401:
+            return r
+        with self.lock:
+            if self.generation == seen:  # nobody renewed since: this caller does
+                SessionClient._renew(self, token)
+                self.generation += 1
+            token = self.tokens["access_token"]
+        return self.http.get(self.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def _renew_under_a_lock_without_asking(self, stale):
+    with self.lock:  # the lock is there, but no "already renewed?": every racing caller refreshes in turn
+        _renew_without_lock(self, stale)
+
+
 def _renew_by_password(self, stale):
     with self.lock:
         if self.tokens.get("access_token") == stale:
@@ -211,11 +240,15 @@ CLIENTS = {
     "urllib, login in __init__, PermissionError, a Condition": (UrllibClient, {}),
     "requests, lazy login, an RLock, two tries": (SessionClient, {}),
     "no lock": (_client(_renew=_renew_without_lock), {"race": "spent the same refresh token twice"}),
+    "requests, a generation counter": (_GenerationClient, {}),
+    "a lock, but no 'already renewed?' inside it": (_client(_renew=_renew_under_a_lock_without_asking), {
+        "race": "2 calls at once after one expiry made 2 refreshes at the server, one after another"}),
     "never refreshes: logs in again on every 401": (_client(_renew=_renew_by_password), {
         "expiries": "logged in 4 times with the password",
         "race": "made 1 new password logins and 0 refreshes",
         "recovery": "the server saw 2 logins and 0 refreshes"}),
     "renews until it works": (_client(_renew=_renew_until_it_works), {
+        "race": "2 calls at once after one expiry made 2 refreshes at the server",  # no "already renewed?" either
         "recovery": "after its login was revoked kept asking the token endpoint, more than 25 times: a loop",
         "gives-up": "with a wrong password kept asking the token endpoint, more than 25 times: a loop"}),
     "keeps its first refresh token": (_client(_renew=_renew_keeping_the_first_refresh_token), {

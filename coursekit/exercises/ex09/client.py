@@ -168,6 +168,13 @@ def _survives_a_race(client_class, hidden: bool) -> None:
     if run.logins() != 1 or not run.count("refresh"):
         raise Incorrect(f"{callers} calls at once after an expiry made {run.logins() - 1} new password logins and "
                         f"{run.count('refresh')} refreshes: renew with the refresh token, one caller at a time")
+    # One expiry, one refresh: the others wait for it and use its token, they do not refresh again in turn.
+    if run.count("refresh") != 1:
+        raise Incorrect(f"{callers} calls at once after one expiry made {run.count('refresh')} refreshes at the "
+                        "server, one after another: the lock keeps them apart, but each caller refreshes again "
+                        "once it gets the lock. One expiry takes exactly one refresh: inside the lock, first ask "
+                        "whether another caller has already renewed (is the access token still the one that got "
+                        "the 401?), and if so use its new token")
 
 
 def _recovers_from_revocation(client_class, hidden: bool) -> None:
