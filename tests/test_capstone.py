@@ -79,6 +79,24 @@ def test_a_verifier_that_takes_the_algorithm_from_the_token_loses_both_algorithm
     assert _failed(q2, namespace["verify"]) == {"algorithm", "alg-none"}
 
 
+def test_a_leeway_taken_from_exp_loses_genuine_and_is_not_blamed_on_pyjwts_clock():
+    """The learner's own comparison raised ExpiredSignatureError at exp - 1, with PyJWT's exp check off."""
+    verify = _verifier(("    if now >= verified[\"exp\"]:\n", "    if now + 60 >= verified[\"exp\"]:\n"))
+    lost = {b.name: wrong for b, wrong in q2.results(verify, hidden=True) if wrong}
+    assert set(lost) == {"genuine"}, lost
+    assert "one second before it expires" in lost["genuine"]
+    assert "added to exp, never taken from it" in lost["genuine"]
+    assert "computer's clock" not in lost["genuine"]
+
+
+def test_a_fixed_allow_list_with_hs256_loses_the_algorithm_only_and_is_told_what_it_allows():
+    verify = _verifier(('algorithms=["RS256"]', 'algorithms=["RS256", "HS256"]'))
+    lost = {b.name: wrong for b, wrong in q2.results(verify, hidden=True) if wrong}
+    assert set(lost) == {"algorithm"}, lost
+    assert "allows ['HS256'] besides RS256" in lost["algorithm"]
+    assert "taken from the token" not in lost["algorithm"]
+
+
 def test_the_verifier_table_names_what_passed_and_what_did_not():
     outcome = q2.evaluate(_verifier(VERIFIER_MISTAKES["skips aud"][0]))
     assert outcome.status is Status.INCORRECT

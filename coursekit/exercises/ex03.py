@@ -19,12 +19,13 @@ from typing import Any
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-from coursekit.labtools.attacks import b64url
+from coursekit.labtools.attacks import b64url, serve_jwks
 from coursekit.labtools.client import bearer, http_session, lab_time, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, numbered, require_function
 from coursekit.labtools.lab import fresh_lab
-from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
-                                                attacker_key, lab_private_key, rs256_labelled)
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, RETURNED_NOTHING, TYP_IS_A_MEDIA_TYPE, TYP_SPELLINGS,
+                                                algorithms_given_to_pyjwt, allow_list_fault, attacker_jwk,
+                                                attacker_key, claim_probes, lab_private_key, rs256_labelled)
 from coursekit.pictures.tokenview import decode_segment, split_token
 
 __all__ = ["q1", "q2", "q3", "RFC7515_A1"]
@@ -45,6 +46,7 @@ def _b64url_json(value: Any) -> str:
 # --- q1: decode the payload by hand ---------------------------------------------------------------
 
 _TEXT = string.ascii_letters + string.digits + "?>~üé€ "
+_NON_ASCII = "üé€ñ→"  # every fresh payload has one: a decoder that reads the JSON as Latin-1 fails on each
 
 
 def _hs256_token(payload: dict, rng: random.Random) -> tuple[str, str]:
@@ -56,6 +58,8 @@ def _hs256_token(payload: dict, rng: random.Random) -> tuple[str, str]:
 
 def _fresh_payload(rng: random.Random) -> dict:
     text = "".join(rng.choice(_TEXT) for _ in range(rng.randrange(3, 30)))
+    at = rng.randrange(len(text) + 1)
+    text = text[:at] + rng.choice(_NON_ASCII) + text[at:]
     iat = rng.randrange(1_700_000_000, 2_000_000_000)
     return {"sub": str(rng.randrange(1, 10_000)), "note": text, "iat": iat, "exp": iat + 1800}
 
@@ -98,6 +102,13 @@ def _describe_wrong_payload(result: Any, expected: dict, header: dict) -> str | 
     if missing:
         return f"your dict has no {', '.join(map(repr, missing))} key: the payload has {sorted(expected)}"
     changed = sorted(k for k in expected if result.get(k) != expected[k])
+    misread = [k for k in changed if isinstance(expected[k], str) and isinstance(result.get(k), str)
+               and not expected[k].isascii()]
+    if misread:
+        key = misread[0]
+        return (f"your dict's value for {key!r} is {result[key]!r}, not {expected[key]!r}: the payload's JSON "
+                "text is UTF-8 (RFC 7519 §7.2, RFC 8259 §8.1), so decode UTF-8: json.loads() the decoded bytes "
+                "as they are, or .decode('utf-8') them, never 'latin-1' or another code page")
     if changed:
         return f"your dict's value for {changed[0]!r} differs from the payload's"
     return f"your dict has extra keys: {sorted(set(result) - set(expected))}"
@@ -112,9 +123,9 @@ class DecodePayload(Exercise):
         "The decoded bytes are JSON text: json.loads() turns them into a dict.",
     ]
 
-    def _check(self, decode_payload: Any, token: str) -> str:
+    def _check(self, decode_payload: Any, token: Any = None) -> str:
         fn = require_function(decode_payload, "decode_payload")
-        header_b64, payload_b64, _ = split_token(token)
+        header_b64, payload_b64 = self._token_argument(token)
         header = json.loads(decode_segment(header_b64))
         # The fresh tokens first: each tests one thing (padding, the URL-safe alphabet), so a failure says which.
         cases = _fresh_tokens(random.Random())
@@ -132,6 +143,28 @@ class DecodePayload(Exercise):
                 raise Incorrect(problem)
         return (f"your function decodes the lab token and {len(cases) - 1} fresh ones, whose payloads need "
                 "one or two '=' of padding or use '-' and '_'. No key was needed: anyone can do this.")
+
+    @staticmethod
+    def _token_argument(token: Any) -> tuple[str, str]:
+        """The header and payload segments of the token the learner passed, or why it is not one."""
+        usage = "q1.check(decode_payload, token), where token is the access token, a str"
+        if token is None:
+            raise Incorrect(f"check needs the token as well as your function: {usage}")
+        if isinstance(token, dict):
+            named = " (tokens['access_token'])" if "access_token" in token else ""
+            raise Incorrect(f"the second argument of check is a dict, not a token: pass the token itself{named}: "
+                            f"{usage}")
+        if isinstance(token, (bytes, bytearray)):
+            raise Incorrect(f"the second argument of check is bytes: pass the token as a str (.decode('ascii')): "
+                            f"{usage}")
+        if not isinstance(token, str):
+            raise Incorrect(f"the second argument of check is a {type(token).__name__}, not a token: {usage}")
+        try:
+            header_b64, payload_b64, _ = split_token(token)
+            json.loads(decode_segment(header_b64)), json.loads(decode_segment(payload_b64))
+        except ValueError as error:  # also JSONDecodeError, UnicodeDecodeError
+            raise Incorrect(f"the second argument of check is not a JWT ({error}): {usage}") from None
+        return header_b64, payload_b64
 
     @staticmethod
     def _kind(kind: str) -> str:
@@ -272,6 +305,13 @@ class VerifyProperly(Exercise):
             except Exception as error:  # refusing is what a verifier does: any exception counts
                 return None, error
 
+        with algorithms_given_to_pyjwt() as seen, \
+                serve_jwks({"keys": [attacker_jwk(header["kid"])]}) as attacker_jwks_url:
+            return self._judge(call, server_says, token, claims, header, lab, issuer, seen, attacker_jwks_url)
+
+    def _judge(self, call, server_says, token, claims, header, lab, issuer, seen, attacker_jwks_url) -> str:
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        iat, exp = claims["iat"], claims["exp"]
         # 1. The genuine token, at the start and at the last second of its life.
         for at in (iat, exp - 1):
             result, error = call(token, at)
@@ -286,15 +326,18 @@ class VerifyProperly(Exercise):
 
         # 2. Forgeries and look-alikes, each refused by the lab server at 09:00.
         server_key = lab_private_key(lab, header["kid"])
-        for typ in ("AT+JWT", "application/at+jwt"):  # one media type, RFC 7515 §4.1.9
+        for typ in TYP_SPELLINGS:  # one media type, RFC 7515 §4.1.9
             _, error = call(jwt.encode(claims, server_key, algorithm="RS256", headers={**header, "typ": typ}), iat)
             if error is not None:
                 raise Incorrect(f"verify() rejected alice's valid token written with typ \"{typ}\": "
                                 f"{type(error).__name__}: {error}. {TYP_IS_A_MEDIA_TYPE}")
-        attacker_jwk = RSAAlgorithm.to_jwk((attacker := attacker_key()).public_key(), as_dict=True)
+        stranger_jwk = RSAAlgorithm.to_jwk((attacker := attacker_key()).public_key(), as_dict=True)
 
         def by_server(changes: dict | None = None, drop: str = "", **header_changes: Any) -> str:
             payload = {k: v for k, v in {**claims, **(changes or {})}.items() if k != drop}
+            return jwt.encode(payload, server_key, algorithm="RS256", headers={**header, **header_changes})
+
+        def by_server_claims(payload: dict, **header_changes: Any) -> str:
             return jwt.encode(payload, server_key, algorithm="RS256", headers={**header, **header_changes})
 
         admin = {**claims, "roles": ["admin"]}
@@ -312,9 +355,13 @@ class VerifyProperly(Exercise):
              jwt.encode(claims, server_key, algorithm="RS512", headers={**header, "alg": "RS512"}),
              "pin the algorithm, algorithms=['RS256'], whatever the token's header says (RFC 8725 §3.1)"),
             ("a token signed by a stranger's RSA key that carries that key in its own `jwk` header",
-             jwt.encode(admin, attacker, algorithm="RS256", headers={**header, "jwk": attacker_jwk}),
+             jwt.encode(admin, attacker, algorithm="RS256", headers={**header, "jwk": stranger_jwk}),
              "a key that arrives in the token proves nothing: whoever made the token chose it. Take keys only "
              "from the server's JWK Set, by kid. This is the `jwk` header attack: " + _TO_06),
+            ("a token signed by a stranger's RSA key whose `jku` header points at the stranger's own JWK Set",
+             jwt.encode(admin, attacker, algorithm="RS256", headers={**header, "jku": attacker_jwks_url}),
+             "the token chose where its key comes from: fetch keys only from jwks_url, the argument, never from "
+             "a URL in the token's header (RFC 8725 §3.10). " + _TO_06),
             ("a token signed by the server's key but meant for another audience (aud: another-api)",
              by_server({"aud": "another-api"}), "pin the audience: audience='lab-api' (RFC 8725 §3.9)"),
             ("a token signed by the server's key but from another issuer",
@@ -328,18 +375,19 @@ class VerifyProperly(Exercise):
             ("a token signed by the server's key with no iat claim", by_server(drop="iat"),
              "require the claims: options={'require': ['iss', 'sub', 'aud', 'exp', 'iat', 'jti']}"),
         ]
+        # Near misses a slip accepts (no typ, a typ or aud or iss that only contains the right one, no sub or
+        # jti), each signed with the server's own key: the lab server refuses every one.
+        forgeries += [(what, bad, advice + (" (the brief: the claims required, sub and jti among them)"
+                                            if topic == "claims" else ""))
+                      for topic, what, bad, advice in claim_probes(
+                          by_server_claims, claims, issuer, "lab-api", required=("sub", "jti"))]
         for what, bad, advice in forgeries:
-            with algorithms_given_to_pyjwt() as seen:
-                result, error = call(bad, iat)
-            bad_alg = jwt.get_unverified_header(bad).get("alg")
-            chosen = next((algs for alg, algs in seen if alg == bad_alg and alg != "RS256" and alg in algs), None)
-            if chosen is not None:
-                raise Incorrect(
-                    f"verify() handed PyJWT algorithms={chosen!r} for {what}: the token chose its own algorithm. "
-                    "It was refused, but by PyJWT's own safeguards or by luck, not by your verifier: the algorithm "
-                    "is the verifier's choice, algorithms=['RS256'], never the token's alg (RFC 8725 §3.1); "
-                    + _TO_06)
+            result, error = call(bad, iat)
+            fault = allow_list_fault(seen)
+            if fault is not None:
+                raise Incorrect(f"verify() {fault}; " + _TO_06)
             if error is None:
+                self._nothing_returned(result, what)
                 raise Incorrect(f"verify() accepted {what}; the lab server answers {server_says(bad, iat)}: "
                                 f"{advice}")
 
@@ -365,12 +413,20 @@ class VerifyProperly(Exercise):
         for candidate, at, what, advice in moments:
             result, error = call(candidate, at)
             if error is None:
+                self._nothing_returned(result, what)
                 raise Incorrect(f"verify() accepted {what}; at that time the lab server answers "
                                 f"{server_says(candidate, at)}: {advice}")
         return ("verify() accepted alice's token from its iat to the last second before its exp, on the lab's "
                 f"clock, and refused {len(forgeries) + len(moments)} bad ones: a tampered payload, alg none, "
-                "algorithms the server never uses, a stranger's key in the header, another audience, another "
-                "issuer, another typ, missing claims, and tokens expired or not yet valid at the lab's time.")
+                "algorithms the server never uses, a stranger's key in the header or at a URL the header names, "
+                "other audiences, issuers and typs (near misses too), missing claims, and tokens expired or not yet "
+                "valid at the lab's time.")
+
+    @staticmethod
+    def _nothing_returned(result: Any, what: str) -> None:
+        """A verifier that returns None or {} for a bad token, instead of raising, is told so."""
+        if result is None or (isinstance(result, dict) and not result) or result is False:
+            raise Incorrect("verify(): " + RETURNED_NOTHING.format(value=result, what=what))
 
     @staticmethod
     def _explain_rejection(error: Exception, at: float, iat: float, exp: float) -> str:

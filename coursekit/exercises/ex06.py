@@ -19,8 +19,10 @@ from coursekit.labtools.attacks import (b64url_json, certificate_pem, hs256_by_h
 from coursekit.labtools.client import bearer, claims, http_session, log_in
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
 from coursekit.labtools.lab import COURSE_START, fresh_lab
-from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
-                                                attacker_jwk, attacker_key, lab_private_key)
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, RETURNED_NOTHING, TYP_IS_A_MEDIA_TYPE, TYP_SPELLINGS,
+                                                algorithms_given_to_pyjwt, allow_list_fault, attacker_jwk,
+                                                attacker_key, claim_probes, lab_private_key, refused_by_pyjwt_clock,
+                                                returned_nothing)
 from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 from labserver.tokens.keysources import KeyTable
@@ -39,6 +41,15 @@ def _forged_token(forged) -> dict:
         roles = payload.get("roles") if isinstance(payload, dict) else None
         raise Incorrect(f"the forged token says roles {roles!r}: the admin route needs \"roles\": [\"admin\"]")
     return payload
+
+
+def _header_of(forged: str) -> dict | None:
+    """The forged token's header, or None when it is not a JSON object (then the lab's verdict is what counts)."""
+    try:
+        header = json.loads(decode_segment(forged.split(".")[0]))
+    except (ValueError, IndexError):  # also JSONDecodeError, UnicodeDecodeError
+        return None
+    return header if isinstance(header, dict) else None
 
 
 def _attack(lab: LabServer, flaw: str, forged: str, advice: dict[str, str]) -> str:
@@ -96,7 +107,16 @@ class InjectTheKid(Exercise):
         lab.flaws.set(["kid-sql"])
         forged = forge(log_in(lab, "alice")["access_token"])
         _forged_token(forged)
-        kid = str(json.loads(decode_segment(forged.split(".")[0])).get("kid", ""))
+        advice = {
+            "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
+                              "and end with -- so the server's closing quote becomes a comment",
+            "signature is invalid": "the lookup returned a secret, but not the one you signed with: sign with "
+                                    "exactly the bytes your X'...' literal spells, bytes.fromhex(its hex)",
+            "algorithm must be HS256": "the header's alg must be HS256, the lab's algorithm",
+        }
+        if (header := _header_of(forged)) is None:  # not a JSON object: the lab's verdict says so
+            return _attack(lab, "kid-sql", forged, advice)
+        kid = str(header.get("kid", ""))
         # What the kid selects, found as the lab finds it: the same lookup, on an empty table of the check's own.
         selected = KeyTable().selected(kid, {"the-check": secrets.token_bytes(32)}, flawed=True)
         if isinstance(selected, str):
@@ -106,13 +126,7 @@ class InjectTheKid(Exercise):
         if isinstance(selected, bytes) and len(selected) < 32:
             raise Incorrect(f"the kid selects a secret of {len(selected)} bytes: choose 32 random bytes "
                             "(secrets.token_bytes(32)), as RFC 7518 §3.2 asks of an HS256 key")
-        return _attack(lab, "kid-sql", forged, {
-            "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
-                              "and end with -- so the server's closing quote becomes a comment",
-            "signature is invalid": "the lookup returned a secret, but not the one you signed with: sign with "
-                                    "exactly the bytes your X'...' literal spells, bytes.fromhex(its hex)",
-            "algorithm must be HS256": "the header's alg must be HS256, the lab's algorithm",
-        })
+        return _attack(lab, "kid-sql", forged, advice)
 
 
 class ConfuseTheAlgorithm(Exercise):
@@ -141,11 +155,12 @@ class ConfuseTheAlgorithm(Exercise):
                             "(that refusal is its defence against this very attack): sign by hand, "
                             "hs256_by_hand(header, claims, pem)") from None
         _forged_token(forged)
-        alg = json.loads(decode_segment(forged.split(".")[0])).get("alg")
-        if alg != "HS256":
+        header = _header_of(forged)
+        alg = header.get("alg") if header is not None else None
+        if header is not None and alg != "HS256":
             raise Incorrect(f"the forged token's header says alg {alg!r}: the confusion needs HS256, so that the "
                             "server takes its public key for an HMAC secret")
-        kid = jwt.get_unverified_header(forged).get("kid")
+        kid = header.get("kid") if header is not None else None
         return _attack(lab, "alg-confusion", forged, {
             "signature is invalid": "the HMAC secret must be the PEM bytes exactly, SubjectPublicKeyInfo form "
                                     "with its final newline, of the key the server looks up by the token's kid "
@@ -180,17 +195,19 @@ class VerifyAgainstTheBattery(Exercise):
         genuine += [(f"alice's genuine token with typ \"{spelling}\" (the same media type, RFC 7515 §4.1.9)",
                      "alice", jwt.encode(claims(alice_token), own, algorithm="RS256", headers={
                          "kid": jwt.get_unverified_header(alice_token)["kid"], "typ": spelling}))
-                    for spelling in ("application/at+jwt", "AT+JWT")]
-        for label, name, token in genuine:
+                    for spelling in TYP_SPELLINGS]
+        last_second = claims(alice_token)["exp"] - 1  # the course's leeway rule: valid while now < exp (+ leeway)
+        genuine.append((f"alice's genuine token at exp - 1 by the lab clock, one second before it expires", "alice",
+                        alice_token, last_second))
+        for label, name, token, *at in (entry if len(entry) == 4 else (*entry, None) for entry in genuine):
+            if at[0] is not None:
+                lab.clock.set(at[0])
             try:
                 verified = verify(token, lab)
-            except jwt.ImmatureSignatureError as error:
-                raise Incorrect(f"your verifier refused {label}: {error}. PyJWT compared iat with "
-                                "your computer's clock, but the lab lives in 2030: pass 'verify_iat': False in "
-                                "options and judge time by lab.clock.now()") from None
             except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
-                raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}"
-                                + (f". {TYP_IS_A_MEDIA_TYPE}" if "typ" in label else "")) from None
+                raise Incorrect(self._refused_genuine(label, error, at[0] is not None)) from None
+            finally:
+                lab.clock.set(COURSE_START)
             if not isinstance(verified, dict) or verified.get("username") != name:
                 raise Incorrect(f"verify should return the token's claims as a dict; for {label}, "
                                 f"claims['username'] == '{name}', but it returned {verified!r}")
@@ -203,25 +220,39 @@ class VerifyAgainstTheBattery(Exercise):
                     if moves_clock:  # the course's leeway rule: at most 60 s, expired from exp + leeway on
                         lab.clock.set(claims(alice)["exp"] + LEEWAY_LIMIT)
                     try:
-                        verify(token, lab)
+                        result = verify(token, lab)
                     except Exception:  # noqa: BLE001 - a refusal is what we want, whatever it raises
                         accepted = False
                     else:
                         accepted = True
                     finally:
                         lab.clock.set(COURSE_START)
+                    fault = allow_list_fault(seen)
+                    if fault is not None:
+                        raise Incorrect(f"your verifier {'accepted' if accepted else 'refused'} {label}, but it "
+                                        f"{fault}")
+                    if accepted and returned_nothing(result):
+                        raise Incorrect("your verifier: " + RETURNED_NOTHING.format(value=result, what=label))
                     if accepted:
                         raise Incorrect(f"your verifier accepted {label}: {why}")
-                    asked = [algs for _alg, algs in seen if algs]
-                    if any(algs != ["RS256"] for algs in asked):
-                        raise Incorrect(
-                            f"your verifier refused {label}, but it let PyJWT accept algorithms {asked[-1]}, "
-                            "taken from the token: that refusal was PyJWT's key check, not yours. "
-                            "Pin algorithms=['RS256'] (RFC 8725 §3.1)")
         return ("genuine tokens in; a tampered payload, alg none, PS256, HS256 keyed with the public key, keys "
                 "and certificates from the jwk, jku, x5c and x5u headers, an expired token, one without exp, one "
                 "that is not an access token and tokens for another audience and issuer, all out. That is RFC 8725 "
-                "§3.1, §3.8-3.11 in one function.")
+                "§3.1, §3.8-3.11 in one function; near misses too (no typ, a typ, aud or iss that only contains "
+                "the right one, no aud, no iss), and alice's token accepted until the last second before its exp.")
+
+    @staticmethod
+    def _refused_genuine(label: str, error: Exception, at_last_second: bool) -> str:
+        text = f"your verifier refused {label}: {type(error).__name__}: {error}"
+        if refused_by_pyjwt_clock(error):
+            return (f"{text}. PyJWT compared the token's times with your computer's clock, but the lab lives in "
+                    "2030: pass 'verify_exp': False and 'verify_iat': False in options and judge time by "
+                    "lab.clock.now()")
+        if at_last_second:
+            return (f"{text}. A token is valid while now < exp (RFC 7519 §4.1.4): expired only when "
+                    f"now >= exp + leeway. A leeway (at most {LEEWAY_LIMIT} s) is added to exp, never taken from "
+                    "it: `now + 60 >= exp` refuses tokens still valid")
+        return text + (f". {TYP_IS_A_MEDIA_TYPE}" if "typ" in label else "")
 
     def _battery(self, lab: LabServer, alice: str, jku: str, x5u: str, certificate):
         """(what it is, the token, why accepting it is wrong, whether the lab clock moves past exp)."""
@@ -233,6 +264,13 @@ class VerifyAgainstTheBattery(Exercise):
         head, _body, signature = alice.split(".")
         pem = own_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+        def sign(claims_: dict, **changes) -> str:
+            return jwt.encode(claims_, own_key, algorithm="RS256",
+                              headers={"kid": header["kid"], "typ": "at+jwt", **changes})
+
+        near_misses = [(what, token, advice, False) for _topic, what, token, advice in claim_probes(
+            sign, payload, lab.settings.issuer_id, "lab-api")]
         return [
             ("alice's token with roles changed to admin after signing", f"{head}.{b64url_json(admin)}.{signature}",
              "its signature no longer matches the payload: verify the signature", False),
@@ -281,7 +319,7 @@ class VerifyAgainstTheBattery(Exercise):
             ('a token with typ "JWT" (not an access token), signed with the lab\'s key',
              jwt.encode(payload, own_key, algorithm="RS256", headers={"kid": header["kid"], "typ": "JWT"}),
              "an access token says typ at+jwt (RFC 9068 §4, RFC 8725 §3.11): check the header's typ", False),
-        ]
+        ] + near_misses
 
 
 q1, q2, q3, q4 = (CrackAndForge("q1"), InjectTheKid("q2"), ConfuseTheAlgorithm("q3"),
@@ -309,7 +347,7 @@ class RecoverTheUnpublishedKey(Exercise):
         lab.flaws.set(["alg-confusion-hidden-key"])
         forged = forge(log_in(lab, "alice")["access_token"], log_in(lab, "bob")["access_token"])
         _forged_token(forged)
-        if _alg_of(forged) != "HS256":
+        if _header_of(forged) is not None and _alg_of(forged) != "HS256":
             raise Incorrect(f"the forged token's header says alg {_alg_of(forged)!r}: the confusion needs HS256, "
                             "keyed with the public key you rebuilt")
         return _attack(lab, "alg-confusion-hidden-key", forged, {

@@ -100,6 +100,17 @@ def _decode_standard_alphabet(token):
     return json.loads(base64.b64decode(segment + "=" * (-len(segment) % 4)))
 
 
+def _decode_as_latin1(token):
+    """Right on ASCII payloads, wrong on any other: the JSON text of a JWT is UTF-8."""
+    segment = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("latin-1"))
+
+
+def _decode_right(token):
+    segment = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
 def _sign_with_hmac_digest(signing_input, key):
     return base64.urlsafe_b64encode(hmac.digest(key, signing_input, "sha256")).decode().rstrip("=")
 
@@ -140,7 +151,7 @@ def _verify_without_nbf(token, jwks_url, issuer, now):
         raise jwt.InvalidTokenError("not an access token")
     key = jwt.PyJWKClient(jwks_url).get_signing_key(header["kid"])
     claims = jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", issuer=issuer,
-                        options={"require": ["exp", "iat"], "verify_exp": False, "verify_iat": False,
+                        options={"require": ["exp", "iat", "sub", "jti"], "verify_exp": False, "verify_iat": False,
                                  "verify_nbf": False})
     if not claims["iat"] <= now < claims["exp"]:
         raise jwt.InvalidTokenError("not valid at this time")
@@ -156,6 +167,89 @@ def _verify_accepting_any_typ(token, jwks_url, issuer, now):
     if not claims["iat"] <= now < claims["exp"] or now < claims.get("nbf", now):
         raise jwt.InvalidTokenError("not valid at this time")
     return claims
+
+
+def _verify_with(token, jwks_url, issuer, now, *, typ_ok=None, require=("iss", "sub", "aud", "exp", "iat", "jti"),
+                 algorithms=("RS256",), aud=None, iss=None, keys_from=None):
+    """A right ex03 verifier but for the one slip its keyword names."""
+    header = jwt.get_unverified_header(token)
+    typ = header.get("typ")
+    if not (typ_ok or (lambda t: str(t or "").lower().removeprefix("application/") == "at+jwt"))(typ):
+        raise jwt.InvalidTokenError("not an access token")
+    key = jwt.PyJWKClient(keys_from(header) if keys_from else jwks_url).get_signing_key_from_jwt(token)
+    claims = jwt.decode(token, key, algorithms=algorithms if isinstance(algorithms, str) else list(algorithms),
+                        audience=None if aud else "lab-api", issuer=None if iss else issuer,
+                        options={"require": list(require), "verify_exp": False, "verify_iat": False,
+                                 "verify_nbf": False, "verify_aud": not aud, "verify_iss": not iss})
+    if aud:
+        aud(claims)
+    if iss:
+        iss(claims, issuer)
+    if not claims["iat"] <= now < claims["exp"] or now < claims.get("nbf", now):
+        raise jwt.InvalidTokenError("not valid at this time")
+    return claims
+
+
+def _verify_typ_only_when_present(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now,
+                        typ_ok=lambda t: t is None or t.lower().removeprefix("application/") == "at+jwt")
+
+
+def _verify_typ_as_substring(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, typ_ok=lambda t: "at+jwt" in str(t).lower())
+
+
+def _verify_trusting_jku(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, keys_from=lambda header: header.get("jku", jwks_url))
+
+
+def _verify_requiring_exp_iat_only(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, require=("exp", "iat", "iss", "aud"))
+
+
+def _verify_returning_none(token, jwks_url, issuer, now):
+    try:
+        return _verify_with(token, jwks_url, issuer, now)
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _verify_rsa_family(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, algorithms=("RS256", "RS384", "RS512"))
+
+
+def _verify_algorithms_as_a_string(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, algorithms="RS256")
+
+
+def _aud_substring(claims):
+    if "lab-api" not in str(claims["aud"]):
+        raise jwt.InvalidAudienceError("not for us")
+
+
+def _iss_prefix(claims, issuer):
+    if not claims["iss"].startswith(issuer):
+        raise jwt.InvalidIssuerError("another issuer")
+
+
+def _verify_aud_as_substring(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, aud=_aud_substring)
+
+
+def _verify_iss_with_startswith(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now, iss=_iss_prefix)
+
+
+def _verify_leeway_taken_from_exp(token, jwks_url, issuer, now):
+    claims = _verify_with(token, jwks_url, issuer, now)
+    if now + 60 >= claims["exp"]:
+        raise jwt.ExpiredSignatureError("expired")
+    return claims
+
+
+def _verify_with_a_set_of_typ_spellings(token, jwks_url, issuer, now):
+    return _verify_with(token, jwks_url, issuer, now,
+                        typ_ok=lambda t: isinstance(t, str) and t.lower() in {"at+jwt", "application/at+jwt"})
 
 
 # --- 05 -----------------------------------------------------------------------------------------------------------
@@ -255,6 +349,28 @@ CASES = [
     wrong(ex03.q3, "typ lower-cased but application/ refused", _verify_with_typ_lowercased_only,
           says=('rejected alice\'s valid token written with typ "application/at+jwt"', "media type")),
     wrong(ex03.q3, "no nbf check", _verify_without_nbf, says=("(nbf)", "refuse a token whose nbf is after now")),
+    right(ex03.q3, "typ checked against a set of spellings", _verify_with_a_set_of_typ_spellings),
+    wrong(ex03.q3, "typ checked only when present", _verify_typ_only_when_present,
+          says=("accepted a token signed with the lab's key whose header has no typ", "token type must be at+jwt",
+                "RFC 9068 §4")),
+    wrong(ex03.q3, "typ as a substring", _verify_typ_as_substring,
+          says=('whose typ is "not-at+jwt"', "compare typ whole")),
+    wrong(ex03.q3, "keys from the jku header", _verify_trusting_jku,
+          says=("`jku` header points at the stranger's own JWK Set", "fetch keys only from jwks_url")),
+    wrong(ex03.q3, "requires neither sub nor jti", _verify_requiring_exp_iat_only,
+          says=("with no sub claim", "token has no sub claim", "require sub", "sub and jti among them")),
+    wrong(ex03.q3, "returns None for a bad token", _verify_returning_none,
+          says="return the claims or raise; yours returned None on a forged token"),
+    wrong(ex03.q3, "a fixed list of RSA algorithms", _verify_rsa_family,
+          says=("fixed allow-list algorithms=['RS256', 'RS384', 'RS512']", "allows ['RS384', 'RS512'] besides RS256")),
+    wrong(ex03.q3, "algorithms as a string", _verify_algorithms_as_a_string,
+          says=("algorithms='RS256', a string: pass a list",)),
+    wrong(ex03.q3, "aud as a substring", _verify_aud_as_substring,
+          says=("for aud 'lab-api-staging'", "compare aud whole")),
+    wrong(ex03.q3, "iss with startswith", _verify_iss_with_startswith,
+          says=(".attacker.example'", "startswith accepts any issuer that begins with yours")),
+    wrong(ex03.q3, "60 s of leeway taken from exp", _verify_leeway_taken_from_exp,
+          says=("rejected alice's valid token at now = ",)),
     right(ex04.q1, "the boundary as numbers of another type", 59.0, 60.0),
     right(ex04.q3, "another lifetime inside the window", 240, 4, 240),
     right(ex04.q3, "the shortest lifetime as a float", 240.0, 4.0, 120.0),
@@ -277,4 +393,11 @@ def decode_cases(token: str) -> list:
     return [right(ex03.q1, "b64decode with altchars", _decode_with_altchars, token),
             right(ex03.q1, "translated to the standard alphabet", _decode_by_translating, token),
             wrong(ex03.q1, "the standard alphabet untranslated", _decode_standard_alphabet, token,
-                  says=("contains '-' and '_'", "use base64.urlsafe_b64decode"))]
+                  says=("contains '-' and '_'", "use base64.urlsafe_b64decode")),
+            # Every run: the fresh payloads always hold non-ASCII text.
+            wrong(ex03.q1, "Latin-1 instead of UTF-8", _decode_as_latin1, token,
+                  says=("the payload's JSON text is UTF-8", "decode UTF-8")),
+            wrong(ex03.q1, "the token response instead of the token", _decode_right, {"access_token": token},
+                  says=("the second argument of check is a dict", "tokens['access_token']")),
+            wrong(ex03.q1, "the token as bytes", _decode_right, token.encode(),
+                  says=("the second argument of check is bytes", "pass the token as a str"))]

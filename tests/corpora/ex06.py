@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import urllib.request
 import warnings
@@ -15,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import RSAAlgorithm
 
-from coursekit.exercises.ex06 import q1, q2, q3, q4
+from coursekit.exercises.ex06 import q1, q2, q3, q4, q5
 from coursekit.labtools.attacks import b64url, hs256_by_hand, wordlist
 from coursekit.labtools.client import claims
 from corpora import right, wrong
@@ -132,9 +133,12 @@ def _claims_checked(verified: dict, lab, leeway: float = 0, strict: bool = False
 
 
 def _decode(token: str, lab, *, require=("exp", "iss", "aud"), typ_check=True, exact_typ=False,
-            key_of=None) -> dict:
+            key_of=None, typ_ok=None, algorithms=("RS256",), aud_ok=None, iss_ok=None) -> dict:
     header = jwt.get_unverified_header(token)
-    if typ_check:
+    if typ_ok is not None:
+        if not typ_ok(header.get("typ")):
+            raise jwt.InvalidTokenError("not an access token")
+    elif typ_check:
         typ = str(header.get("typ", ""))
         ok = typ.removeprefix("application/") == "at+jwt" if exact_typ else \
             typ.lower().removeprefix("application/") == "at+jwt"
@@ -143,8 +147,15 @@ def _decode(token: str, lab, *, require=("exp", "iss", "aud"), typ_check=True, e
     key = key_of and key_of(header)
     if key is None:
         key = jwt.PyJWKClient(lab.url + "/.well-known/jwks.json").get_signing_key(header["kid"]).key
-    return jwt.decode(token, key, algorithms=["RS256"], audience="lab-api", issuer=lab.settings.issuer_id,
-                      options={"require": list(require), "verify_exp": False, "verify_iat": False})
+    verified = jwt.decode(token, key, algorithms=algorithms if isinstance(algorithms, str) else list(algorithms),
+                          audience=None if aud_ok else "lab-api", issuer=None if iss_ok else lab.settings.issuer_id,
+                          options={"require": list(require), "verify_exp": False, "verify_iat": False,
+                                   "verify_aud": not aud_ok, "verify_iss": not iss_ok})
+    if aud_ok and not aud_ok(verified):
+        raise jwt.InvalidAudienceError("not for us")
+    if iss_ok and not iss_ok(verified, lab.settings.issuer_id):
+        raise jwt.InvalidIssuerError("another issuer")
+    return verified
 
 
 def _pyjwkclient_with_leeway(token: str, lab) -> dict:
@@ -198,6 +209,84 @@ def _sixty_seconds_compared_with_greater_than(token: str, lab) -> dict:
     return _claims_checked(_decode(token, lab), lab, leeway=60, strict=True)
 
 
+def _leeway_taken_from_exp(token: str, lab) -> dict:
+    verified = _decode(token, lab)
+    if lab.clock.now() + 60 >= verified["exp"]:
+        raise jwt.ExpiredSignatureError("expired")
+    return verified
+
+
+def _typ_only_when_present(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, typ_ok=lambda t: t is None or
+                                   t.lower().removeprefix("application/") == "at+jwt"), lab)
+
+
+def _typ_as_a_suffix(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, typ_ok=lambda t: str(t).lower().endswith("at+jwt")), lab)
+
+
+def _typ_as_a_substring(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, typ_ok=lambda t: "at+jwt" in str(t).lower()), lab)
+
+
+def _aud_only_when_present(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, require=("exp", "iss"), aud_ok=lambda c: "aud" not in c or "lab-api" in (
+        c["aud"] if isinstance(c["aud"], list) else [c["aud"]])), lab)
+
+
+def _aud_as_a_substring(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, aud_ok=lambda c: "lab-api" in str(c["aud"])), lab)
+
+
+def _aud_members_as_substrings(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, aud_ok=lambda c: any(
+        "lab-api" in a for a in (c["aud"] if isinstance(c["aud"], list) else [c["aud"]]))), lab)
+
+
+def _iss_only_when_present(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, require=("exp", "aud"),
+                                   iss_ok=lambda c, issuer: c.get("iss", issuer) == issuer), lab)
+
+
+def _iss_with_startswith(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, iss_ok=lambda c, issuer: c["iss"].startswith(issuer)), lab)
+
+
+def _algorithms_as_a_string(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, algorithms="RS256"), lab)
+
+
+def _rsa_family(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, algorithms=("RS256", "RS384")), lab)
+
+
+def _rs256_and_hs256(token: str, lab) -> dict:
+    return _claims_checked(_decode(token, lab, algorithms=("RS256", "HS256")), lab)
+
+
+def _returns_none_when_refusing(token: str, lab):
+    try:
+        return _claims_checked(_decode(token, lab), lab)
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _typ_in_a_set_and_aud_as_a_list(token: str, lab) -> dict:
+    """Right: typ against a set of spellings, aud compared as a member of a list by hand."""
+    return _claims_checked(_decode(token, lab, typ_ok=lambda t: isinstance(t, str) and t.lower() in {
+        "at+jwt", "application/at+jwt"}, aud_ok=lambda c: "lab-api" in (
+        c["aud"] if isinstance(c["aud"], list) else [c["aud"]])), lab, leeway=30)
+
+
+def _header_not_json(token: str, *_more) -> str:
+    """A forgery whose header segment is not JSON: the lab's verdict, not the check's own parsing, must say so."""
+    return f"{b64url(b'not json')}.{b64url(json.dumps(_admin(token)).encode())}.c2ln"
+
+
+def _header_a_list(token: str, *_more) -> str:
+    return f"{b64url(json.dumps(['HS256']).encode())}.{b64url(json.dumps(_admin(token)).encode())}.c2ln"
+
+
 CASES = [
     right(q1, "PyJWT tries each word", _crack_with_pyjwt),
     right(q1, "compare_digest on bytes", _crack_bytes_compare),
@@ -228,6 +317,8 @@ CASES = [
     right(q3, "a header of its own naming the kid", _last_key),
     wrong(q3, "the first key of the set, as in the demo", _first_key,
           says=("401 (signature is invalid)", "this lab has rotated", "the first is not that one")),
+    *[wrong(q, f"a header that is {kind}", forge, says="/api/admin answered 401 (token is malformed)")
+      for q in (q2, q3, q5) for kind, forge in (("not JSON", _header_not_json), ("a JSON list", _header_a_list))],
     right(q4, "PyJWKClient and 60 s of leeway", _pyjwkclient_with_leeway),
     wrong(q4, "checks exp only when present", _exp_only_if_present,
           says=("accepted a token without exp", "require it")),
@@ -244,4 +335,26 @@ CASES = [
           says=("accepted alice's genuine token 60 s after its exp", "a leeway of at most 60 s")),
     wrong(q4, "60 s of leeway compared with >", _sixty_seconds_compared_with_greater_than,
           says=("60 s after its exp", "expired when now >= exp + leeway")),
+    right(q4, "typ in a set, aud a member of a list by hand, 30 s of leeway", _typ_in_a_set_and_aud_as_a_list),
+    wrong(q4, "60 s of leeway taken from exp", _leeway_taken_from_exp,
+          says=("refused alice's genuine token at exp - 1", "never taken from it")),
+    wrong(q4, "typ checked only when present", _typ_only_when_present,
+          says=("accepted a token signed with the lab's key whose header has no typ", "RFC 9068 §4")),
+    wrong(q4, "typ as a suffix", _typ_as_a_suffix, says=('whose typ is "not-at+jwt"', "compare typ whole")),
+    wrong(q4, "typ as a substring", _typ_as_a_substring, says=('whose typ is "not-at+jwt"', "compare typ whole")),
+    wrong(q4, "aud checked only when present", _aud_only_when_present,
+          says=("with no aud claim", "require aud")),
+    wrong(q4, "aud as a substring", _aud_as_a_substring, says=("for aud 'lab-api-staging'", "compare aud whole")),
+    wrong(q4, "each aud member as a substring", _aud_members_as_substrings,
+          says=("for aud 'lab-api-staging'", "compare aud whole")),
+    wrong(q4, "iss checked only when present", _iss_only_when_present, says=("with no iss claim", "require iss")),
+    wrong(q4, "iss with startswith", _iss_with_startswith,
+          says=(".attacker.example'", "startswith accepts any issuer that begins with yours")),
+    wrong(q4, "algorithms as a string", _algorithms_as_a_string, says="algorithms='RS256', a string: pass a list"),
+    wrong(q4, "a fixed list of RS256 and RS384", _rsa_family,
+          says=("fixed allow-list algorithms=['RS256', 'RS384']", "allows ['RS384'] besides RS256")),
+    wrong(q4, "a fixed list of RS256 and HS256", _rs256_and_hs256,
+          says=("fixed allow-list algorithms=['RS256', 'HS256']", "allows ['HS256'] besides RS256")),
+    wrong(q4, "returns None instead of raising", _returns_none_when_refusing,
+          says="return the claims or raise; yours returned None on a forged token"),
 ]

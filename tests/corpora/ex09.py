@@ -334,6 +334,39 @@ def _variant(**options):
     return verify
 
 
+def _slip(*, typ_ok=None, aud_ok=None, iss_ok=None, algorithms=("RS256",), expired=None, refuse_with=None):
+    """The PyJWT verifier but for one slip: a typ, aud or iss test, an allow-list, an expiry test, or what it
+    does instead of raising."""
+    def verify(token, now, jwks, issuer, audience):
+        try:
+            if "=" in token:
+                raise jwt.DecodeError("padded")
+            header = jwt.get_unverified_header(token)
+            if not (typ_ok or (lambda t: str(t or "").lower().removeprefix("application/") == "at+jwt"))(
+                    header.get("typ")):
+                raise jwt.InvalidTokenError("not an access token")
+            claims = jwt.decode(token, jwt.PyJWKSet.from_dict(jwks)[header["kid"]].key,
+                                algorithms=algorithms if isinstance(algorithms, str) else list(algorithms),
+                                audience=None if aud_ok else audience, issuer=None if iss_ok else issuer,
+                                options={"require": ["exp"], "verify_exp": False, "verify_iat": False,
+                                         "verify_aud": not aud_ok, "verify_iss": not iss_ok})
+            if aud_ok and not aud_ok(claims, audience):
+                raise jwt.InvalidAudienceError("not for us")
+            if iss_ok and not iss_ok(claims, issuer):
+                raise jwt.InvalidIssuerError("another issuer")
+            if (expired or (lambda n, exp: n >= exp))(now, claims["exp"]):
+                raise jwt.ExpiredSignatureError("expired")
+            return claims
+        except Exception:
+            if refuse_with == "raise" or refuse_with is None:
+                raise
+            return refuse_with()
+    return verify
+
+
+_EVERY_REFUSAL = ("alg-none", "algorithm", "keys", "expiry", "audience", "issuer", "typ", "format")
+
+
 VERIFIERS = {
     "RS256 by hand with cryptography, 60 s of leeway": (verify_by_hand, {}),
     "PyJWT, typ as a media type, 60 s of leeway": (_variant(leeway=60), {}),
@@ -342,7 +375,23 @@ VERIFIERS = {
         "alg-none": 'accepted a token with alg "none"', "algorithm": "accepted an HS256 token",
         "format": "accepted alice's token with roles changed"}),
     "takes the algorithm from the header": (_variant(alg_from_header=True), {
-        "alg-none": "let PyJWT accept ['none']", "algorithm": "let PyJWT accept ['HS256']"}),
+        "alg-none": "let PyJWT accept ['none']",
+        "algorithm": "algorithms=['HS256'] for a token whose header says alg 'HS256': the token chose"}),
+    # A fixed allow-list loses the algorithm behaviour only, told what it allows; alg none is still refused.
+    "a fixed allow-list of RS256 and HS256": (_slip(algorithms=("RS256", "HS256")), {
+        "algorithm": "fixed allow-list algorithms=['RS256', 'HS256'], which allows ['HS256'] besides RS256"}),
+    "algorithms as a string": (_slip(algorithms="RS256"), {"algorithm": "a string: pass a list"}),
+    "returns None instead of raising": (_slip(refuse_with=lambda: None), {
+        b: "return the claims or raise; yours returned None" for b in ("genuine", *_EVERY_REFUSAL)}),
+    "returns {} instead of raising": (_slip(refuse_with=dict), {
+        b: "return the claims or raise; yours returned {}" for b in ("genuine", *_EVERY_REFUSAL)}),
+    # Near misses, graded with the hidden cases (HIDDEN_ONLY).
+    "typ checked only when present": (_slip(
+        typ_ok=lambda t: t is None or t.lower().removeprefix("application/") == "at+jwt"), {}),
+    "typ as a substring": (_slip(typ_ok=lambda t: "at+jwt" in str(t).lower()), {}),
+    "aud as a substring": (_slip(aud_ok=lambda c, audience: audience in str(c.get("aud"))), {}),
+    "iss with startswith": (_slip(iss_ok=lambda c, issuer: str(c.get("iss")).startswith(issuer)), {}),
+    "60 s of leeway taken from exp": (_slip(expired=lambda n, exp: n + 60 >= exp), {}),
     "checks exp only when present": (_variant(require_exp=False), {}),  # visible cases: only the hidden one fails
     "two minutes of leeway": (_variant(leeway=120), {"expiry": "60 s after its exp"}),
     "60 s of leeway compared with >": (_variant(leeway=60, strict=True), {"expiry": "now >= exp + leeway"}),
@@ -355,6 +404,11 @@ VERIFIERS = {
 }
 # Mistakes only the hidden cases show (more calls, a token without exp): {name: {behaviour: fragment}}.
 HIDDEN_ONLY = {"checks exp only when present": {"expiry": "a token without exp"},
+               "typ checked only when present": {"typ": "a token without typ"},
+               "typ as a substring": {"typ": 'whose typ is "not-at+jwt": compare typ whole'},
+               "aud as a substring": {"audience": "for aud 'lab-api-staging': compare aud whole"},
+               "iss with startswith": {"issuer": "startswith accepts any issuer that begins with yours"},
+               "60 s of leeway taken from exp": {"genuine": "added to exp, never taken from it"},
                "believes a certificate in x5c": {"keys": "the certificate its own x5c header carries"},
                "fetches the JWK Set jku names": {"keys": "jku header points to the attacker's JWK Set"},
                "refreshes on every call": {"login": "refreshed while its access token was still good"},

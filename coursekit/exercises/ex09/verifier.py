@@ -18,8 +18,10 @@ from coursekit.exercises.ex09.tokenlab import ALGORITHM, TokenLab, call
 from coursekit.kit.behaviours import Behaviour, GradedByBehaviour
 from coursekit.kit.exercise import ANSWERS_PACKAGE, Incorrect, require_function
 from coursekit.labtools.attacks import b64url_json, hs256_by_hand
-from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, TYP_IS_A_MEDIA_TYPE, algorithms_given_to_pyjwt,
-                                                attacker_jwk, attacker_key)
+from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, RETURNED_NOTHING, TYP_IS_A_MEDIA_TYPE, TYP_SPELLINGS,
+                                                algorithms_given_to_pyjwt, allow_list_fault, allows_none,
+                                                attacker_jwk, attacker_key, claim_probes, refused_by_pyjwt_clock,
+                                                returned_nothing)
 
 __all__ = ["ResourceServerVerifier"]
 
@@ -30,12 +32,23 @@ EXPIRY_RULE = ("compare exp with now (the lab clock), exp required: expired when
 
 def _refuses(verify, lab: TokenLab, cases: list[tuple[str, str, float | None]], why: str) -> None:
     """Every (what it is, token, now or None) must be refused; else say which and why."""
-    for label, token, now in cases:
+    for label, token, now, *advice in cases:
         try:
-            call(verify, lab, token, now)
+            result = call(verify, lab, token, now)
         except Exception:  # noqa: BLE001 - a refusal, whatever it raises
             continue
-        raise Incorrect(f"your verifier accepted {label}: {why}")
+        if returned_nothing(result):
+            raise Incorrect("your verifier: " + RETURNED_NOTHING.format(value=result, what=label))
+        raise Incorrect(f"your verifier accepted {label}: {advice[0] if advice else why}")
+
+
+def _near_misses(lab: TokenLab, topic: str, hidden: bool) -> list:
+    """The shared near misses of this topic (coursekit.labtools.verifier_probes), graded with the hidden cases:
+    (what it is, token, None, advice)."""
+    if not hidden:
+        return []
+    return [(what, token, None, advice) for kind, what, token, advice in claim_probes(
+        lab.signed, lab.payload, lab.lab.settings.issuer_id, lab.lab.settings.audience) if kind == topic]
 
 
 def _verify(verify):
@@ -61,9 +74,12 @@ def _checks_signatures(verify, lab: TokenLab, behaviour: str) -> None:
     forged = jwt.encode(lab.payload, attacker_key(), algorithm=ALGORITHM,
                         headers={"kid": lab.header["kid"], "typ": "at+jwt"})
     try:
-        call(verify, lab, forged)
+        result = call(verify, lab, forged)
     except Exception:  # noqa: BLE001 - refused, as it must be
         return
+    if returned_nothing(result):
+        raise Incorrect("your verifier: " + RETURNED_NOTHING.format(
+            value=result, what="alice's claims signed by a key that is not the lab's"))
     raise Incorrect(f"your verifier accepted alice's claims signed by a key that is not the lab's (under the lab's "
                     f"kid): it does not check the signature, so {behaviour} means nothing yet. Verify with the "
                     "lab's key from the JWK Set (jwt.decode with the key and algorithms=['RS256'])")
@@ -85,7 +101,9 @@ def _accepts(verify, lab: TokenLab, cases: list[tuple[str, str, float | None, st
             verified = call(verify, lab, token, now)
         except Exception as error:  # noqa: BLE001 - any refusal of a genuine token is the mistake
             hint = (" PyJWT compared iat or exp with your computer's clock, but the lab lives in 2030: judge time "
-                    "by now, with 'verify_exp' and 'verify_iat' off in options" if isinstance(
+                    "by now, with 'verify_exp' and 'verify_iat' off in options" if refused_by_pyjwt_clock(error)
+                    else f" A token is valid while now < exp: expired only when now >= exp + leeway, the leeway (at "
+                    f"most {LEEWAY_LIMIT} s) added to exp, never taken from it" if now is not None and isinstance(
                         error, (jwt.ImmatureSignatureError, jwt.ExpiredSignatureError)) else "")
             raise Incorrect(f"your verifier refused {label}: {type(error).__name__}: {error}.{hint or why}") from None
         if not isinstance(verified, dict) or verified.get("username") != username:
@@ -94,13 +112,13 @@ def _accepts(verify, lab: TokenLab, cases: list[tuple[str, str, float | None, st
 
 
 def _refused_with_hidden(behaviour: str, verify, lab: TokenLab, cases: list, hidden: bool, why: str,
-                         earned_by: str = "") -> None:
+                         earned_by: str = "", near_misses: str = "") -> None:
     """Every case, visible and hidden, must be refused; ``earned_by`` names a behaviour that also needs the
     verifier to check signatures at all (after the hidden cases are found, so a missing copy says so first)."""
     with _hidden(behaviour, lab, hidden) as more:
         if earned_by:
             _checks_signatures(verify, lab, earned_by)
-        _refuses(verify, lab, cases + more, why)
+        _refuses(verify, lab, cases + more + (_near_misses(lab, near_misses, hidden) if near_misses else []), why)
 
 
 def _alg_none(verify, hidden: bool) -> None:
@@ -110,7 +128,13 @@ def _alg_none(verify, hidden: bool) -> None:
     with algorithms_given_to_pyjwt() as seen:
         _refused_with_hidden("alg-none", verify, lab, cases, hidden,
                              "alg none means unsigned. Pin the algorithm: algorithms=['RS256'] (RFC 8725 §3.1)")
-    _pinned(seen)
+    # Only none is this behaviour's business: a list that allows HS256 too loses the algorithm behaviour.
+    if allows_none(seen):
+        allowed = next(algs for _alg, algs in seen if isinstance(algs, list) and
+                       any(str(a).lower() == "none" for a in algs))
+        raise Incorrect(f"your verifier let PyJWT accept {sorted({a for a in allowed if str(a).lower() == 'none'})} "
+                        f"(its allow-list was {allowed!r}): any refusal was PyJWT's, not "
+                        "yours. Pin algorithms=['RS256'] (RFC 8725 §3.1)")
 
 
 def _pinned_algorithm(verify, hidden: bool) -> None:
@@ -118,17 +142,14 @@ def _pinned_algorithm(verify, hidden: bool) -> None:
     cases = [("an HS256 token keyed with the lab's public key (PEM)",
               hs256_by_hand({**lab.header, "alg": "HS256"}, lab.admin, lab.pem()), None)]
     with algorithms_given_to_pyjwt() as seen:
+        with contextlib.suppress(Exception):  # alice's genuine token: what the allow-list is when nothing is wrong
+            call(verify, lab, lab.alice)
         _refused_with_hidden("algorithm", verify, lab, cases, hidden,
                              "the token chose its algorithm. Pin algorithms=['RS256'] (RFC 8725 §3.1)")
-    _pinned(seen)
-
-
-def _pinned(seen: list) -> None:
-    """A refusal counts only if the verifier pinned the algorithm, not if PyJWT refused for it."""
-    chosen = sorted({alg for _alg, algs in seen for alg in algs if alg != ALGORITHM})
-    if chosen:
-        raise Incorrect(f"your verifier let PyJWT accept {chosen}, taken from the token: any refusal was PyJWT's "
-                        "key check, not yours. Pin algorithms=['RS256'] (RFC 8725 §3.1)")
+    # A refusal counts only if the verifier pinned the algorithm, not if PyJWT refused for it.
+    fault = allow_list_fault(seen, ALGORITHM)
+    if fault is not None:
+        raise Incorrect(f"your verifier {fault}")
 
 
 def _key_source(verify, hidden: bool) -> None:
@@ -154,7 +175,8 @@ def _audience(verify, hidden: bool) -> None:
     earned_by = "checking the audience"
     cases = [("a token for another audience ('billing-api')", lab.signed({**lab.payload, "aud": "billing-api"}), None)]
     _refused_with_hidden("audience", verify, lab, cases, hidden, "a token meant for another service must not "
-                         "open this one: pass audience=audience and require aud (RFC 8725 §3.9)", earned_by)
+                         "open this one: pass audience=audience and require aud (RFC 8725 §3.9)", earned_by,
+                         near_misses="audience")
 
 
 def _issuer(verify, hidden: bool) -> None:
@@ -163,7 +185,7 @@ def _issuer(verify, hidden: bool) -> None:
     cases = [("a token from another issuer", lab.signed({**lab.payload, "iss": "https://staging.jwt-course.test"}),
               None)]
     _refused_with_hidden("issuer", verify, lab, cases, hidden, "pass issuer=issuer and require iss (RFC 8725 §3.8)",
-                         earned_by)
+                         earned_by, near_misses="issuer")
 
 
 def _typ(verify, hidden: bool) -> None:
@@ -171,10 +193,10 @@ def _typ(verify, hidden: bool) -> None:
     earned_by = "checking typ"
     cases = [('a token with typ "JWT" (not an access token)', lab.signed(lab.payload, typ="JWT"), None)]
     _refused_with_hidden("typ", verify, lab, cases, hidden, "an access token says typ at+jwt (RFC 9068 §4, "
-                         "RFC 8725 §3.11): check the header's typ", earned_by)
+                         "RFC 8725 §3.11): check the header's typ", earned_by, near_misses="typ")
     # typ is a media type (RFC 7515 §4.1.9): compared without case, "application/" may be left out.
     _accepts(verify, lab, [(f'a genuine token whose header says typ "{typ}"', lab.signed(lab.payload, typ=typ),
-                            None, "alice") for typ in ("application/at+jwt", "AT+JWT")], why=f" {TYP_IS_A_MEDIA_TYPE}")
+                            None, "alice") for typ in reversed(TYP_SPELLINGS)], why=f" {TYP_IS_A_MEDIA_TYPE}")
 
 
 def _format(verify, hidden: bool) -> None:
