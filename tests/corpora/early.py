@@ -14,6 +14,7 @@ import urllib.request
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 
+import httpx
 import jwt
 import requests
 import requests.auth
@@ -293,6 +294,23 @@ def _log_out_popping(url, tokens):
     tokens.clear()
 
 
+def _log_out_revoking_both_with_httpx(url, tokens):
+    # Revoking the access token too, and raising on any error answer: a lab without a denylist says 400.
+    for name in ("refresh_token", "access_token"):
+        httpx.post(url + "/oauth/revoke", data={"token": tokens[name], "token_type_hint": name}).raise_for_status()
+    tokens.clear()
+
+
+def _log_out_with_a_wrong_key(url, tokens):
+    requests.post(url + "/oauth/revoke", data={"token": tokens["refresh"]}, timeout=10)
+    tokens.clear()
+
+
+def _log_in_with_httpx_json(url, username, password):
+    return httpx.post(url + "/oauth/token", json={"grant_type": "password", "username": username,
+                                                  "password": password}).json()["access_token"]
+
+
 class _Auth(requests.auth.AuthBase):
     """Keeps its tokens in a dict, under names of its own; refreshes on 401 invalid_token, once."""
 
@@ -382,6 +400,13 @@ CASES = [
     right(ex05.q2, "a frozenset of the families revoked for reuse", _revoked_as_frozenset_by_reason),
     right(ex05.q3, "urllib with a type hint, emptying the dict key by key", _log_out_with_urllib),
     right(ex05.q3, "popping the tokens", _log_out_popping),
+    # The lab's answer is read from the error whichever library raised it (httpx's HTTPStatusError here).
+    wrong(ex05.q3, "httpx revoking the access token too, raising on 400", _log_out_revoking_both_with_httpx,
+          says=("/oauth/revoke answered 400", "unsupported_token_type", "not a failure")),
+    wrong(ex05.q3, "a key the token response does not have", _log_out_with_a_wrong_key,
+          says=("KeyError 'refresh'", "the token response has no such key", "'refresh_token'")),
+    wrong(ex02.q1, "httpx sending JSON", _log_in_with_httpx_json,
+          says=("The lab server had answered POST /oauth/token with 400 invalid_request", "Send a form")),
     right(ex05.q4, "tokens in a dict of its own", _Auth),
     wrong(ex05.q4, "refreshes on a 403 too", _AuthRefreshingOnAnyError,
           says=("refreshed after a 403", "insufficient_scope")),
