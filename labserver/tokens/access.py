@@ -165,6 +165,8 @@ class AccessTokens:
                          "verify_exp": False, "verify_nbf": False, "verify_iat": False,
                          "verify_signature": check_signature,
                          "verify_aud": check_aud_iss, "verify_iss": check_aud_iss})
+            if not is_text(claims):
+                raise ValueError("a claim is not Unicode text")  # malformed, below
         except jwt.InvalidSignatureError:
             raise InvalidToken("signature is invalid") from None
         except jwt.MissingRequiredClaimError as exc:
@@ -177,8 +179,6 @@ class AccessTokens:
             raise InvalidToken("token is malformed") from None
         # DELIBERATELY VULNERABLE (lab flaw "no-exp"): check_times is told to let an expired token through.
         # The fix: always compare exp with the clock (here the lab clock; in PyJWT, verify_exp stays on).
-        if not is_text(claims):
-            raise InvalidToken("token is malformed")
         check_times(claims, now, self._settings.leeway, check_exp=not (flaw("no-exp") or allow_expired))
         for name in ("username", "client_id"):
             if not isinstance(claims.get(name), str):
