@@ -8,12 +8,12 @@ function, and watches which algorithms it lets PyJWT accept.
 
 from __future__ import annotations
 
-import json
 import secrets
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from coursekit.exercises.judging.forgeries import alg_of, attack, forged_token, header_of
 from coursekit.labtools.attacks import (b64url_json, certificate_pem, hs256_by_hand, self_signed_certificate,
                                         serve_jwks, serve_text, x5c_of)
 from coursekit.labtools.client import bearer, claims, http_session, log_in
@@ -23,48 +23,10 @@ from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, RETURNED_NOTHING, 
                                                 algorithms_given_to_pyjwt, allow_list_fault, attacker_jwk,
                                                 attacker_key, claim_probes, lab_private_key, refused_by_pyjwt_clock,
                                                 returned_nothing)
-from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
 from labserver.tokens.keysources import KeyTable
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]
-
-
-def _forged_token(forged) -> dict:
-    if not isinstance(forged, str):
-        raise Incorrect(f"forge should return the forged token as a str, not {type(forged).__name__}")
-    try:
-        payload = claims(forged)
-    except (ValueError, IndexError):
-        raise Incorrect("what forge returned is not a JWT (header.payload.signature)") from None
-    if not isinstance(payload, dict) or "admin" not in (payload.get("roles") or []):
-        roles = payload.get("roles") if isinstance(payload, dict) else None
-        raise Incorrect(f"the forged token says roles {roles!r}: the admin route needs \"roles\": [\"admin\"]")
-    return payload
-
-
-def _header_of(forged: str) -> dict | None:
-    """The forged token's header, or None when it is not a JSON object (then the lab's verdict is what counts)."""
-    try:
-        header = json.loads(decode_segment(forged.split(".")[0]))
-    except (ValueError, IndexError):  # also JSONDecodeError, UnicodeDecodeError
-        return None
-    return header if isinstance(header, dict) else None
-
-
-def _attack(lab: LabServer, flaw: str, forged: str, advice: dict[str, str]) -> str:
-    """Send the forged token to /api/admin with the flaw on, then off; return the success message."""
-    _forged_token(forged)
-    http = http_session()
-    r = http.get(lab.url + "/api/admin", headers=bearer(forged), timeout=10)
-    if r.status_code != 200:
-        why = r.json().get("error_description", "")
-        raise Incorrect(f"on a fresh lab with the flaw {flaw} on, /api/admin answered {r.status_code} ({why})"
-                        + (f": {advice[why]}" if why in advice else ""))
-    lab.flaws.set([])
-    r = http.get(lab.url + "/api/admin", headers=bearer(forged), timeout=10)
-    return (f"your token got 200 from /api/admin on a fresh lab with {flaw} on; with the flaw off, the same "
-            f"token gets {r.status_code} ({r.json().get('error_description')}).")
 
 
 class CrackAndForge(Exercise):
@@ -82,7 +44,7 @@ class CrackAndForge(Exercise):
         lab = fresh_lab()
         lab.flaws.set(["weak-secret"])
         forged = forge(log_in(lab, "alice")["access_token"])
-        return _attack(lab, "weak-secret", forged, {
+        return attack(lab, "weak-secret", forged, {
             "signature is invalid": "the signature is not made with this lab's secret. Crack the token forge() "
                                     "is given: every lab picks its own word, the notebook's lab too",
             "unknown key id": "keep the kid of the token you were given: the server finds its weak key by it",
@@ -106,7 +68,7 @@ class InjectTheKid(Exercise):
         lab = fresh_lab()
         lab.flaws.set(["kid-sql"])
         forged = forge(log_in(lab, "alice")["access_token"])
-        _forged_token(forged)
+        forged_token(forged)
         advice = {
             "unknown key id": "the lookup found no secret. The kid must close the quote, UNION SELECT your secret "
                               "and end with -- so the server's closing quote becomes a comment",
@@ -114,8 +76,8 @@ class InjectTheKid(Exercise):
                                     "exactly the bytes your X'...' literal spells, bytes.fromhex(its hex)",
             "algorithm must be HS256": "the header's alg must be HS256, the lab's algorithm",
         }
-        if (header := _header_of(forged)) is None:  # not a JSON object: the lab's verdict says so
-            return _attack(lab, "kid-sql", forged, advice)
+        if (header := header_of(forged)) is None:  # not a JSON object: the lab's verdict says so
+            return attack(lab, "kid-sql", forged, advice)
         kid = str(header.get("kid", ""))
         # What the kid selects, found as the lab finds it: the same lookup, on an empty table of the check's own.
         selected = KeyTable().selected(kid, {"the-check": secrets.token_bytes(32)}, flawed=True)
@@ -126,7 +88,7 @@ class InjectTheKid(Exercise):
         if isinstance(selected, bytes) and len(selected) < 32:
             raise Incorrect(f"the kid selects a secret of {len(selected)} bytes: choose 32 random bytes "
                             "(secrets.token_bytes(32)), as RFC 7518 §3.2 asks of an HS256 key")
-        return _attack(lab, "kid-sql", forged, advice)
+        return attack(lab, "kid-sql", forged, advice)
 
 
 class ConfuseTheAlgorithm(Exercise):
@@ -154,14 +116,14 @@ class ConfuseTheAlgorithm(Exercise):
             raise Incorrect(f"PyJWT refused: {error}. It will not use a PEM public key as an HMAC secret "
                             "(that refusal is its defence against this very attack): sign by hand, "
                             "hs256_by_hand(header, claims, pem)") from None
-        _forged_token(forged)
-        header = _header_of(forged)
+        forged_token(forged)
+        header = header_of(forged)
         alg = header.get("alg") if header is not None else None
         if header is not None and alg != "HS256":
             raise Incorrect(f"the forged token's header says alg {alg!r}: the confusion needs HS256, so that the "
                             "server takes its public key for an HMAC secret")
         kid = header.get("kid") if header is not None else None
-        return _attack(lab, "alg-confusion", forged, {
+        return attack(lab, "alg-confusion", forged, {
             "signature is invalid": "the HMAC secret must be the PEM bytes exactly, SubjectPublicKeyInfo form "
                                     "with its final newline, of the key the server looks up by the token's kid "
                                     f"({kid!r}): this lab has rotated, its JWK Set has {len(jwks['keys'])} keys, and "
@@ -328,10 +290,6 @@ q1, q2, q3, q4 = (CrackAndForge("q1"), InjectTheKid("q2"), ConfuseTheAlgorithm("
 
 # --- q5-q7: the unpublished key, a certificate in the header, a refresh for someone else --------------------
 
-def _alg_of(forged: str) -> object:
-    return json.loads(decode_segment(forged.split(".")[0])).get("alg")
-
-
 class RecoverTheUnpublishedKey(Exercise):
     title = "Algorithm confusion with no published key: rebuild it from two tokens"
     _hints = [
@@ -346,11 +304,11 @@ class RecoverTheUnpublishedKey(Exercise):
         lab = fresh_lab(algorithm="RS256")
         lab.flaws.set(["alg-confusion-hidden-key"])
         forged = forge(log_in(lab, "alice")["access_token"], log_in(lab, "bob")["access_token"])
-        _forged_token(forged)
-        if _header_of(forged) is not None and _alg_of(forged) != "HS256":
-            raise Incorrect(f"the forged token's header says alg {_alg_of(forged)!r}: the confusion needs HS256, "
+        forged_token(forged)
+        if header_of(forged) is not None and alg_of(forged) != "HS256":
+            raise Incorrect(f"the forged token's header says alg {alg_of(forged)!r}: the confusion needs HS256, "
                             "keyed with the public key you rebuilt")
-        return _attack(lab, "alg-confusion-hidden-key", forged, {
+        return attack(lab, "alg-confusion-hidden-key", forged, {
             "signature is invalid": "the HMAC secret must be the PEM of the key these two tokens were signed "
                                     "with: n from recover_rsa_modulus of the tokens forge() is given, e = 3, "
                                     "SubjectPublicKeyInfo form",
@@ -372,8 +330,8 @@ class TrustTheCertificate(Exercise):
         lab = fresh_lab(algorithm="RS256")
         lab.flaws.set(["x5c-header"])
         forged = forge(log_in(lab, "alice")["access_token"])
-        _forged_token(forged)
-        return _attack(lab, "x5c-header", forged, {
+        forged_token(forged)
+        return attack(lab, "x5c-header", forged, {
             "unknown key id": "the server found no certificate, so it looked the kid up among its own keys: put "
                               "your certificate in the token's x5c header",
             "x5c must be a list of base64 certificates": "x5c is a JSON list of certificates, each standard "
