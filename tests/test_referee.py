@@ -108,3 +108,27 @@ def test_a_lone_refresh_waits_the_hold_then_is_served():
     r = requests.post(lab.url + "/oauth/token", timeout=10, data={
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
     assert r.status_code == 200 and 0.3 <= time.monotonic() - started < 3
+
+
+def test_the_hold_keeps_the_first_refused_access_until_a_second_is_refused():
+    """Both racing callers hold a 401 before either can refresh, whichever the machine happened to run first:
+    the first refusal is answered only once a second arrives (or the hold ends)."""
+    import requests
+
+    lab = fresh_lab()
+    lab.call("PUT", "/lab/referee", json={"hold_refresh": 5.0})
+    login = requests.post(lab.url + "/oauth/token", data={"grant_type": "password", "username": "alice",
+                                                          "password": "alice-password"}, timeout=10).json()
+    stale = {"Authorization": "Bearer " + login["access_token"]}
+    lab.clock.advance(3600)
+    first: list = []
+    caller = threading.Thread(target=lambda: first.append(requests.get(lab.url + "/api/me", headers=stale,
+                                                                         timeout=10).status_code))
+    caller.start()
+    while not any(e["event"] == "verification_failed" for e in lab.audit()):
+        caller.join(0.05)  # until the first refusal reached the lab (noted before it is held)
+    caller.join(0.5)
+    assert caller.is_alive() and not first  # held: no answer yet
+    second = requests.get(lab.url + "/api/me", headers=stale, timeout=10)
+    caller.join(10)
+    assert (first, second.status_code) == ([401], 401)

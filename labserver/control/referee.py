@@ -6,7 +6,8 @@ sent it. Two things it cannot arrange from outside the server, so the lab does t
 - ``budget``: token requests (``POST /oauth/token``) allowed from now on; past it the token endpoint answers
   429 ``too_many_requests`` and the audit log notes ``token_budget_spent`` once. A client that loops on
   refused grants meets a refusal it cannot talk its way past, and the check sees the loop at the server.
-- ``hold_refresh``: seconds the first refresh grant waits for a second one before it is served. Two callers
+- ``hold_refresh``: seconds the first refresh grant waits for a second one before it is served, and the first
+  refused access token for a second refused one (so both racing callers hold a 401 before either refreshes). Two callers
   that both refresh with the same token then reliably spend it twice (the race a lock prevents), instead of
   only when the scheduler happens to interleave them.
 - ``refuse_access``: every access token is refused (401 ``invalid_token``), new ones too, so a check can see
@@ -40,6 +41,8 @@ class Referee:
             self.token_requests = 0
             self._refreshes = 0
             self._second: asyncio.Event | None = None
+            self._refusals = 0
+            self._second_refusal: asyncio.Event | None = None
 
     def set(self, budget: int | None, hold_refresh: float, refuse_access: bool = False) -> dict:
         """Start counting afresh with this budget, hold and refusal; return the state."""
@@ -62,6 +65,25 @@ class Referee:
     def first_over_budget(self) -> bool:
         with self._lock:
             return self.budget is not None and self.token_requests == self.budget + 1
+
+    async def after_refusal(self) -> None:
+        """While a race is held, hold the first refused access token until a second is refused too (at most
+        hold_refresh seconds): both racing callers then hold a 401 before either can refresh, whatever the order
+        the machine happened to run them in, so a client that refreshes again in turn is seen doing it."""
+        if not self.hold_refresh:
+            return
+        with self._lock:
+            self._refusals += 1
+            if self._second_refusal is None:
+                self._second_refusal = asyncio.Event()
+            second, first = self._second_refusal, self._refusals == 1
+        if not first:
+            second.set()
+            return
+        try:
+            await asyncio.wait_for(second.wait(), self.hold_refresh)
+        except asyncio.TimeoutError:
+            pass  # no second caller was refused: it waited for the first (a lock around the whole request)
 
     async def before_refresh(self) -> None:
         """Hold the first refresh until a second arrives (at most hold_refresh seconds); let later ones through."""
