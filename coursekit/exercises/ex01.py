@@ -8,7 +8,6 @@ and judges what the server saw: its audit log, its store and its counters.
 from __future__ import annotations
 
 import hashlib
-import math
 import http.cookies
 import random
 import string
@@ -19,6 +18,7 @@ import requests
 from coursekit.labtools.client import http_session
 from coursekit.kit.diagnosis import raised
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.kit.plain import whole_number
 from coursekit.kit.grading.secret_cases import drawn
 from coursekit.labtools.lab import fresh_lab
 from labserver import LabServer
@@ -269,15 +269,6 @@ class MySessionRow(Exercise):
 # --- q3: the copied cookie after logout -------------------------------------------------------------
 
 
-def _whole_number(name: str, value: Any) -> int:
-    """A learner's number that must be whole: an int, or a float such as 401.0 (taken as 401)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
-    if not (math.isfinite(value) and value == int(value)):
-        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
-    return int(value)
-
-
 class PredictDeadCookie(Exercise):
     title = "Predict: the copied cookie after logout"
     _hints = [
@@ -290,7 +281,7 @@ class PredictDeadCookie(Exercise):
         if not isinstance(prediction, dict) or set(prediction) != {"status", "alice_row_in_store"}:
             raise Incorrect('fill in the dict as given: {"status": ..., "alice_row_in_store": ...}')
         status, kept = prediction["status"], prediction["alice_row_in_store"]
-        status = _whole_number("status", status)
+        status = whole_number("status", status)
         if not isinstance(kept, bool):
             raise Incorrect(f"alice_row_in_store should be True or False, not {kept!r}")
         seen = self._run()  # what the lab does, on a server of the check's own

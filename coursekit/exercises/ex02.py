@@ -7,7 +7,6 @@ and let that server judge the result; the replica check reads what the notebook'
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import requests
@@ -15,6 +14,7 @@ import requests
 from coursekit.labtools.client import bearer, http_session, log_in
 from coursekit.kit.diagnosis import forget_lab_errors, last_lab_error, raised
 from coursekit.kit.exercise import Exercise, Incorrect, require_function
+from coursekit.kit.plain import whole_number
 from coursekit.labtools.lab import fresh_lab
 from coursekit.pictures.tokenview import decode_segment
 from labserver import LabServer
@@ -33,15 +33,6 @@ def _claims(token: str) -> dict | None:
     except (ValueError, IndexError, UnicodeDecodeError):
         return None
     return claims if isinstance(claims, dict) else None
-
-
-def _whole_number(name: str, value: Any) -> int:
-    """A learner's number that must be whole: an int, or a float such as 401.0 (taken as 401)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
-    if not (math.isfinite(value) and value == int(value)):
-        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
-    return int(value)
 
 
 # --- q1: a login function ---------------------------------------------------------------------------
@@ -130,7 +121,7 @@ class PredictExpiry(Exercise):
         if moment is None:
             raise Incorrect(f"refused_from should be a lab time as text, such as \"09:45:00\", not "
                             f"{prediction['refused_from']!r}")
-        status = _whole_number("status", status)
+        status = whole_number("status", status)
         server = fresh_lab()  # the experiment, on a lab of the check's own: alice logs in at 09:00
         token = log_in(server, "alice")["access_token"]
         midnight = server.clock.now() - 9 * 3600
@@ -169,7 +160,7 @@ class PredictReplica(Exercise):
         if not isinstance(prediction, dict) or set(prediction) != {"status", "store_reads"}:
             raise Incorrect('fill in the dict as given: {"status": ..., "store_reads": ...}')
         status, reads = prediction["status"], prediction["store_reads"]
-        status, reads = _whole_number("status", status), _whole_number("store_reads", reads)
+        status, reads = whole_number("status", status), whole_number("store_reads", reads)
         before = b.stats().get("GET /api/me", {}).get("reads", 0)
         r = _me(b, token)  # the experiment itself, on the notebook's B
         seen_reads = b.stats().get("GET /api/me", {}).get("reads", 0) - before

@@ -9,9 +9,12 @@ an OrderedDict a dict, and anything else (a response, a client object) is left a
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable
 
-__all__ = ["plain", "plain_results"]
+from coursekit.kit.verdicts import Incorrect
+
+__all__ = ["plain", "plain_results", "whole_number"]
 
 _SCALARS = (bool, int, float, complex, str, bytes)  # bool first: it is an int, and stays a bool
 _DEPTH = 32
@@ -45,3 +48,11 @@ def plain_results(fn: Callable) -> Callable:
         return plain(fn(*args, **kwargs))
 
     return made_plain
+
+
+def whole_number(name: str, value: Any) -> int:
+    """A learner's number that must be whole: an int, or a float such as 401.0 (taken as 401); else Incorrect."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value == int(value)):
+        raise Incorrect(f"{name} should be a whole number (int), such as 200, not {value!r}")
+    return int(value)

@@ -39,10 +39,8 @@ class Referee:
             self.hold_refresh = 0.0
             self.refuse_access = False
             self.token_requests = 0
-            self._refreshes = 0
-            self._second: asyncio.Event | None = None
-            self._refusals = 0
-            self._second_refusal: asyncio.Event | None = None
+            self._arrived: dict[str, int] = {}  # refreshes and refused access tokens since the hold was set
+            self._second: dict[str, asyncio.Event] = {}
 
     def set(self, budget: int | None, hold_refresh: float, refuse_access: bool = False) -> dict:
         """Start counting afresh with this budget, hold and refusal; return the state."""
@@ -69,35 +67,25 @@ class Referee:
     async def after_refusal(self) -> None:
         """While a race is held, hold the first refused access token until a second is refused too (at most
         hold_refresh seconds): both racing callers then hold a 401 before either can refresh, whatever the order
-        the machine happened to run them in, so a client that refreshes again in turn is seen doing it."""
-        if not self.hold_refresh:
-            return
-        with self._lock:
-            self._refusals += 1
-            if self._second_refusal is None:
-                self._second_refusal = asyncio.Event()
-            second, first = self._second_refusal, self._refusals == 1
-        if not first:
-            second.set()
-            return
-        try:
-            await asyncio.wait_for(second.wait(), self.hold_refresh)
-        except asyncio.TimeoutError:
-            pass  # no second caller was refused: it waited for the first (a lock around the whole request)
+        the machine happened to run them in, so a client that refreshes again in turn is seen doing it. No
+        second refusal comes when a client's lock spans the whole request, and the first is then served."""
+        await self._first_waits_for_second("refusal")
 
     async def before_refresh(self) -> None:
         """Hold the first refresh until a second arrives (at most hold_refresh seconds); let later ones through."""
+        await self._first_waits_for_second("refresh")
+
+    async def _first_waits_for_second(self, kind: str) -> None:
+        """The first of ``kind`` waits, at most hold_refresh seconds, for a second one; later ones go through."""
         if not self.hold_refresh:
             return
         with self._lock:
-            self._refreshes += 1
-            if self._second is None:
-                self._second = asyncio.Event()
-            second, first = self._second, self._refreshes == 1
+            self._arrived[kind] = self._arrived.get(kind, 0) + 1
+            second, first = self._second.setdefault(kind, asyncio.Event()), self._arrived[kind] == 1
         if not first:
             second.set()
             return
         try:
             await asyncio.wait_for(second.wait(), self.hold_refresh)
         except asyncio.TimeoutError:
-            pass  # no second refresh came: the client refreshes one at a time
+            pass  # no second one came: the client does them one at a time
