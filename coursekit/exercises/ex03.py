@@ -24,7 +24,8 @@ from coursekit.kit.exercise import Exercise, Incorrect, numbered, require_functi
 from coursekit.labtools.lab import fresh_lab
 from coursekit.labtools.verifier_probes import (LEEWAY_LIMIT, RETURNED_NOTHING, TYP_IS_A_MEDIA_TYPE, TYP_SPELLINGS,
                                                 algorithms_given_to_pyjwt, allow_list_fault, attacker_jwk,
-                                                attacker_key, claim_probes, lab_private_key, rs256_labelled)
+                                                attacker_key, claim_probes, lab_private_key, refused_by_pyjwt_clock,
+                                                rs256_labelled)
 from coursekit.exercises.judging.fresh_tokens import describe_wrong_payload, fresh_tokens
 from coursekit.pictures.tokenview import decode_segment, split_token
 
@@ -191,8 +192,6 @@ class ComputeSignature(Exercise):
 
 # --- q3: verify a token properly, at the lab's time -------------------------------------------------
 
-# PyJWT's own messages when its time checks, reading this computer's clock, refuse a token.
-_PYJWT_TIME_MESSAGES = ("Signature has expired", "The token is not yet valid (iat)", "The token is not yet valid (nbf)")
 _TO_06 = ("lesson 06, Attacks and defences (06-attacks-and-defences.ipynb), exploits this against a "
           "deliberately flawed lab server, then fixes it")
 
@@ -361,8 +360,7 @@ class VerifyProperly(Exercise):
                 f"expires {lab_time(exp)}): {type(error).__name__}: {error}")
         if isinstance(error, TypeError) and "argument" in str(error):
             return f"{text}. The check calls verify(token, jwks_url, issuer, now): four arguments"
-        if isinstance(error, (jwt.ImmatureSignatureError, jwt.ExpiredSignatureError)) \
-                and str(error) in _PYJWT_TIME_MESSAGES:
+        if refused_by_pyjwt_clock(error):
             return (f"{text}. PyJWT compared the token's times with this computer's clock, not the lab's: "
                     "turn its three time checks off in options and compare exp, nbf and iat with now yourself")
         if isinstance(error, jwt.InvalidIssuerError):
